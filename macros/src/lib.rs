@@ -1,0 +1,2 @@
+//! The `#[corun::entry]` and `#[corun::test]` attributes (being written).
+#![forbid(unsafe_code)]
