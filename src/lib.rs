@@ -1,0 +1,26 @@
+//! Rust's `asyncio.run`.
+//!
+//! ```
+//! #[corun::entry]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let task = corun::spawn(async { 40 + 2 });
+//!     assert_eq!(task.await, 42);
+//!     Ok(())
+//! }
+//! # fn _call() { main().unwrap() }
+//! ```
+//!
+//! `#[corun::entry]` turns an `async fn` into a plain function that makes a fresh event loop, runs
+//! the body as the main task, cancels every task it left behind, waits for worker threads, closes
+//! the loop and hands back the result (or resumes the panic). See [`Config::run`] for the order
+//! of one run and [`EventLoop`] for the loop layer.
+//!
+//! This crate only re-exports: the runtime lives in `corun-runtime`, the attributes in
+//! `corun-macros`.
+#![forbid(unsafe_code)]
+
+pub use corun_macros::{entry, test};
+pub use corun_runtime::*;
+
+#[doc(hidden)]
+pub mod __private;
