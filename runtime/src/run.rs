@@ -560,9 +560,8 @@ fn drive_main<F: Future>(
                 Err(panic) => return Err(panic),
             }
         }
-        let ran = ctx.run_ready();
-        let busy = ran == crate::context::BUDGET || main_waker.woken.load(Ordering::Acquire);
-        ctx.park(busy);
+        ctx.run_ready();
+        ctx.park(ctx.has_ready() || main_waker.woken.load(Ordering::Acquire));
     }
 }
 
@@ -591,17 +590,19 @@ fn shutdown(ctx: &Context, settings: &Settings) {
         if grace.expired.load(Ordering::Acquire) && !ctx.is_forcing() {
             ctx.start_forcing();
         }
-        let ran = ctx.run_ready();
-        if ran == 0 && ctx.live_tasks() == 0 && !ctx.shared.has_remote() {
+        ctx.run_ready();
+        if !ctx.has_ready() && ctx.live_tasks() == 0 && !ctx.shared.has_remote() {
             break;
         }
-        ctx.park(ran == crate::context::BUDGET);
+        ctx.park(ctx.has_ready());
     }
     if let Some(timer) = grace_timer {
         ctx.event_loop.remove_timer(timer);
     }
     ctx.close_remote();
-    // Work that arrived while closing the remote queue was run (and so cancelled) just now.
-    while ctx.run_ready() > 0 {}
+    // Work that arrived while the remote queue closed is run now, and so cancelled.
+    while ctx.has_ready() {
+        ctx.run_ready();
+    }
     ctx.event_loop.close();
 }

@@ -83,7 +83,7 @@ fn spawn_inner<F: Future + 'static>(
     let (runnable, task) = async_task::Builder::new()
         .metadata(header.clone())
         .spawn_local(move |_| supervise::supervise(header, future), schedule);
-    ctx.event_loop.call_soon(Runnable(runnable));
+    ctx.call_soon(Runnable(runnable));
     Task::new(task)
 }
 
