@@ -15,6 +15,7 @@ use slab::Slab;
 use crate::event_loop::{EventLoop, Park, Runnable};
 use crate::report::{self, Report, ReportKind};
 use crate::task::{Header, CANCEL_REQUESTED, COOPERATIVE};
+use crate::threads::Threads;
 
 /// The most runnables one turn runs before the loop looks at timers and other threads again.
 /// A turn runs only the work that was ready when it began (asyncio's `ntodo`), so a task that
@@ -84,6 +85,8 @@ pub(crate) struct Context {
     queued: Cell<usize>,
     pub(crate) debug: bool,
     handler: report::Handler,
+    /// The loop's `to_thread` pool and its count of jobs in flight.
+    pub(crate) threads: Threads,
 }
 
 impl Context {
@@ -93,6 +96,7 @@ impl Context {
         handler: report::Handler,
     ) -> Self {
         let shared = Arc::new(Shared::new(event_loop.unparker()));
+        let threads = Threads::new(event_loop.unparker());
         Context {
             event_loop,
             shared,
@@ -103,6 +107,7 @@ impl Context {
             queued: Cell::new(0),
             debug,
             handler,
+            threads,
         }
     }
 
@@ -255,10 +260,13 @@ impl Context {
     }
 
     /// Parks the loop: without blocking if `busy` (more work may be ready), else until a timer
-    /// or another thread wakes it.
+    /// or another thread wakes it; while `to_thread` work is in flight, without letting a virtual
+    /// clock jump.
     pub(crate) fn park(&self, busy: bool) {
         let mode = if busy || self.shared.has_remote() {
             Park::Poll
+        } else if self.threads.in_flight() > 0 {
+            Park::Wait
         } else {
             Park::Idle
         };

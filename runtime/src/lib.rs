@@ -21,7 +21,9 @@ mod gather;
 pub mod loops;
 mod report;
 mod run;
+mod signals;
 mod task;
+mod threads;
 mod time;
 
 pub use cancel::{cancelled, Cancelled};
@@ -29,7 +31,8 @@ pub use event_loop::{EventLoop, Park, Runnable, TimerId};
 pub use gather::gather_all;
 pub use report::{Report, ReportKind};
 pub use run::{is_debug, run, Config, RunError, Runner};
-pub use task::{current_task, spawn, spawn_named, Join, Task, TaskError, TaskId, TaskRef};
+pub use task::{current_task, spawn, spawn_named, Handle, Join, Task, TaskError, TaskId, TaskRef};
+pub use threads::{to_thread, ToThread};
 pub use time::{now, sleep, sleep_until, timeout, yield_now, Elapsed, Sleep, YieldNow};
 
 /// What `gather!` and `try_gather!` expand to. Not public API.

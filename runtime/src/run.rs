@@ -13,8 +13,9 @@ use std::time::Duration;
 use crate::context::{self, Context};
 use crate::event_loop::EventLoop;
 use crate::loops::DefaultLoop;
-use crate::report::{self, Report};
-use crate::task::Header;
+use crate::report::{self, Report, ReportKind};
+use crate::signals::{self, SignalGuard};
+use crate::task::{Header, CANCEL_REQUESTED, COOPERATIVE};
 
 /// Runs `future` to completion on a fresh loop and returns its output (asyncio's `run`).
 ///
@@ -266,9 +267,12 @@ impl Config {
     /// ```
     #[track_caller]
     pub fn run<F: IntoFuture>(self, future: F) -> F::Output {
-        match self.try_run(future) {
-            Ok(output) => output,
-            Err(error) => panic!("{error}"),
+        match self.run_to_end(future, Location::caller()) {
+            (Ok(output), _) => output,
+            (Err(RunError::Interrupted), Some(signal)) => {
+                std::process::exit(signals::exit_code(signal))
+            }
+            (Err(error), _) => panic!("{error}"),
         }
     }
 
@@ -289,12 +293,24 @@ impl Config {
     /// ```
     #[track_caller]
     pub fn try_run<F: IntoFuture>(self, future: F) -> Result<F::Output, RunError> {
+        self.run_to_end(future, Location::caller()).0
+    }
+
+    /// One whole run, with signals handled until the loop has closed; also gives the signal that
+    /// interrupted it, if one did.
+    fn run_to_end<F: IntoFuture>(
+        self,
+        future: F,
+        caller: &'static Location<'static>,
+    ) -> (Result<F::Output, RunError>, Option<i32>) {
         let mut runner = Runner::new(self);
-        let outcome = runner.run_main(future, Location::caller())?;
+        let outcome = runner.run_main(future, caller);
         runner.close();
+        let signal = runner.signals.take().and_then(|guard| guard.received());
         match outcome {
-            Ok(output) => Ok(output),
-            Err(panic) => resume_unwind(panic),
+            Ok(Ok(output)) => (Ok(output), signal),
+            Ok(Err(panic)) => resume_unwind(panic),
+            Err(error) => (Err(error), signal),
         }
     }
 }
@@ -353,6 +369,9 @@ impl std::error::Error for RunError {}
 pub struct Runner {
     config: Option<Config>,
     state: State,
+    /// Signals reach the run while this is set: during `run`, and for `Config::run` until the
+    /// loop has closed.
+    signals: Option<SignalGuard>,
 }
 
 enum State {
@@ -366,6 +385,8 @@ enum State {
 struct Settings {
     main_name: String,
     shutdown_grace: Duration,
+    shutdown_timeout: Duration,
+    handle_signals: Option<bool>,
 }
 
 impl fmt::Debug for Runner {
@@ -392,6 +413,7 @@ impl Runner {
         Runner {
             config: Some(config),
             state: State::Fresh,
+            signals: None,
         }
     }
 
@@ -414,7 +436,9 @@ impl Runner {
     /// ```
     #[track_caller]
     pub fn run<F: IntoFuture>(&mut self, future: F) -> Result<F::Output, RunError> {
-        match self.run_main(future, Location::caller())? {
+        let outcome = self.run_main(future, Location::caller());
+        self.signals = None;
+        match outcome? {
             Ok(output) => Ok(output),
             Err(panic) => resume_unwind(panic),
         }
@@ -469,15 +493,20 @@ impl Runner {
             ctx.shared.clone(),
             0,
         ));
+        let handle_signals = settings.handle_signals;
+        if self.signals.is_none() {
+            self.signals = signals::handle(handle_signals, &ctx.event_loop.unparker());
+        }
+        let signals = self.signals.as_ref();
         let mut future = Some(future.into_future());
         let mut outcome = None;
         let _entered = context::enter(ctx.clone());
         ctx.event_loop.enter(&mut || {
             if let Some(future) = future.take() {
-                outcome = Some(drive_main(&ctx, header.clone(), future));
+                outcome = Some(drive_main(&ctx, header.clone(), future, signals));
             }
         });
-        Ok(outcome.expect("EventLoop::enter must call the function it is given"))
+        outcome.expect("EventLoop::enter must call the function it is given")
     }
 
     fn open(&mut self) -> (Rc<Context>, &Settings) {
@@ -498,6 +527,8 @@ impl Runner {
             let settings = Settings {
                 main_name: config.main_name,
                 shutdown_grace: config.shutdown_grace,
+                shutdown_timeout: config.shutdown_timeout,
+                handle_signals: config.handle_signals,
             };
             self.state = State::Open(ctx, settings);
         }
@@ -536,28 +567,68 @@ impl Wake for MainWaker {
 }
 
 /// Polls the main future whenever it is woken and turns the loop in between, until it is done.
+///
+/// Main is cancelled as a task is: once its header has `CANCEL_REQUESTED` (set here when a
+/// signal arrives), it is woken; if it is listening on `cancelled()` it becomes cooperative and
+/// may finish with its value, otherwise its future is dropped and the run is
+/// [`RunError::Interrupted`].
 fn drive_main<F: Future>(
     ctx: &Context,
     header: Arc<Header>,
     future: F,
-) -> std::thread::Result<F::Output> {
+    signals: Option<&SignalGuard>,
+) -> Result<std::thread::Result<F::Output>, RunError> {
     let main_waker = Arc::new(MainWaker {
         woken: AtomicBool::new(true),
         unparker: ctx.event_loop.unparker(),
     });
     let waker = Waker::from(main_waker.clone());
     let mut cx = PollContext::from_waker(&waker);
-    let mut future = pin!(future);
+    let mut future = pin!(Some(future));
+    let main = header.clone();
     let mut header = Some(header);
+    let mut cancel_seen = false;
     loop {
+        if let Some(signal) = signals.and_then(SignalGuard::take_new) {
+            if ctx.debug {
+                let message = format!(
+                    "{} received: cancelling the main task",
+                    signals::name(signal)
+                );
+                ctx.report(&Report::for_task(ReportKind::Signal, &main, message));
+            }
+            main.request_cancel();
+        }
+        if !cancel_seen && main.has(CANCEL_REQUESTED) {
+            cancel_seen = true;
+            main_waker.woken.store(true, Ordering::Release);
+        }
         if main_waker.woken.swap(false, Ordering::AcqRel) {
+            if cancel_seen && !main.has(COOPERATIVE) {
+                if main.listeners() > 0 {
+                    main.set(COOPERATIVE);
+                } else {
+                    let dropped = ctx.as_task(&mut header, || {
+                        catch_unwind(AssertUnwindSafe(|| future.set(None)))
+                    });
+                    if let Err(payload) = dropped {
+                        ctx.report_panic(ReportKind::PanicWhileCancelling, &main, &*payload);
+                    }
+                    return Err(RunError::Interrupted);
+                }
+            }
             let polled = ctx.as_task(&mut header, || {
-                catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
+                catch_unwind(AssertUnwindSafe(|| {
+                    let future = future.as_mut().as_pin_mut();
+                    future
+                        .expect("main is not polled after it finished")
+                        .poll(&mut cx)
+                }))
             });
             match polled {
                 Ok(Poll::Pending) => {}
-                Ok(Poll::Ready(output)) => return Ok(output),
-                Err(panic) => return Err(panic),
+                Ok(Poll::Ready(output)) => return Ok(Ok(output)),
+                Err(panic) => return Ok(Err(panic)),
             }
         }
         ctx.run_ready();
@@ -604,6 +675,7 @@ fn shutdown(ctx: &Context, settings: &Settings) {
     if let Some(Some(timer)) = grace_timer {
         ctx.event_loop.remove_timer(timer);
     }
+    crate::threads::wait_at_shutdown(ctx, settings.shutdown_timeout);
     ctx.close_remote();
     // Work that arrived while the remote queue closed is run now, and so cancelled.
     while ctx.has_ready() {
