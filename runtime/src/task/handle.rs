@@ -159,3 +159,11 @@ impl fmt::Debug for Handle {
         f.debug_struct("Handle").finish_non_exhaustive()
     }
 }
+
+// A `Header` crosses threads with every task (`Handle::spawn`, wakes, `Task` handles): it must be
+// `Send + Sync`, or `Task<T>` would not be `Send`. Checked at compile time.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Header>();
+    assert_send_sync::<Handle>();
+};
