@@ -114,7 +114,10 @@ fn at_shutdown_a_listening_task_is_dropped_when_the_grace_runs_out() {
             }));
             corun::yield_now().await;
         });
-    assert!(!finished.get(), "the cleanup outlived the grace and was dropped");
+    assert!(
+        !finished.get(),
+        "the cleanup outlived the grace and was dropped"
+    );
     let grace = dropped_at.get().unwrap() - heard_at.get().unwrap();
     assert_eq!(grace, Duration::from_secs(5));
     assert!(

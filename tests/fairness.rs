@@ -87,5 +87,8 @@ fn self_waking_tasks_do_not_starve_a_task_spawned_later() {
     });
     assert_eq!(value, 3);
     // The late task ran within a couple of turns, each spinner running once per turn.
-    assert!(spinner_turns_meanwhile <= 3, "{spinner_turns_meanwhile} turns");
+    assert!(
+        spinner_turns_meanwhile <= 3,
+        "{spinner_turns_meanwhile} turns"
+    );
 }

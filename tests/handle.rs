@@ -23,7 +23,10 @@ fn handle_is_send_sync_clone_and_its_tasks_are_send() {
 fn handle_current_outside_a_loop_panics_with_a_message() {
     let payload = std::panic::catch_unwind(Handle::current).unwrap_err();
     let message = payload.downcast_ref::<&str>().copied().unwrap_or_default();
-    assert!(message.contains("outside a running event loop"), "{message}");
+    assert!(
+        message.contains("outside a running event loop"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -44,7 +44,10 @@ impl Drop for SendToken {
 fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     match payload.downcast_ref::<&str>() {
         Some(text) => (*text).to_owned(),
-        None => payload.downcast_ref::<String>().cloned().unwrap_or_default(),
+        None => payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default(),
     }
 }
 
@@ -236,7 +239,10 @@ fn to_thread_outside_a_loop_panics_with_a_message() {
         futures::executor::block_on(corun::to_thread(|| 1));
     });
     let message = panic_text(&*outcome.unwrap_err());
-    assert!(message.contains("outside a running event loop"), "{message}");
+    assert!(
+        message.contains("outside a running event loop"),
+        "{message}"
+    );
 }
 
 /// A loop that, when closed (after the run stopped taking thread work), polls a `to_thread`.
@@ -288,7 +294,10 @@ fn to_thread_after_shutdown_stopped_taking_thread_work_panics() {
             message: seen,
         })
         .run(async { corun::to_thread(|| ()).await });
-    let message = message.borrow().clone().expect("the late to_thread panicked");
+    let message = message
+        .borrow()
+        .clone()
+        .expect("the late to_thread panicked");
     assert!(
         message.contains("after the run's shutdown stopped taking thread work"),
         "{message}"

@@ -219,8 +219,21 @@ impl Config {
         self
     }
 
-    /// Whether SIGINT and SIGTERM cancel the main task. Unset: on when running on the main
-    /// thread and the process has no handler of its own.
+    /// Whether SIGINT (Ctrl-C) and SIGTERM stop the run (Unix only; elsewhere nothing happens).
+    ///
+    /// Unset, it is on when the run is on the main thread, for each of the two signals whose
+    /// disposition is still the default: a process that installed its own handler, or inherited
+    /// an ignored signal, is left alone.
+    ///
+    /// While on, the first signal cancels the main task as [`Task::cancel`](crate::Task::cancel)
+    /// cancels a task: a main that listens on [`cancelled`](crate::cancelled) is woken and may
+    /// finish, and then its value is returned; otherwise its future is dropped, shutdown runs in
+    /// full (tasks cancelled, thread work waited for), and [`run`](Self::run) exits the process
+    /// with 130 (SIGINT) or 143 (SIGTERM), while [`try_run`](Self::try_run) and
+    /// [`Runner::run`] return [`RunError::Interrupted`]. A second signal exits at once with the
+    /// same codes. After the run the signals behave as their default disposition again (the
+    /// process dies of them). One run at a time handles signals: a run started while another
+    /// handles them leaves them to it.
     ///
     /// # Examples
     ///

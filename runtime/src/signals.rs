@@ -1,9 +1,9 @@
 //! SIGINT and SIGTERM during a run (`Config::handle_signals`): the first cancels the main task,
 //! a second exits at once; outside runs the two signals behave as their default disposition.
 //!
-//! The handlers are signal-hook's, installed once per process on the first run that handles
-//! signals, and never removed (signal-hook cannot put the previous disposition back). Each
-//! signal gets, in this order:
+//! The handlers are signal-hook's, installed for each signal once per process, by the first run
+//! that handles it, and never removed (signal-hook cannot put the previous disposition back).
+//! Each signal gets, in this order:
 //!
 //! 1. a conditional default action, armed while no run handles signals ([`IDLE`]): the process
 //!    then dies of the signal exactly as with `SIG_DFL` — this is how the default disposition is
@@ -98,7 +98,7 @@ mod unix {
 
     use signal_hook::consts::{SIGINT, SIGTERM};
     use signal_hook::flag;
-    use signal_hook::iterator::Signals;
+    use signal_hook::iterator::{Handle as Forwarder, Signals};
 
     use super::{exit_code, SignalGuard, Target};
 
@@ -109,14 +109,17 @@ mod unix {
     /// Set by the handler once a signal reached the running run: a further one exits at once.
     static RECEIVED: AtomicBool = AtomicBool::new(false);
     static STATE: Mutex<State> = Mutex::new(State {
-        installed: None,
+        installed: [None; 2],
+        forwarder: None,
         target: None,
     });
 
     struct State {
-        /// The dispositions of SIGINT and SIGTERM right after ours were installed, to tell ours
-        /// from a handler the process installs later.
-        installed: Option<[libc::sighandler_t; 2]>,
+        /// For SIGINT and SIGTERM, the disposition right after ours was installed, to tell ours
+        /// from a handler the process installs later; `None` while not installed.
+        installed: [Option<libc::sighandler_t>; 2],
+        /// The self-pipe the `corun-signals` thread reads, once a signal is installed.
+        forwarder: Option<Forwarder>,
         /// The run that handles signals now.
         target: Option<Arc<Target>>,
     }
@@ -125,27 +128,37 @@ mod unix {
         STATE.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Starts handling signals for a run, if `setting` says so (unset: on the main thread, when
-    /// the process has no SIGINT/SIGTERM handler of its own) and no other run handles them.
+    /// Starts handling signals for a run, unless another run handles them. `Some(true)`: SIGINT
+    /// and SIGTERM both. Unset: on the main thread only, each of the two whose disposition is
+    /// the default (or already ours), so that a process's own handler or an inherited `SIG_IGN`
+    /// is left alone.
     pub(crate) fn handle(setting: Option<bool>, unparker: &Waker) -> Option<SignalGuard> {
         let mut state = state();
         if state.target.is_some() {
             return None;
         }
-        let on = setting.unwrap_or_else(|| {
-            thread::current().name() == Some("main") && dispositions_are_default(&state)
-        });
-        if !on {
-            return None;
-        }
-        if state.installed.is_none() {
-            match install() {
-                Ok(installed) => state.installed = Some(installed),
-                Err(error) => {
-                    eprintln!("corun: could not install the SIGINT/SIGTERM handlers: {error}");
-                    return None;
-                }
+        let wanted: Vec<usize> = match setting {
+            Some(false) => Vec::new(),
+            Some(true) => vec![0, 1],
+            None if thread::current().name() != Some("main") => Vec::new(),
+            None => (0..HANDLED.len())
+                .filter(|&i| is_default_or_ours(&state, i))
+                .collect(),
+        };
+        for &i in &wanted {
+            if state.installed[i].is_some() {
+                continue;
             }
+            match install(&mut state, HANDLED[i]) {
+                Ok(disposition) => state.installed[i] = Some(disposition),
+                Err(error) => eprintln!(
+                    "corun: could not install the {} handler: {error}",
+                    super::name(HANDLED[i])
+                ),
+            }
+        }
+        if !wanted.iter().any(|&i| state.installed[i].is_some()) {
+            return None;
         }
         let target = Arc::new(Target {
             first: AtomicI32::new(0),
@@ -167,13 +180,10 @@ mod unix {
         }
     }
 
-    /// Whether SIGINT and SIGTERM both have the default disposition, or ours.
-    fn dispositions_are_default(state: &State) -> bool {
-        HANDLED.iter().enumerate().all(|(i, &signal)| {
-            disposition(signal).is_ok_and(|current| {
-                current == libc::SIG_DFL || state.installed.is_some_and(|ours| ours[i] == current)
-            })
-        })
+    /// Whether `HANDLED[i]` has the default disposition, or ours.
+    fn is_default_or_ours(state: &State, i: usize) -> bool {
+        disposition(HANDLED[i])
+            .is_ok_and(|current| current == libc::SIG_DFL || state.installed[i] == Some(current))
     }
 
     /// The current handler of `signal` (or `SIG_DFL`, `SIG_IGN`), without changing it.
@@ -194,23 +204,28 @@ mod unix {
         Ok(old.sa_sigaction)
     }
 
-    /// Installs the handlers (see the module's documentation) and the thread that forwards
-    /// signals to the running run; returns the resulting dispositions.
-    fn install() -> io::Result<[libc::sighandler_t; 2]> {
-        for signal in HANDLED {
-            flag::register_conditional_default(signal, &IDLE)?;
-            flag::register_conditional_shutdown(signal, exit_code(signal), &RECEIVED)?;
-            flag::register(signal, &RECEIVED)?;
+    /// Installs the actions for `signal` (see the module's documentation), starting the thread
+    /// that forwards signals to the running run if needed; returns the resulting disposition.
+    fn install(state: &mut State, signal: i32) -> io::Result<libc::sighandler_t> {
+        flag::register_conditional_default(signal, &IDLE)?;
+        flag::register_conditional_shutdown(signal, exit_code(signal), &RECEIVED)?;
+        flag::register(signal, &RECEIVED)?;
+        match &state.forwarder {
+            Some(forwarder) => forwarder.add_signal(signal)?,
+            None => {
+                let mut signals = Signals::new([signal])?;
+                let forwarder = signals.handle();
+                thread::Builder::new()
+                    .name("corun-signals".to_owned())
+                    .spawn(move || {
+                        for signal in signals.forever() {
+                            forward(signal);
+                        }
+                    })?;
+                state.forwarder = Some(forwarder);
+            }
         }
-        let mut signals = Signals::new(HANDLED)?;
-        thread::Builder::new()
-            .name("corun-signals".to_owned())
-            .spawn(move || {
-                for signal in signals.forever() {
-                    forward(signal);
-                }
-            })?;
-        Ok([disposition(SIGINT)?, disposition(SIGTERM)?])
+        disposition(signal)
     }
 
     /// On the `corun-signals` thread: hands `signal` to the running run.
