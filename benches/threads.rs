@@ -17,10 +17,7 @@ const BURST: u32 = 10_000;
 
 fn main() {
     println!("threads: median of {SAMPLES} samples, per operation");
-    println!(
-        "{:<44} {:>12} {:>12} {:>8}",
-        "", "corun", "tokio", "ratio"
-    );
+    println!("{:<44} {:>12} {:>12} {:>8}", "", "corun", "tokio", "ratio");
     row(
         "to_thread vs spawn_blocking (round trip)",
         OPS,
