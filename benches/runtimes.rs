@@ -654,6 +654,8 @@ mod corun_side {
     }
 
     pub fn timers(deadlines: &[Duration]) -> Measure {
+        // Owned, so that the main future is `'static` whatever `run` asks of it.
+        let deadlines = deadlines.to_vec();
         corun::run(async move {
             Measure::of_async(async {
                 let tasks: Vec<_> = deadlines
