@@ -247,8 +247,9 @@ struct Workload {
     /// How many operations one sample performs (the divisor of the per-op metrics).
     ops: usize,
     rows: Vec<Row>,
-    /// Runs one sample on the runtime and returns what the timed section took.
-    run: Box<dyn Fn(Runtime) -> Measure>,
+    /// Runs one sample on the runtime and returns what the timed section took; `None` if the
+    /// workload has no variant for that runtime.
+    run: Box<dyn Fn(Runtime) -> Option<Measure>>,
 }
 
 struct TableRow {
@@ -267,7 +268,7 @@ fn measure(workload: &Workload, settings: &Settings) -> Vec<TableRow> {
     for _ in 0..settings.samples {
         for &runtime in &settings.runtimes {
             let index = Runtime::ALL.iter().position(|&r| r == runtime).unwrap();
-            samples[index].push((workload.run)(runtime));
+            samples[index].extend((workload.run)(runtime));
         }
     }
     workload
@@ -452,11 +453,13 @@ fn workloads(sizes: &Sizes) -> Vec<Workload> {
                 unit: "ns/task",
                 metric: Metric::WallPerOp,
             }],
-            run: Box::new(move |rt| match rt {
-                Runtime::Corun => corun_side::spawn_join(spawn_tasks),
-                Runtime::Tokio => tokio_side::spawn_join(spawn_tasks),
-                Runtime::AsyncExecutor => executor_side::spawn_join(spawn_tasks),
-                Runtime::Futures => futures_side::spawn_join(spawn_tasks),
+            run: Box::new(move |rt| {
+                Some(match rt {
+                    Runtime::Corun => corun_side::spawn_join(spawn_tasks),
+                    Runtime::Tokio => tokio_side::spawn_join(spawn_tasks),
+                    Runtime::AsyncExecutor => executor_side::spawn_join(spawn_tasks),
+                    Runtime::Futures => futures_side::spawn_join(spawn_tasks),
+                })
             }),
         },
         Workload {
@@ -467,11 +470,13 @@ fn workloads(sizes: &Sizes) -> Vec<Workload> {
                 unit: "ns/yield",
                 metric: Metric::WallPerOp,
             }],
-            run: Box::new(move |rt| match rt {
-                Runtime::Corun => corun_side::yields(yield_tasks, yields),
-                Runtime::Tokio => tokio_side::yields(yield_tasks, yields),
-                Runtime::AsyncExecutor => executor_side::yields(yield_tasks, yields),
-                Runtime::Futures => futures_side::yields(yield_tasks, yields),
+            run: Box::new(move |rt| {
+                Some(match rt {
+                    Runtime::Corun => corun_side::yields(yield_tasks, yields),
+                    Runtime::Tokio => tokio_side::yields(yield_tasks, yields),
+                    Runtime::AsyncExecutor => executor_side::yields(yield_tasks, yields),
+                    Runtime::Futures => futures_side::yields(yield_tasks, yields),
+                })
             }),
         },
         Workload {
@@ -482,11 +487,13 @@ fn workloads(sizes: &Sizes) -> Vec<Workload> {
                 unit: "ns/trip",
                 metric: Metric::WallPerOp,
             }],
-            run: Box::new(move |rt| match rt {
-                Runtime::Corun => corun_side::ping_pong(ping_pongs),
-                Runtime::Tokio => tokio_side::ping_pong(ping_pongs),
-                Runtime::AsyncExecutor => executor_side::ping_pong(ping_pongs),
-                Runtime::Futures => futures_side::ping_pong(ping_pongs),
+            run: Box::new(move |rt| {
+                Some(match rt {
+                    Runtime::Corun => corun_side::ping_pong(ping_pongs),
+                    Runtime::Tokio => tokio_side::ping_pong(ping_pongs),
+                    Runtime::AsyncExecutor => executor_side::ping_pong(ping_pongs),
+                    Runtime::Futures => futures_side::ping_pong(ping_pongs),
+                })
             }),
         },
         Workload {
@@ -504,11 +511,13 @@ fn workloads(sizes: &Sizes) -> Vec<Workload> {
                     metric: Metric::WallTotalMs,
                 },
             ],
-            run: Box::new(move |rt| match rt {
-                Runtime::Corun => corun_side::timers(&deadlines),
-                Runtime::Tokio => tokio_side::timers(&deadlines),
-                Runtime::AsyncExecutor => executor_side::timers(&deadlines),
-                Runtime::Futures => futures_side::timers(&deadlines),
+            run: Box::new(move |rt| {
+                Some(match rt {
+                    Runtime::Corun => corun_side::timers(&deadlines),
+                    Runtime::Tokio => tokio_side::timers(&deadlines),
+                    Runtime::AsyncExecutor => executor_side::timers(&deadlines),
+                    Runtime::Futures => futures_side::timers(&deadlines),
+                })
             }),
         },
         Workload {
@@ -519,11 +528,13 @@ fn workloads(sizes: &Sizes) -> Vec<Workload> {
                 unit: "ns/pair",
                 metric: Metric::WallPerOp,
             }],
-            run: Box::new(move |rt| match rt {
-                Runtime::Corun => corun_side::arm_cancel(arm_cancels),
-                Runtime::Tokio => tokio_side::arm_cancel(arm_cancels),
-                Runtime::AsyncExecutor => executor_side::arm_cancel(arm_cancels),
-                Runtime::Futures => futures_side::arm_cancel(arm_cancels),
+            run: Box::new(move |rt| {
+                Some(match rt {
+                    Runtime::Corun => corun_side::arm_cancel(arm_cancels),
+                    Runtime::Tokio => tokio_side::arm_cancel(arm_cancels),
+                    Runtime::AsyncExecutor => executor_side::arm_cancel(arm_cancels),
+                    Runtime::Futures => futures_side::arm_cancel(arm_cancels),
+                })
             }),
         },
         Workload {
@@ -534,11 +545,28 @@ fn workloads(sizes: &Sizes) -> Vec<Workload> {
                 unit: "ns/run",
                 metric: Metric::WallPerOp,
             }],
+            run: Box::new(move |rt| {
+                Some(match rt {
+                    Runtime::Corun => corun_side::run_overhead(runs),
+                    Runtime::Tokio => tokio_side::run_overhead(runs),
+                    Runtime::AsyncExecutor => executor_side::run_overhead(runs),
+                    Runtime::Futures => futures_side::run_overhead(runs),
+                })
+            }),
+        },
+        Workload {
+            name: "run() without signals",
+            ops: runs,
+            rows: vec![Row {
+                label: "corun Config::run, signals off (x{})",
+                unit: "ns/run",
+                metric: Metric::WallPerOp,
+            }],
+            // corun only: the part of `run()` that installing and restoring the SIGINT/SIGTERM
+            // handlers costs is the difference from the row above.
             run: Box::new(move |rt| match rt {
-                Runtime::Corun => corun_side::run_overhead(runs),
-                Runtime::Tokio => tokio_side::run_overhead(runs),
-                Runtime::AsyncExecutor => executor_side::run_overhead(runs),
-                Runtime::Futures => futures_side::run_overhead(runs),
+                Runtime::Corun => Some(corun_side::config_run_overhead(runs)),
+                _ => None,
             }),
         },
     ]
@@ -685,6 +713,17 @@ mod corun_side {
         Measure::of(|| {
             for _ in 0..n {
                 corun::run(async { corun::spawn(async {}).await });
+            }
+        })
+    }
+
+    pub fn config_run_overhead(n: usize) -> Measure {
+        Measure::of(|| {
+            for _ in 0..n {
+                corun::Config::new()
+                    .debug(false)
+                    .handle_signals(false)
+                    .run(async { corun::spawn(async {}).await });
             }
         })
     }
