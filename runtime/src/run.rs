@@ -582,10 +582,9 @@ fn shutdown(ctx: &Context, settings: &Settings) {
     let grace = Arc::new(GraceWaker {
         expired: AtomicBool::new(false),
     });
-    let grace_timer = ctx.deadline_after(settings.shutdown_grace).map(|deadline| {
-        ctx.event_loop
-            .add_timer(deadline, Waker::from(grace.clone()))
-    });
+    // Armed only when some task outlives the first sweeps (a cooperative one, finishing its
+    // cleanup): most runs end without a timer.
+    let mut grace_timer = None;
     loop {
         if grace.expired.load(Ordering::Acquire) && !ctx.is_forcing() {
             ctx.start_forcing();
@@ -594,9 +593,15 @@ fn shutdown(ctx: &Context, settings: &Settings) {
         if !ctx.has_ready() && ctx.live_tasks() == 0 && !ctx.shared.has_remote() {
             break;
         }
+        if !ctx.has_ready() && grace_timer.is_none() {
+            grace_timer = Some(ctx.deadline_after(settings.shutdown_grace).map(|deadline| {
+                ctx.event_loop
+                    .add_timer(deadline, Waker::from(grace.clone()))
+            }));
+        }
         ctx.park(ctx.has_ready());
     }
-    if let Some(timer) = grace_timer {
+    if let Some(Some(timer)) = grace_timer {
         ctx.event_loop.remove_timer(timer);
     }
     ctx.close_remote();
