@@ -90,6 +90,7 @@ fn run_from_a_running_loop_panics_with_the_message() {
 }
 
 #[test]
+#[allow(clippy::async_yields_async)] // The task's handle is inspected after the run.
 fn run_cancels_hanging_tasks() {
     // test_asyncio_run_cancels_hanging_tasks
     let drops = Drops::default();
@@ -272,6 +273,7 @@ fn runner_recursive_run_is_rejected() {
 }
 
 #[test]
+#[allow(clippy::async_yields_async)] // The task's handle is inspected after the run.
 fn runner_keeps_leftover_tasks_between_runs() {
     // asyncio.Runner: tasks outliving one run go on in the next; close cancels them.
     let drops = Drops::default();

@@ -74,7 +74,7 @@ fn awaiting_a_task_resumes_its_panic_in_the_awaiter() {
     quiet_panics();
     let caught = corun::run(async {
         let task = corun::spawn(async { panic!("[expected] task failed") });
-        let awaiter = corun::spawn(async move { task.await });
+        let awaiter = corun::spawn(task); // the awaiter task awaits the handle
         awaiter.join().await
     });
     match caught {
@@ -109,7 +109,7 @@ fn awaiting_a_cancelled_task_panics_naming_it() {
     let message = corun::run(async {
         let task = corun::spawn_named("doomed", std::future::pending::<()>());
         task.cancel();
-        let awaiter = corun::spawn(async move { task.await });
+        let awaiter = corun::spawn(task); // the awaiter task awaits the handle
         match awaiter.join().await {
             Err(TaskError::Panicked(payload)) => payload.downcast_ref::<String>().cloned(),
             _ => None,

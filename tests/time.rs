@@ -144,7 +144,7 @@ fn a_sleep_moved_to_another_task_wakes_that_task() {
             .poll(&mut std::task::Context::from_waker(waker))
             .is_pending());
         // ...then finish it in another task: the timer must wake the new one.
-        let task = corun::spawn(async move { sleep.await });
+        let task = corun::spawn(sleep);
         task.await;
     });
 }

@@ -83,14 +83,14 @@ pub(crate) struct Context {
     /// How many runnables the runtime has queued on the loop and not yet taken back.
     queued: Cell<usize>,
     pub(crate) debug: bool,
-    handler: Rc<dyn Fn(&Report)>,
+    handler: report::Handler,
 }
 
 impl Context {
     pub(crate) fn new(
         event_loop: Box<dyn EventLoop>,
         debug: bool,
-        handler: Rc<dyn Fn(&Report)>,
+        handler: report::Handler,
     ) -> Self {
         let shared = Arc::new(Shared::new(event_loop.unparker()));
         Context {

@@ -199,6 +199,9 @@ impl fmt::Display for Report {
     }
 }
 
+/// What `Config::exception_handler` stores, and the context calls.
+pub(crate) type Handler = std::rc::Rc<dyn Fn(&Report)>;
+
 /// The handler used when none is configured: one line on stderr.
 pub(crate) fn default_handler(report: &Report) {
     eprintln!("{report}");

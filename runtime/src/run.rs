@@ -75,7 +75,7 @@ pub struct Config {
     slow_poll_threshold: Duration,
     shutdown_timeout: Duration,
     shutdown_grace: Duration,
-    exception_handler: Option<Rc<dyn Fn(&Report)>>,
+    exception_handler: Option<report::Handler>,
     handle_signals: Option<bool>,
     main_name: String,
 }

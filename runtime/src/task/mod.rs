@@ -124,7 +124,6 @@ fn schedule(runnable: async_task::Runnable<Arc<Header>>) {
 ///     assert_eq!(task.await, "done");
 /// });
 /// ```
-#[must_use = "dropping a Task detaches it; await it, join it, or drop it on purpose"]
 pub struct Task<T> {
     inner: Option<async_task::FallibleTask<Outcome<T>, Arc<Header>>>,
     header: Arc<Header>,
