@@ -268,7 +268,7 @@ impl Config {
     pub fn run<F: IntoFuture>(self, future: F) -> F::Output {
         match self.try_run(future) {
             Ok(output) => output,
-            Err(error) => panic!("{error}"),
+            Err(error) => panic!("{}", crate::debug::run_error_message(error)),
         }
     }
 
@@ -463,6 +463,7 @@ impl Runner {
             return Err(RunError::NestedRun);
         }
         let (ctx, settings) = self.open();
+        ctx.started_at.set(Some(caller));
         let header = Arc::new(Header::new(
             Some(settings.main_name.clone()),
             caller,
@@ -494,7 +495,9 @@ impl Runner {
             let handler = config
                 .exception_handler
                 .unwrap_or_else(|| Rc::new(report::default_handler));
-            let ctx = Rc::new(Context::new(event_loop, debug, handler));
+            let mut ctx = Context::new(event_loop, debug, handler);
+            ctx.slow_poll_threshold = config.slow_poll_threshold;
+            let ctx = Rc::new(ctx);
             let settings = Settings {
                 main_name: config.main_name,
                 shutdown_grace: config.shutdown_grace,
@@ -551,9 +554,12 @@ fn drive_main<F: Future>(
     let mut header = Some(header);
     loop {
         if main_waker.woken.swap(false, Ordering::AcqRel) {
-            let polled = ctx.as_task(&mut header, || {
-                catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
-            });
+            let poll = || catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+            let polled = if ctx.debug {
+                crate::debug::poll_timed(ctx, &mut header, poll)
+            } else {
+                ctx.as_task(&mut header, poll)
+            };
             match polled {
                 Ok(Poll::Pending) => {}
                 Ok(Poll::Ready(output)) => return Ok(output),
