@@ -30,6 +30,14 @@ fn block_the_loop() {
 
 const SHORT: Duration = Duration::from_millis(1);
 
+/// Debug mode for tests not about slow polls: a spawn in debug mode captures a backtrace, which
+/// waits on a process-wide lock that a parallel test's panic hook may hold for a while.
+fn debug_config() -> Config {
+    Config::new()
+        .debug(true)
+        .slow_poll_threshold(Duration::from_secs(3600))
+}
+
 #[test]
 fn debug_flag_is_what_the_config_says() {
     assert!(Config::new().debug(true).run(async { is_debug() }));
@@ -92,7 +100,7 @@ fn slow_poll_of_the_main_task_is_reported() {
 fn fast_polls_are_not_reported() {
     // A generous threshold: a loaded test machine must not make this test fail.
     let threshold = Duration::from_secs(1);
-    let (config, reports) = collecting(Config::new().debug(true).slow_poll_threshold(threshold));
+    let (config, reports) = collecting(debug_config().slow_poll_threshold(threshold));
     config.run(async {
         let tasks: Vec<_> = (0..10)
             .map(|_| {
@@ -134,13 +142,15 @@ fn slow_poll_threshold_is_measured_in_real_time_on_a_virtual_clock() {
         spawn_named("blocker", async { block_the_loop() }).await;
     });
     let reports = reports.borrow();
-    assert_eq!(reports.len(), 1, "{reports:?}");
-    assert_eq!(reports[0].task_name(), Some("blocker"));
+    let slow: Vec<_> = reports.iter().filter_map(Report::task_name).collect();
+    // Main's poll that spawned "blocker" may be slow too (see `debug_config`); the sleep is not.
+    assert!(slow.contains(&"blocker"), "{reports:?}");
+    assert!(slow.iter().all(|&name| name == "blocker" || name == "main"));
 }
 
 #[test]
 fn tasks_cancelled_at_shutdown_are_reported_with_name_and_spawn_site() {
-    let (config, reports) = collecting(Config::new().debug(true));
+    let (config, reports) = collecting(debug_config());
     let (ran_line, queued_line) = config.run(async {
         let (ran, ran_line) = (spawn_named("ran", pending::<()>()), line!());
         yield_now().await;
@@ -183,8 +193,7 @@ fn tasks_cancelled_at_shutdown_are_not_reported_outside_debug_mode() {
 #[test]
 fn cooperative_task_that_outlives_the_shutdown_grace_is_reported_as_dropped() {
     let (config, reports) = collecting(
-        Config::new()
-            .debug(true)
+        debug_config()
             .loop_factory(VirtualTimeLoop::new)
             .shutdown_grace(Duration::from_secs(5)),
     );
@@ -210,8 +219,7 @@ fn cooperative_task_that_outlives_the_shutdown_grace_is_reported_as_dropped() {
 #[test]
 fn cooperative_task_that_finishes_within_the_grace_is_not_reported() {
     let (config, reports) = collecting(
-        Config::new()
-            .debug(true)
+        debug_config()
             .loop_factory(VirtualTimeLoop::new)
             .shutdown_grace(Duration::from_secs(5)),
     );
@@ -227,7 +235,7 @@ fn cooperative_task_that_finishes_within_the_grace_is_not_reported() {
 
 #[test]
 fn task_cancelled_before_its_first_poll_is_pointed_out() {
-    let (config, reports) = collecting(Config::new().debug(true));
+    let (config, reports) = collecting(debug_config());
     let spawned_line = config.run(async {
         let (task, line) = (spawn_named("never-ran", async {}), line!());
         assert!(task.cancel());
@@ -251,7 +259,7 @@ fn task_cancelled_before_its_first_poll_is_pointed_out() {
 
 #[test]
 fn task_cancelled_after_it_ran_is_not_reported() {
-    let (config, reports) = collecting(Config::new().debug(true));
+    let (config, reports) = collecting(debug_config());
     config.run(async {
         let task = spawn(pending::<()>());
         yield_now().await;
@@ -280,7 +288,7 @@ fn spawn_a_doomed_task() {
 
 #[test]
 fn unretrieved_panic_report_carries_the_spawn_backtrace_in_debug_mode() {
-    let (config, reports) = collecting(Config::new().debug(true));
+    let (config, reports) = collecting(debug_config());
     config.run(async {
         spawn_a_doomed_task();
         yield_now().await;
