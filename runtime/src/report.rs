@@ -53,8 +53,14 @@ impl fmt::Display for ReportKind {
     }
 }
 
-/// One thing the loop reports to the exception handler (`Config::exception_handler`; by
-/// default one line on stderr).
+/// One thing the loop reports to the exception handler (`Config::exception_handler`).
+///
+/// Without a handler of your own, each report is one line on stderr (its `Display`), followed
+/// for a panic in debug mode by the backtrace of the task's spawn on the next lines. With the
+/// crate's `tracing` feature and a `tracing` subscriber installed, each report is instead an
+/// event with target `corun` (`ERROR` for panics, `WARN` otherwise) and the fields `kind`,
+/// `task`, `task_id`, `spawned_at`, `elapsed` and, for a panic in debug mode,
+/// `spawn_backtrace`.
 ///
 /// # Examples
 ///
