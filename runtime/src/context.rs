@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Waker;
@@ -83,6 +83,10 @@ pub(crate) struct Context {
     /// How many runnables the runtime has queued on the loop and not yet taken back.
     queued: Cell<usize>,
     pub(crate) debug: bool,
+    /// Debug mode: a poll longer than this is reported. Set by `Runner::open`.
+    pub(crate) slow_poll_threshold: Duration,
+    /// Where the current (or last) run on this loop was started, for the nested-run panic.
+    pub(crate) started_at: Cell<Option<&'static Location<'static>>>,
     handler: report::Handler,
 }
 
@@ -102,6 +106,8 @@ impl Context {
             forcing: Cell::new(false),
             queued: Cell::new(0),
             debug,
+            slow_poll_threshold: Duration::from_millis(100),
+            started_at: Cell::new(None),
             handler,
         }
     }
@@ -177,17 +183,8 @@ impl Context {
 
     /// Called when a task's future was dropped by cancellation.
     pub(crate) fn task_cancelled(&self, header: &Header) {
-        if self.debug && self.closing.get() {
-            let message = if header.has(crate::task::POLLED) {
-                "cancelled because the run ended while it was still running".to_owned()
-            } else {
-                "cancelled because the run ended before it was ever polled".to_owned()
-            };
-            self.report(&Report::for_task(
-                ReportKind::CancelledAtShutdown,
-                header,
-                message,
-            ));
+        if self.debug {
+            crate::debug::report_cancelled(self, header);
         }
     }
 

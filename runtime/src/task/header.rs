@@ -1,5 +1,6 @@
 //! The per-task state shared by the task's future, its handle and its wakers.
 
+use std::backtrace::Backtrace;
 use std::cell::Cell;
 use std::fmt;
 use std::num::NonZeroU64;
@@ -32,6 +33,8 @@ pub(crate) struct Header {
     /// Set at spawn for a named task; formatted on first use as `Task-N` otherwise.
     name: OnceLock<Box<str>>,
     pub(crate) location: &'static Location<'static>,
+    /// Debug mode: the stack that spawned the task, shown with reports about it.
+    pub(crate) spawn_backtrace: Option<Arc<Backtrace>>,
     /// The loop the task belongs to, for wakes and reports that come from other threads.
     pub(crate) shared: Arc<Shared>,
     state: AtomicU8,
@@ -54,6 +57,7 @@ impl Header {
             id: TaskId::next(),
             name: OnceLock::new(),
             location,
+            spawn_backtrace: None,
             shared,
             state: AtomicU8::new(flags),
             slot: AtomicUsize::new(UNREGISTERED),
@@ -64,6 +68,13 @@ impl Header {
             let _ = header.name.set(name.into_boxed_str());
         }
         header
+    }
+
+    /// Captures the calling stack as where the task was spawned (debug mode only: it costs
+    /// microseconds).
+    pub(crate) fn with_spawn_backtrace(mut self) -> Self {
+        self.spawn_backtrace = Some(Arc::new(Backtrace::force_capture()));
+        self
     }
 
     pub(crate) fn id(&self) -> TaskId {

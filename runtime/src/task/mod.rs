@@ -79,7 +79,11 @@ fn spawn_inner<F: Future + 'static>(
              corun::run or #[corun::entry], or use Handle::spawn from other threads"
         );
     };
-    let header = Arc::new(Header::new(name, location, ctx.shared.clone(), 0));
+    let mut header = Header::new(name, location, ctx.shared.clone(), 0);
+    if ctx.debug {
+        header = header.with_spawn_backtrace();
+    }
+    let header = Arc::new(header);
     let (runnable, task) = async_task::Builder::new()
         .metadata(header.clone())
         .spawn_local(move |_| supervise::supervise(header, future), schedule);
