@@ -38,13 +38,17 @@ pub(crate) enum Remote {
 
 /// The part of a loop that is `Send + Sync`: its remote queue and its unparker.
 pub(crate) struct Shared {
+    /// Unique in the process: tells loops apart without holding a reference to them.
+    pub(crate) id: u64,
     remote: ConcurrentQueue<Remote>,
     unparker: Waker,
 }
 
 impl Shared {
     pub(crate) fn new(unparker: Waker) -> Self {
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Shared {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             remote: ConcurrentQueue::unbounded(),
             unparker,
         }
