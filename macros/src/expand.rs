@@ -1,0 +1,181 @@
+//! Expand: the whole pipeline, and the rewrite of a valid `async fn` into a plain `fn`.
+
+use proc_macro2::{Delimiter, Group, Ident, Literal, Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned};
+
+use crate::error::to_compile_errors;
+use crate::fallback;
+use crate::parse;
+use crate::validate::{self, Kind, Options};
+
+/// Parse → validate → expand, or fall back to a compiling sync fn next to the errors.
+///
+/// A plain function of token streams so that it can be tested without the compiler; it never
+/// panics, whatever it is given.
+pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    let (raw_options, mut errors) = parse::options(args);
+    let options = validate::options(raw_options, &mut errors);
+    let tokens: Vec<TokenTree> = item.into_iter().collect();
+    let function = match parse::function(&tokens, kind.attribute()) {
+        Ok(function) => function,
+        Err(error) => {
+            // Not a function: the item is given back untouched, so nothing else breaks.
+            errors.push(error);
+            let mut output = to_compile_errors(&errors);
+            output.extend(tokens);
+            return output;
+        }
+    };
+    let signature_errors = validate::signature(kind, &function);
+    if !signature_errors.is_empty() {
+        errors.extend(signature_errors);
+        let mut output = to_compile_errors(&errors);
+        output.extend(fallback::sync_function(&function));
+        return output;
+    }
+    // Option errors alone do not stop the expansion: the valid options are applied, so the
+    // body is still checked and the IDE still sees a runnable function.
+    let mut output = to_compile_errors(&errors);
+    output.extend(function_with_runtime(kind, &options, &function));
+    output
+}
+
+/// How the return type is handled.
+enum Output {
+    /// No `->` (the output is `()`) or a nameable type: the body's value is checked against it
+    /// inside the body, so a mismatch is reported at the body's tail expression.
+    Named(TokenStream),
+    /// `-> impl Trait`: cannot be written in a `let`, so the block's output is inferred.
+    Opaque,
+    /// `-> !`: the body runs as a `()` block and the function panics if it ever returns.
+    Never,
+}
+
+fn output_kind(function: &parse::Function) -> Output {
+    let output = &function.output;
+    if output.is_empty() {
+        return Output::Named(quote!(()));
+    }
+    if let [TokenTree::Punct(bang)] = output.as_slice() {
+        if bang.as_char() == '!' {
+            return Output::Never;
+        }
+    }
+    if contains_impl(output.iter()) {
+        return Output::Opaque;
+    }
+    Output::Named(output.iter().cloned().collect())
+}
+
+/// Whether `impl` appears anywhere in the tokens (`impl Trait`, `Box<impl Trait>`).
+pub(crate) fn contains_impl<'a>(tokens: impl IntoIterator<Item = &'a TokenTree>) -> bool {
+    tokens.into_iter().any(|token| match token {
+        TokenTree::Ident(ident) => ident == "impl",
+        TokenTree::Group(group) => contains_impl(&group.stream().into_iter().collect::<Vec<_>>()),
+        _ => false,
+    })
+}
+
+/// The rewrite itself:
+///
+/// ```text
+/// #attributes [#[::core::prelude::v1::test]] #visibility fn #name() -> #output {
+///     let body = async move {
+///         let output: #output = #body;
+///         output
+///     };
+///     ::corun::__private::Config::new()
+///         [.debug(#debug)]
+///         [.loop_factory(::corun::__private::loop_factory(#path))]
+///         .main_name("#name")
+///         .run(body)
+/// }
+/// ```
+fn function_with_runtime(kind: Kind, options: &Options, function: &parse::Function) -> TokenStream {
+    let private = match &options.krate {
+        Some(path) => quote!(#path::__private),
+        None => quote!(::corun::__private),
+    };
+    let attributes = function.attributes.iter().map(parse::Attribute::tokens);
+    let test_attribute = match kind {
+        Kind::Test => quote!(#[::core::prelude::v1::test]),
+        Kind::Entry => TokenStream::new(),
+    };
+    let visibility = &function.visibility;
+    let qualifiers = &function.other_qualifiers;
+    let fn_token = &function.fn_token;
+    let name = &function.name;
+    let arrow_and_output = if function.output.is_empty() {
+        TokenStream::new()
+    } else {
+        let output = &function.output;
+        quote!(-> #(#output)*)
+    };
+    let where_clause = &function.where_clause;
+
+    // Glue is located at the user's code (so errors land there) but keeps the macro's hygiene
+    // and expansion context (so lints like `unused_braces` or `unreachable_code` do not fire on
+    // code the user did not write).
+    let body_span = function.body.span();
+    let glue = Span::call_site().located_at(body_span);
+    let local = |name: &str| Ident::new(name, Span::mixed_site().located_at(body_span));
+    let body_var = local("body");
+    let output_var = local("output");
+    let mut body = Group::new(Delimiter::Brace, function.body.stream());
+    body.set_span(glue);
+
+    let future = match output_kind(function) {
+        Output::Named(output) => quote_spanned! {glue=>
+            async move {
+                let #output_var: #output = #body;
+                #output_var
+            }
+        },
+        Output::Opaque => quote_spanned!(glue=> async move #body),
+        Output::Never => quote_spanned! {glue=>
+            async move {
+                let #output_var: () = #body;
+                #output_var
+            }
+        },
+    };
+
+    let debug = options.debug.map(|on| {
+        let on = Ident::new(if on { "true" } else { "false" }, Span::call_site());
+        quote!(.debug(#on))
+    });
+    let loop_factory = options
+        .loop_factory
+        .as_ref()
+        .map(|path| quote!(.loop_factory(#private::loop_factory(#path))));
+    let main_name = Literal::string(&validate::unraw(name));
+    let run = quote_spanned! {glue=>
+        #private::Config::new()
+            #debug
+            #loop_factory
+            .main_name(#main_name)
+            .run(#body_var)
+    };
+    let tail = match output_kind(function) {
+        Output::Never => {
+            let message = Literal::string(&format!(
+                "`{}` is declared `-> !` but returned",
+                validate::unraw(name)
+            ));
+            quote_spanned! {glue=>
+                #run;
+                ::core::panic!(#message)
+            }
+        }
+        _ => run,
+    };
+
+    quote! {
+        #(#attributes)*
+        #test_attribute
+        #(#visibility)* #(#qualifiers)* #fn_token #name() #arrow_and_output #(#where_clause)* {
+            let #body_var = #future;
+            #tail
+        }
+    }
+}
