@@ -84,9 +84,9 @@ pub(crate) fn contains_impl<'a>(tokens: impl IntoIterator<Item = &'a TokenTree>)
 ///         let output: #output = #body;
 ///         output
 ///     };
-///     ::corun::__private::Config::new()
-///         [.debug(#debug)]
-///         [.loop_factory(::corun::__private::loop_factory(#path))]
+///     [::corun::__private::loop_factory(]
+///         ::corun::__private::Config::new()[.debug(#debug)]
+///     [, #path)]
 ///         .main_name("#name")
 ///         .run(body)
 /// }
@@ -144,15 +144,13 @@ fn function_with_runtime(kind: Kind, options: &Options, function: &parse::Functi
         let on = Ident::new(if on { "true" } else { "false" }, Span::call_site());
         quote!(.debug(#on))
     });
-    let loop_factory = options
-        .loop_factory
-        .as_ref()
-        .map(|path| quote!(.loop_factory(#private::loop_factory(#path))));
+    let mut config = quote!(#private::Config::new() #debug);
+    if let Some(path) = &options.loop_factory {
+        config = with_loop_factory(&options.krate, config, path);
+    }
     let main_name = Literal::string(&validate::unraw(name));
     let run = quote_spanned! {glue=>
-        #private::Config::new()
-            #debug
-            #loop_factory
+        #config
             .main_name(#main_name)
             .run(#body_var)
     };
@@ -178,4 +176,47 @@ fn function_with_runtime(kind: Kind, options: &Options, function: &parse::Functi
             #tail
         }
     }
+}
+
+/// `::corun::__private::loop_factory(#config, #path)`, the call located at the path.
+///
+/// The helper's bounds are where a wrong path is caught, and rustc reports an unmet bound that
+/// no argument's type names at the whole call, so the call itself is given the path's location:
+/// the error then underlines the path, not the attribute.
+fn with_loop_factory(
+    krate: &Option<TokenStream>,
+    config: TokenStream,
+    path: &TokenStream,
+) -> TokenStream {
+    let first = path
+        .clone()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |token| token.span());
+    let last = path
+        .clone()
+        .into_iter()
+        .last()
+        .map_or_else(Span::call_site, |token| token.span());
+    let at_path = Span::call_site().located_at(first);
+    let krate = match krate {
+        Some(krate) => respan(krate.clone(), at_path),
+        None => quote_spanned!(at_path=> ::corun),
+    };
+    let callee = quote_spanned!(at_path=> #krate::__private::loop_factory);
+    let mut arguments = Group::new(Delimiter::Parenthesis, quote!(#config, #path));
+    arguments.set_span(Span::call_site().located_at(last));
+    quote!(#callee #arguments)
+}
+
+/// The same tokens, each moved to `span`'s location with its own hygiene (a group keeps its
+/// contents' spans).
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(token.span().located_at(span));
+            token
+        })
+        .collect()
 }

@@ -70,7 +70,7 @@ fn debug_false_is_passed_on() {
 fn loop_factory_goes_through_the_checking_helper() {
     let expansion = entry("loop_factory = my::Loop::<u8>::new", "async fn main() {}");
     assert!(expansion.contains(&norm(
-        ".loop_factory(::corun::__private::loop_factory(my::Loop::<u8>::new))"
+        "::corun::__private::loop_factory(::corun::__private::Config::new(), my::Loop::<u8>::new)"
     )));
 }
 
@@ -81,8 +81,9 @@ fn crate_option_replaces_every_corun_path() {
         "async fn main() {}",
     );
     assert!(!expansion.contains(":: corun"), "{expansion}");
-    assert!(expansion.contains("engine :: __private :: Config :: new ()"));
-    assert!(expansion.contains("engine :: __private :: loop_factory"));
+    assert!(expansion.contains(&norm(
+        "engine::__private::loop_factory(engine::__private::Config::new(), engine::loops::VirtualTimeLoop::new)"
+    )));
 }
 
 #[test]
@@ -92,7 +93,9 @@ fn options_combine_in_any_order() {
         "async fn main() {}",
     );
     assert_eq!(errors(&expansion), Vec::<String>::new());
-    assert!(expansion.contains("c :: __private :: Config :: new () . debug (true) . loop_factory"));
+    assert!(expansion.contains(&norm(
+        "c::__private::loop_factory(c::__private::Config::new().debug(true), f)"
+    )));
 }
 
 #[test]
