@@ -1,0 +1,94 @@
+//! `cancelled()`: how a task hears that it was asked to cancel, and gets to finish on its own.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as PollContext, Poll};
+
+use crate::context;
+use crate::task::{Header, CANCEL_REQUESTED};
+
+/// Completes when the current task has been asked to cancel: by [`Task::cancel`], by the end of
+/// the run, or (for the main task) by a signal.
+///
+/// While this future is alive and waiting, the task is *listening*: a cancellation then wakes it
+/// instead of dropping its future, and the task may finish on its own, awaiting whatever
+/// cleanup it needs. At the end of a run, listening tasks get `Config::shutdown_grace` to do so.
+/// A task that is not listening when the request comes has its future dropped at the loop's
+/// next turn.
+///
+/// [`Task::cancel`]: crate::Task::cancel
+///
+/// # Panics
+///
+/// When polled outside a task.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// corun_runtime::run(async {
+///     let worker = corun_runtime::spawn(async {
+///         let mut done = 0;
+///         let stop = std::pin::pin!(corun_runtime::cancelled());
+///         let mut stop = stop;
+///         loop {
+///             let tick = corun_runtime::timeout(Duration::from_millis(1), stop.as_mut()).await;
+///             if tick.is_ok() {
+///                 return done; // asked to stop: finish cleanly
+///             }
+///             done += 1;
+///         }
+///     });
+///     corun_runtime::sleep(Duration::from_millis(5)).await;
+///     worker.cancel();
+///     assert!(worker.await >= 1);
+/// });
+/// ```
+pub fn cancelled() -> Cancelled {
+    Cancelled { header: None }
+}
+
+/// The future of [`cancelled`].
+///
+/// # Examples
+///
+/// ```
+/// let _listening: corun_runtime::Cancelled = corun_runtime::cancelled();
+/// ```
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct Cancelled {
+    /// The task listening, from the first poll on.
+    header: Option<Arc<Header>>,
+}
+
+impl Future for Cancelled {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<()> {
+        let ctx = context::current().expect("corun::cancelled was polled outside a running loop");
+        if self.header.is_none() {
+            let header = ctx
+                .current_header()
+                .expect("corun::cancelled was polled outside a task");
+            header.add_listener();
+            self.header = Some(header);
+        }
+        let header = self.header.as_ref().expect("set above");
+        header.listen(cx.waker());
+        if header.has(CANCEL_REQUESTED) || ctx.is_closing() {
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Cancelled {
+    fn drop(&mut self) {
+        if let Some(header) = self.header.take() {
+            header.remove_listener();
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! The running loop's context: what tasks, timers and reports reach through a thread-local while
+//! a run is under way, and the part of it other threads may touch ([`Shared`]).
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Duration;
+
+use concurrent_queue::ConcurrentQueue;
+use slab::Slab;
+
+use crate::event_loop::{EventLoop, Park, Runnable};
+use crate::report::{self, Report, ReportKind};
+use crate::task::{Header, CANCEL_REQUESTED, COOPERATIVE};
+
+/// How many runnables one turn runs before the loop looks at timers and other threads again.
+pub(crate) const BUDGET: usize = 128;
+
+thread_local! {
+    /// The context of the loop running on this thread, if any.
+    static CONTEXT: RefCell<Option<Rc<Context>>> = const { RefCell::new(None) };
+}
+
+/// What another thread can send to a loop.
+pub(crate) enum Remote {
+    /// A task woken (or spawned) from another thread.
+    Run(Runnable),
+    /// `Task::cancel` called from another thread.
+    Cancel(Arc<Header>),
+    /// A report raised on another thread (a task's panic dropped there unretrieved).
+    Report(Report),
+}
+
+/// The part of a loop that is `Send + Sync`: its remote queue and its unparker.
+pub(crate) struct Shared {
+    remote: ConcurrentQueue<Remote>,
+    unparker: Waker,
+}
+
+impl Shared {
+    pub(crate) fn new(unparker: Waker) -> Self {
+        Shared {
+            remote: ConcurrentQueue::unbounded(),
+            unparker,
+        }
+    }
+
+    /// Queues `message` for the loop and unparks it; gives the message back if the loop closed.
+    pub(crate) fn send(&self, message: Remote) -> Result<(), Remote> {
+        self.remote
+            .push(message)
+            .map_err(|error| error.into_inner())?;
+        self.unparker.wake_by_ref();
+        Ok(())
+    }
+
+    pub(crate) fn has_remote(&self) -> bool {
+        !self.remote.is_empty()
+    }
+
+    fn close(&self) {
+        self.remote.close();
+    }
+}
+
+/// Everything about the running loop that its tasks reach through the thread-local.
+pub(crate) struct Context {
+    pub(crate) event_loop: Box<dyn EventLoop>,
+    pub(crate) shared: Arc<Shared>,
+    /// The loop owns every live task: each registers its waker here on its first poll.
+    tasks: RefCell<Slab<Waker>>,
+    /// The header of the task being polled, lent by it for the duration of the poll.
+    current: Cell<Option<Arc<Header>>>,
+    /// The run has ended: every task is to be cancelled, including ones spawned from now on.
+    closing: Cell<bool>,
+    /// The shutdown grace has run out: cooperative tasks are dropped too.
+    forcing: Cell<bool>,
+    pub(crate) debug: bool,
+    handler: Rc<dyn Fn(&Report)>,
+}
+
+impl Context {
+    pub(crate) fn new(
+        event_loop: Box<dyn EventLoop>,
+        debug: bool,
+        handler: Rc<dyn Fn(&Report)>,
+    ) -> Self {
+        let shared = Arc::new(Shared::new(event_loop.unparker()));
+        Context {
+            event_loop,
+            shared,
+            tasks: RefCell::new(Slab::new()),
+            current: Cell::new(None),
+            closing: Cell::new(false),
+            forcing: Cell::new(false),
+            debug,
+            handler,
+        }
+    }
+
+    pub(crate) fn register_task(&self, waker: &Waker) -> usize {
+        self.tasks.borrow_mut().insert(waker.clone())
+    }
+
+    pub(crate) fn deregister_task(&self, slot: usize) {
+        let waker = self.tasks.borrow_mut().try_remove(slot);
+        drop(waker);
+    }
+
+    pub(crate) fn live_tasks(&self) -> usize {
+        self.tasks.borrow().len()
+    }
+
+    /// Wakes a registered task (to let it see a cancellation).
+    pub(crate) fn wake_task(&self, header: &Header) {
+        let Some(slot) = header.slot() else {
+            // Not polled yet: it is queued, and its first poll sees the request.
+            return;
+        };
+        let waker = self.tasks.borrow().get(slot).cloned();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Wakes every live task, so that each sees the shutdown at its next poll.
+    pub(crate) fn wake_all_tasks(&self) {
+        let wakers: Vec<Waker> = self.tasks.borrow().iter().map(|(_, w)| w.clone()).collect();
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
+    /// Whether the task must stop being polled: it was asked to cancel (or the run is ending)
+    /// and it is not a cooperative task still within the grace period.
+    pub(crate) fn must_cancel(&self, header: &Header) -> bool {
+        if !(self.closing.get() || header.has(CANCEL_REQUESTED)) {
+            return false;
+        }
+        self.forcing.get() || !header.has(COOPERATIVE)
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        self.closing.get()
+    }
+
+    pub(crate) fn is_forcing(&self) -> bool {
+        self.forcing.get()
+    }
+
+    pub(crate) fn start_closing(&self) {
+        self.closing.set(true);
+        self.wake_all_tasks();
+    }
+
+    pub(crate) fn start_forcing(&self) {
+        self.forcing.set(true);
+        self.wake_all_tasks();
+    }
+
+    /// Called when a task's future was dropped by cancellation.
+    pub(crate) fn task_cancelled(&self, header: &Header) {
+        if self.debug && self.closing.get() {
+            let message = if header.has(crate::task::POLLED) {
+                "cancelled because the run ended while it was still running".to_owned()
+            } else {
+                "cancelled because the run ended before it was ever polled".to_owned()
+            };
+            self.report(&Report::for_task(
+                ReportKind::CancelledAtShutdown,
+                header,
+                message,
+            ));
+        }
+    }
+
+    /// Runs `f` with `header` as the current task, lending it to the context meanwhile.
+    pub(crate) fn as_task<R>(&self, header: &mut Option<Arc<Header>>, f: impl FnOnce() -> R) -> R {
+        let outer = self.current.replace(header.take());
+        let result = f();
+        *header = self.current.replace(outer);
+        result
+    }
+
+    pub(crate) fn current_header(&self) -> Option<Arc<Header>> {
+        let header = self.current.take();
+        let copy = header.clone();
+        self.current.set(header);
+        copy
+    }
+
+    /// Hands a report to the exception handler. A handler that panics is not allowed to unwind
+    /// through the loop: its panic is printed instead.
+    pub(crate) fn report(&self, report: &Report) {
+        if catch_unwind(AssertUnwindSafe(|| (self.handler)(report))).is_err() {
+            eprintln!("corun: the exception handler panicked while handling: {report}");
+        }
+    }
+
+    pub(crate) fn report_panic(
+        &self,
+        kind: ReportKind,
+        header: &Header,
+        payload: &(dyn Any + Send),
+    ) {
+        let message = report::panic_message(payload);
+        self.report(&Report::for_task(kind, header, message));
+    }
+
+    /// Moves what other threads sent into the loop: as many messages as were queued on entry.
+    pub(crate) fn drain_remote(&self) {
+        for _ in 0..self.shared.remote.len() {
+            let Ok(message) = self.shared.remote.pop() else {
+                break;
+            };
+            match message {
+                Remote::Run(runnable) => self.event_loop.call_soon(runnable),
+                Remote::Cancel(header) => self.wake_task(&header),
+                Remote::Report(report) => self.report(&report),
+            }
+        }
+    }
+
+    /// Runs up to [`BUDGET`] ready runnables; returns how many ran.
+    pub(crate) fn run_ready(&self) -> usize {
+        self.drain_remote();
+        let mut ran = 0;
+        while ran < BUDGET {
+            let Some(runnable) = self.event_loop.next_ready() else {
+                break;
+            };
+            runnable.run();
+            ran += 1;
+        }
+        ran
+    }
+
+    /// Parks the loop: without blocking if `busy` (more work may be ready), else until a timer
+    /// or another thread wakes it.
+    pub(crate) fn park(&self, busy: bool) {
+        let mode = if busy || self.shared.has_remote() {
+            Park::Poll
+        } else {
+            Park::Idle
+        };
+        self.event_loop.park(mode);
+    }
+
+    /// Closes the remote queue and handles what was still in it.
+    pub(crate) fn close_remote(&self) {
+        self.shared.close();
+        while let Ok(message) = self.shared.remote.pop() {
+            match message {
+                Remote::Run(runnable) => runnable.run(),
+                Remote::Cancel(_) => {}
+                Remote::Report(report) => self.report(&report),
+            }
+        }
+    }
+
+    /// The time remaining until `deadline` on the loop's clock, for grace periods.
+    pub(crate) fn deadline_after(&self, after: Duration) -> Option<std::time::Instant> {
+        self.event_loop.now().checked_add(after)
+    }
+}
+
+/// The context of the loop running on this thread.
+pub(crate) fn current() -> Option<Rc<Context>> {
+    CONTEXT
+        .try_with(|slot| slot.borrow().clone())
+        .ok()
+        .flatten()
+}
+
+/// Whether a loop is running on this thread.
+pub(crate) fn is_running() -> bool {
+    CONTEXT
+        .try_with(|slot| slot.borrow().is_some())
+        .unwrap_or(false)
+}
+
+/// Installs `ctx` as this thread's running loop until the guard drops, restoring whatever was
+/// there before (a `Runner` closed from inside another run lends its context this way).
+pub(crate) fn enter(ctx: Rc<Context>) -> EnterGuard {
+    let previous = CONTEXT.with(|slot| slot.borrow_mut().replace(ctx));
+    EnterGuard { previous }
+}
+
+pub(crate) struct EnterGuard {
+    previous: Option<Rc<Context>>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // The replaced context is dropped after the slot's borrow ends: dropping it can run
+        // arbitrary code, which may look at the slot.
+        let ours = CONTEXT.try_with(|slot| std::mem::replace(&mut *slot.borrow_mut(), previous));
+        drop(ours);
+    }
+}
+
+/// Queues a runnable on its loop directly when that loop is running on this thread.
+pub(crate) fn call_soon_local(
+    runnable: async_task::Runnable<Arc<Header>>,
+) -> Result<(), async_task::Runnable<Arc<Header>>> {
+    match current() {
+        Some(ctx) if Arc::ptr_eq(&ctx.shared, &runnable.metadata().shared) => {
+            ctx.event_loop.call_soon(Runnable(runnable));
+            Ok(())
+        }
+        _ => Err(runnable),
+    }
+}
+
+/// Delivers a report raised anywhere to the loop behind `shared`: at once if that loop runs on
+/// this thread, through its remote queue otherwise, and to stderr if it has closed.
+pub(crate) fn deliver(shared: &Arc<Shared>, report: Report) {
+    if let Some(ctx) = current() {
+        if Arc::ptr_eq(&ctx.shared, shared) {
+            ctx.report(&report);
+            return;
+        }
+    }
+    if let Err(Remote::Report(report)) = shared.send(Remote::Report(report)) {
+        report::default_handler(&report);
+    }
+}

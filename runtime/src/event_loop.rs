@@ -1,0 +1,180 @@
+//! The loop layer: what every event loop provides, and the units of work it schedules.
+//!
+//! As in asyncio, the loop is the bottom layer. It keeps a queue of ready work
+//! ([`call_soon`](EventLoop::call_soon)), keeps time and timers, and parks the thread when there
+//! is nothing to do. Tasks, `sleep`, `timeout`, `gather!` and `to_thread` are built once, above
+//! it, and work on every loop.
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Instant;
+
+use crate::task::Header;
+
+/// An event loop: the scheduler, clock and parking spot under one run.
+///
+/// The runtime drives a loop in turns, as asyncio's `_run_once` does:
+///
+/// 1. work that became ready is queued with [`call_soon`](Self::call_soon) (wakes from other
+///    threads arrive through the runtime, which queues them here on the loop's thread);
+/// 2. the runtime takes queued work with [`next_ready`](Self::next_ready) and runs it, at most a
+///    fixed budget per turn so that timers and other threads are never starved;
+/// 3. then it calls [`park`](Self::park): the loop fires the timers that are due (by waking their
+///    wakers) and, when the runtime says nothing is ready, blocks until the next timer is due or
+///    [`unparker`](Self::unparker) is woken.
+///
+/// Every method takes `&self`: work run by the loop calls back into it (a task that spawns calls
+/// `call_soon`, a `sleep` calls `add_timer`), so a loop keeps its state in `Cell`/`RefCell` and
+/// never holds a borrow while it wakes a waker. A loop is made, used and dropped on one thread.
+/// The trait is object safe; the runtime holds a `Box<dyn EventLoop>`.
+///
+/// A loop driven by another runtime's reactor implements [`park`](Self::park) by turning that
+/// reactor (blocking up to the next timer) and [`enter`](Self::enter) by entering its context, so
+/// that its IO types work inside corun tasks.
+///
+/// # Examples
+///
+/// A loop that wraps [`DefaultLoop`](crate::loops::DefaultLoop) and counts what it schedules:
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use std::task::Waker;
+/// use std::time::Instant;
+/// use corun_runtime::{loops::DefaultLoop, Config, EventLoop, Park, Runnable, TimerId};
+///
+/// struct Counting { inner: DefaultLoop, scheduled: Rc<Cell<usize>> }
+///
+/// impl EventLoop for Counting {
+///     fn call_soon(&self, work: Runnable) {
+///         self.scheduled.set(self.scheduled.get() + 1);
+///         self.inner.call_soon(work)
+///     }
+///     fn next_ready(&self) -> Option<Runnable> { self.inner.next_ready() }
+///     fn now(&self) -> Instant { self.inner.now() }
+///     fn add_timer(&self, deadline: Instant, waker: Waker) -> TimerId {
+///         self.inner.add_timer(deadline, waker)
+///     }
+///     fn remove_timer(&self, timer: TimerId) -> bool { self.inner.remove_timer(timer) }
+///     fn park(&self, mode: Park) { self.inner.park(mode) }
+///     fn unparker(&self) -> Waker { self.inner.unparker() }
+///     fn close(&self) { self.inner.close() }
+/// }
+///
+/// let scheduled = Rc::new(Cell::new(0));
+/// let counter = scheduled.clone();
+/// Config::new()
+///     .loop_factory(move || Counting { inner: DefaultLoop::new(), scheduled: counter })
+///     .run(async {
+///         corun_runtime::spawn(async {}).await;
+///     });
+/// assert!(scheduled.get() >= 1);
+/// ```
+pub trait EventLoop {
+    /// Queues ready work to run on this loop, after the work already queued (asyncio's
+    /// `call_soon`). Called on the loop's thread only.
+    fn call_soon(&self, work: Runnable);
+
+    /// Takes the oldest queued work, if any.
+    fn next_ready(&self) -> Option<Runnable>;
+
+    /// The loop's clock. `sleep`, `timeout` and [`now`](crate::now) read it.
+    fn now(&self) -> Instant;
+
+    /// Arms a timer: once [`now`](Self::now) reaches `deadline`, a later [`park`](Self::park)
+    /// wakes `waker` and forgets the timer (asyncio's `call_at`).
+    fn add_timer(&self, deadline: Instant, waker: Waker) -> TimerId;
+
+    /// Disarms a timer. Returns `true` if it was still armed, `false` if it had fired or was
+    /// removed already. A stale id is harmless.
+    fn remove_timer(&self, timer: TimerId) -> bool;
+
+    /// Fires due timers and waits for events as `mode` allows. See [`Park`].
+    fn park(&self, mode: Park);
+
+    /// A waker that, woken from any thread, makes a blocked or upcoming [`park`](Self::park)
+    /// return. Wakes are not lost: one that arrives before `park` makes it return at once.
+    fn unparker(&self) -> Waker;
+
+    /// Runs `f` with the loop's context entered. The runtime runs each whole run inside it. The
+    /// default just calls `f`; a loop built on another runtime enters that runtime here.
+    fn enter(&self, f: &mut dyn FnMut()) {
+        f()
+    }
+
+    /// Closes the loop: drops its timers and anything it still holds. Called once, after the
+    /// runtime has cancelled every task, from the loop's thread.
+    fn close(&self);
+}
+
+/// How far [`EventLoop::park`] may wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Park {
+    /// Work is ready: fire due timers and poll for events, but do not block.
+    Poll,
+    /// Nothing is ready, but work outside the loop is under way (a `to_thread` job): block until
+    /// the next timer is due or the loop is unparked. A virtual clock must not jump here.
+    Wait,
+    /// Nothing is ready and only timers can make progress: block as in [`Park::Wait`]; a loop with
+    /// a virtual clock may instead advance it straight to the next timer.
+    Idle,
+}
+
+/// A unit of ready work: one scheduled poll of a task.
+///
+/// Loops store and hand back `Runnable`s; only the runtime runs them. Dropping one without handing
+/// it back cancels its task, so a loop must not drop queued work before [`EventLoop::close`].
+pub struct Runnable(pub(crate) async_task::Runnable<Arc<Header>>);
+
+impl Runnable {
+    /// The name of the task this work belongs to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use corun_runtime::{Runnable};
+    /// fn log(work: &Runnable) { eprintln!("scheduling {}", work.task_name()); }
+    /// ```
+    pub fn task_name(&self) -> &str {
+        self.0.metadata().name()
+    }
+
+    /// Polls the task once. Only the runtime runs work.
+    pub(crate) fn run(self) {
+        self.0.run();
+    }
+}
+
+impl fmt::Debug for Runnable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runnable")
+            .field("task", &self.task_name())
+            .finish()
+    }
+}
+
+/// The id of an armed timer, given by [`EventLoop::add_timer`]. What it encodes is the loop's
+/// business; a loop of your own makes them with [`TimerId::new`].
+///
+/// # Examples
+///
+/// ```
+/// # use corun_runtime::TimerId;
+/// let id = TimerId::new(7);
+/// assert_eq!(id.get(), 7);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TimerId(u64);
+
+impl TimerId {
+    /// Wraps a loop-defined value.
+    pub const fn new(value: u64) -> Self {
+        TimerId(value)
+    }
+
+    /// The loop-defined value.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}

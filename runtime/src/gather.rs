@@ -1,0 +1,209 @@
+//! `gather!`, `try_gather!` and `gather_all`: run several futures concurrently in one task.
+//!
+//! Each future lives in a pinned `Option<F>` next to an `Option` for its output: the future is
+//! polled through `Option::as_pin_mut` and dropped with `Pin::set` as soon as it completes, so no
+//! pin projection (and no unsafe) is needed.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{Context as PollContext, Poll};
+
+/// Polls all the futures concurrently; `.await` gives their outputs as a tuple, in order
+/// (asyncio's `gather`).
+///
+/// The expressions are evaluated at once; the futures run when the gather is polled. A panic in
+/// any of them propagates at once: the gather's other futures are dropped, while [`Task`]s given
+/// to it keep running (dropping a `Task` detaches it), as in asyncio.
+///
+/// [`Task`]: crate::Task
+///
+/// # Examples
+///
+/// ```
+/// use corun_runtime::gather;
+///
+/// corun_runtime::run(async {
+///     let (a, b, c) = gather!(async { 1 }, async { "two" }, corun_runtime::spawn(async { 3.0 })).await;
+///     assert_eq!((a, b, c), (1, "two", 3.0));
+/// });
+/// ```
+#[macro_export]
+macro_rules! gather {
+    (@bind [$($bound:ident)*] $head:expr, $($rest:expr,)*) => {{
+        let gathered = ::core::future::IntoFuture::into_future($head);
+        $crate::gather!(@bind [$($bound)* gathered] $($rest,)*)
+    }};
+    (@bind [$($bound:ident)*]) => {
+        async move {
+            $( let mut $bound = (
+                ::core::pin::pin!(::core::option::Option::Some($bound)),
+                ::core::option::Option::None,
+            ); )*
+            ::core::future::poll_fn(|cx| {
+                let mut done = true;
+                $( done &= $crate::__private::poll_slot($bound.0.as_mut(), &mut $bound.1, cx); )*
+                if done {
+                    ::core::task::Poll::Ready((
+                        $( $crate::__private::take_output(&mut $bound.1), )*
+                    ))
+                } else {
+                    ::core::task::Poll::Pending
+                }
+            })
+            .await
+        }
+    };
+    ($($future:expr),+ $(,)?) => {
+        $crate::gather!(@bind [] $($future,)+)
+    };
+}
+
+/// Like [`gather!`] for futures of `Result`s with one error type: `.await` gives
+/// `Ok((A, B, …))` when all succeed, or the first `Err` as soon as it comes (the other futures
+/// are dropped then).
+///
+/// # Examples
+///
+/// ```
+/// use corun_runtime::try_gather;
+///
+/// corun_runtime::run(async {
+///     let ok = try_gather!(async { Ok::<_, String>(1) }, async { Ok(2) }).await;
+///     assert_eq!(ok, Ok((1, 2)));
+///     let failed = try_gather!(async { Ok::<u8, _>(1) }, async { Err("no") }).await;
+///     assert_eq!(failed, Err("no"));
+/// });
+/// ```
+#[macro_export]
+macro_rules! try_gather {
+    (@bind [$($bound:ident)*] $head:expr, $($rest:expr,)*) => {{
+        let gathered = ::core::future::IntoFuture::into_future($head);
+        $crate::try_gather!(@bind [$($bound)* gathered] $($rest,)*)
+    }};
+    (@bind [$($bound:ident)*]) => {
+        async move {
+            $( let mut $bound = (
+                ::core::pin::pin!(::core::option::Option::Some($bound)),
+                ::core::option::Option::None,
+            ); )*
+            ::core::future::poll_fn(|cx| {
+                let mut done = true;
+                $(
+                    match $crate::__private::poll_ok_slot($bound.0.as_mut(), &mut $bound.1, cx) {
+                        ::core::result::Result::Ok(ready) => done &= ready,
+                        ::core::result::Result::Err(error) => {
+                            return ::core::task::Poll::Ready(::core::result::Result::Err(error));
+                        }
+                    }
+                )*
+                if done {
+                    ::core::task::Poll::Ready(::core::result::Result::Ok((
+                        $( $crate::__private::take_output(&mut $bound.1), )*
+                    )))
+                } else {
+                    ::core::task::Poll::Pending
+                }
+            })
+            .await
+        }
+    };
+    ($($future:expr),+ $(,)?) => {
+        $crate::try_gather!(@bind [] $($future,)+)
+    };
+}
+
+/// Polls a gathered future if it still runs; returns whether its output is in.
+#[doc(hidden)]
+pub fn poll_slot<F: Future>(
+    mut future: Pin<&mut Option<F>>,
+    output: &mut Option<F::Output>,
+    cx: &mut PollContext<'_>,
+) -> bool {
+    if output.is_some() {
+        return true;
+    }
+    let Some(running) = future.as_mut().as_pin_mut() else {
+        return false;
+    };
+    match running.poll(cx) {
+        Poll::Ready(value) => {
+            *output = Some(value);
+            future.set(None);
+            true
+        }
+        Poll::Pending => false,
+    }
+}
+
+/// Like [`poll_slot`] for a future of a `Result`: an `Err` comes back at once, an `Ok` is kept.
+#[doc(hidden)]
+pub fn poll_ok_slot<T, E, F: Future<Output = Result<T, E>>>(
+    future: Pin<&mut Option<F>>,
+    output: &mut Option<T>,
+    cx: &mut PollContext<'_>,
+) -> Result<bool, E> {
+    if output.is_some() {
+        return Ok(true);
+    }
+    let mut result = None;
+    if !poll_slot(future, &mut result, cx) {
+        return Ok(false);
+    }
+    match result {
+        Some(Ok(value)) => {
+            *output = Some(value);
+            Ok(true)
+        }
+        Some(Err(error)) => Err(error),
+        None => Ok(false),
+    }
+}
+
+/// Takes a gathered output, once every future is done.
+#[doc(hidden)]
+pub fn take_output<T>(output: &mut Option<T>) -> T {
+    output.take().expect("a gathered output is taken once")
+}
+
+/// Runs every future of `futures` concurrently and gives their outputs in order (asyncio's
+/// `gather(*aws)`). A panic propagates at once and drops the rest.
+///
+/// Each wake polls every future still running, so this suits up to a few thousand futures; for
+/// more, spawn them as tasks and await the handles.
+///
+/// # Examples
+///
+/// ```
+/// corun_runtime::run(async {
+///     let squares = corun_runtime::gather_all((1..=4).map(|n| async move { n * n })).await;
+///     assert_eq!(squares, [1, 4, 9, 16]);
+/// });
+/// ```
+pub async fn gather_all<I>(futures: I) -> Vec<<I::Item as IntoFuture>::Output>
+where
+    I: IntoIterator,
+    I::Item: IntoFuture,
+{
+    type Gathered<F> = (Pin<Box<Option<F>>>, Option<<F as Future>::Output>);
+    let mut slots: Vec<Gathered<<I::Item as IntoFuture>::IntoFuture>> = futures
+        .into_iter()
+        .map(|future| (Box::pin(Some(future.into_future())), None))
+        .collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for (future, output) in &mut slots {
+            done &= poll_slot(future.as_mut(), output, cx);
+        }
+        if done {
+            Poll::Ready(
+                slots
+                    .iter_mut()
+                    .map(|(_, output)| take_output(output))
+                    .collect(),
+            )
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
+}

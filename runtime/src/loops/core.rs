@@ -1,0 +1,92 @@
+//! The state both shipped loops share: the ready queue, the timer queue and the unparker.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::task::{Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::Instant;
+
+use super::timers::TimerQueue;
+use crate::event_loop::{Runnable, TimerId};
+
+pub(super) struct LoopCore {
+    ready: RefCell<VecDeque<Runnable>>,
+    timers: RefCell<TimerQueue>,
+    /// Reused buffer for the wakers of due timers, woken after the timer borrow ends.
+    due: RefCell<Vec<Waker>>,
+    unparker: Waker,
+}
+
+/// Unparks the loop's thread. `Thread::unpark` keeps a token, so a wake that comes before the
+/// loop parks is not lost.
+struct ThreadUnparker(Thread);
+
+impl Wake for ThreadUnparker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+impl LoopCore {
+    /// Made on the thread that will run the loop.
+    pub(super) fn new() -> Self {
+        LoopCore {
+            ready: RefCell::new(VecDeque::with_capacity(64)),
+            timers: RefCell::default(),
+            due: RefCell::default(),
+            unparker: Waker::from(Arc::new(ThreadUnparker(thread::current()))),
+        }
+    }
+
+    pub(super) fn call_soon(&self, work: Runnable) {
+        self.ready.borrow_mut().push_back(work);
+    }
+
+    pub(super) fn next_ready(&self) -> Option<Runnable> {
+        self.ready.borrow_mut().pop_front()
+    }
+
+    pub(super) fn add_timer(&self, deadline: Instant, waker: Waker) -> TimerId {
+        self.timers.borrow_mut().add(deadline, waker)
+    }
+
+    pub(super) fn remove_timer(&self, timer: TimerId) -> bool {
+        // The waker is dropped after the borrow ends: dropping it may run arbitrary code.
+        let removed = self.timers.borrow_mut().remove(timer);
+        removed.is_some()
+    }
+
+    pub(super) fn has_timers(&self) -> bool {
+        !self.timers.borrow().is_empty()
+    }
+
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        self.timers.borrow_mut().next_deadline()
+    }
+
+    /// Wakes every timer due at `now`. No borrow is held while wakers run.
+    pub(super) fn fire_due(&self, now: Instant) {
+        let mut due = std::mem::take(&mut *self.due.borrow_mut());
+        self.timers.borrow_mut().take_due(now, &mut due);
+        for waker in due.drain(..) {
+            waker.wake();
+        }
+        *self.due.borrow_mut() = due;
+    }
+
+    pub(super) fn unparker(&self) -> Waker {
+        self.unparker.clone()
+    }
+
+    pub(super) fn close(&self) {
+        let timers = self.timers.borrow_mut().clear();
+        drop(timers);
+        let ready = std::mem::take(&mut *self.ready.borrow_mut());
+        drop(ready);
+    }
+}

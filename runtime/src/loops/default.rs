@@ -1,0 +1,95 @@
+//! The default loop: a FIFO ready queue, a heap of timers on the real clock, and a parked thread.
+
+use std::task::Waker;
+use std::thread;
+use std::time::Instant;
+
+use super::core::LoopCore;
+use crate::event_loop::{EventLoop, Park, Runnable, TimerId};
+
+/// The loop `corun::run` uses unless told otherwise: a FIFO ready queue, timers on
+/// [`Instant::now`], and `std::thread::park_timeout` when idle. It does no IO of its own.
+///
+/// Make it on the thread that will run it (a `loop_factory` is called there).
+///
+/// # Examples
+///
+/// ```
+/// use corun_runtime::{loops::DefaultLoop, Config};
+///
+/// let answer = Config::new().loop_factory(DefaultLoop::new).run(async { 42 });
+/// assert_eq!(answer, 42);
+/// ```
+pub struct DefaultLoop {
+    core: LoopCore,
+}
+
+impl DefaultLoop {
+    /// Makes a loop for the current thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = corun_runtime::loops::DefaultLoop::new();
+    /// # drop(event_loop);
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        DefaultLoop {
+            core: LoopCore::new(),
+        }
+    }
+}
+
+impl Default for DefaultLoop {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventLoop for DefaultLoop {
+    fn call_soon(&self, work: Runnable) {
+        self.core.call_soon(work);
+    }
+
+    fn next_ready(&self) -> Option<Runnable> {
+        self.core.next_ready()
+    }
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn add_timer(&self, deadline: Instant, waker: Waker) -> TimerId {
+        self.core.add_timer(deadline, waker)
+    }
+
+    fn remove_timer(&self, timer: TimerId) -> bool {
+        self.core.remove_timer(timer)
+    }
+
+    fn park(&self, mode: Park) {
+        if mode != Park::Poll {
+            match self.core.next_deadline() {
+                None => thread::park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if deadline > now {
+                        thread::park_timeout(deadline - now);
+                    }
+                }
+            }
+        }
+        if self.core.has_timers() {
+            self.core.fire_due(Instant::now());
+        }
+    }
+
+    fn unparker(&self) -> Waker {
+        self.core.unparker()
+    }
+
+    fn close(&self) {
+        self.core.close();
+    }
+}

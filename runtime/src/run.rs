@@ -1,0 +1,607 @@
+//! `run`, `Config` and `Runner`: one run from making the loop to closing it, in asyncio's order.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, Location};
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context as PollContext, Poll, Wake, Waker};
+use std::time::Duration;
+
+use crate::context::{self, Context};
+use crate::event_loop::EventLoop;
+use crate::loops::DefaultLoop;
+use crate::report::{self, Report};
+use crate::task::Header;
+
+/// Runs `future` to completion on a fresh loop and returns its output (asyncio's `run`).
+///
+/// The same as [`Config::new().run(future)`](Config::run): see there for the order of a run.
+///
+/// # Panics
+///
+/// When called from inside a running loop on this thread (the message contains "cannot be
+/// called from a running event loop"), and with the main future's own panic.
+///
+/// # Examples
+///
+/// ```
+/// let answer = corun_runtime::run(async {
+///     let a = corun_runtime::spawn(async { 40 });
+///     a.await + 2
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+#[track_caller]
+pub fn run<F: IntoFuture>(future: F) -> F::Output {
+    Config::new().run(future)
+}
+
+/// Whether the running loop is in debug mode; `false` outside a loop.
+///
+/// # Examples
+///
+/// ```
+/// let debug = corun_runtime::Config::new().debug(true).run(async { corun_runtime::is_debug() });
+/// assert!(debug);
+/// ```
+pub fn is_debug() -> bool {
+    context::current().is_some_and(|ctx| ctx.debug)
+}
+
+type LoopFactory = Box<dyn FnOnce() -> Box<dyn EventLoop>>;
+
+/// How to run: every setting optional, each with asyncio's default.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use corun_runtime::{loops::VirtualTimeLoop, Config};
+///
+/// let output = Config::new()
+///     .debug(true)
+///     .loop_factory(VirtualTimeLoop::new)
+///     .shutdown_grace(Duration::from_secs(1))
+///     .run(async { "done" });
+/// assert_eq!(output, "done");
+/// ```
+#[must_use = "a Config does nothing until you call run or try_run"]
+pub struct Config {
+    debug: Option<bool>,
+    loop_factory: Option<LoopFactory>,
+    slow_poll_threshold: Duration,
+    shutdown_timeout: Duration,
+    shutdown_grace: Duration,
+    exception_handler: Option<Rc<dyn Fn(&Report)>>,
+    handle_signals: Option<bool>,
+    main_name: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new()
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("debug", &self.debug)
+            .field(
+                "loop_factory",
+                &self.loop_factory.as_ref().map(|_| "custom"),
+            )
+            .field("slow_poll_threshold", &self.slow_poll_threshold)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("handle_signals", &self.handle_signals)
+            .field("main_name", &self.main_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// The defaults: debug from `CORUN_DEBUG`, the [`DefaultLoop`], a 100 ms slow-poll
+    /// threshold, a 300 s shutdown timeout, a 5 s shutdown grace, reports to stderr.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(corun_runtime::Config::new().run(async { 1 }), 1);
+    /// ```
+    pub fn new() -> Self {
+        Config {
+            debug: None,
+            loop_factory: None,
+            slow_poll_threshold: Duration::from_millis(100),
+            shutdown_timeout: Duration::from_secs(300),
+            shutdown_grace: Duration::from_secs(5),
+            exception_handler: None,
+            handle_signals: None,
+            main_name: "main".to_owned(),
+        }
+    }
+
+    /// Turns debug mode on or off. Unset, it follows the `CORUN_DEBUG` environment variable:
+    /// unset, `""` or `"0"` mean off, anything else on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let on = corun_runtime::Config::new().debug(true).run(async { corun_runtime::is_debug() });
+    /// assert!(on);
+    /// ```
+    pub fn debug(mut self, on: bool) -> Self {
+        self.debug = Some(on);
+        self
+    }
+
+    /// Makes the loop with `factory` instead of [`DefaultLoop::new`]. It is called once, on the
+    /// thread of the run, when the loop is first needed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corun_runtime::{loops::VirtualTimeLoop, Config};
+    /// Config::new().loop_factory(VirtualTimeLoop::new).run(async {
+    ///     corun_runtime::sleep(std::time::Duration::from_secs(86_400)).await;
+    /// });
+    /// ```
+    pub fn loop_factory<L, F>(mut self, factory: F) -> Self
+    where
+        F: FnOnce() -> L + 'static,
+        L: EventLoop + 'static,
+    {
+        self.loop_factory = Some(Box::new(move || Box::new(factory()) as Box<dyn EventLoop>));
+        self
+    }
+
+    /// In debug mode, a single poll longer than this is reported. Default 100 ms.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let config = corun_runtime::Config::new().debug(true).slow_poll_threshold(Duration::from_millis(10));
+    /// # drop(config);
+    /// ```
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Self {
+        self.slow_poll_threshold = threshold;
+        self
+    }
+
+    /// How long the end of a run waits for `to_thread` work still running before it reports
+    /// what is left and returns. Default 300 s, as asyncio's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let config = corun_runtime::Config::new().shutdown_timeout(Duration::from_secs(10));
+    /// # drop(config);
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Where reports go. Default: one line each on stderr.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let config = corun_runtime::Config::new().exception_handler(|report| {
+    ///     eprintln!("[my-app] {report}");
+    /// });
+    /// # drop(config);
+    /// ```
+    pub fn exception_handler(mut self, handler: impl Fn(&Report) + 'static) -> Self {
+        self.exception_handler = Some(Rc::new(handler));
+        self
+    }
+
+    /// How long tasks that listen on [`cancelled`](crate::cancelled) get to finish at the end
+    /// of a run, on the loop's clock, before they are dropped. Default 5 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let config = corun_runtime::Config::new().shutdown_grace(Duration::from_millis(500));
+    /// # drop(config);
+    /// ```
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// Whether SIGINT and SIGTERM cancel the main task. Unset: on when running on the main
+    /// thread and the process has no handler of its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let config = corun_runtime::Config::new().handle_signals(false);
+    /// # drop(config);
+    /// ```
+    pub fn handle_signals(mut self, on: bool) -> Self {
+        self.handle_signals = Some(on);
+        self
+    }
+
+    /// The name of the main task, which [`current_task`](crate::current_task) and reports show.
+    /// Default `"main"`; `#[corun::entry]` passes the function's name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let name = corun_runtime::Config::new()
+    ///     .main_name("serve")
+    ///     .run(async { corun_runtime::current_task().unwrap().name().to_owned() });
+    /// assert_eq!(name, "serve");
+    /// ```
+    pub fn main_name(mut self, name: impl Into<String>) -> Self {
+        self.main_name = name.into();
+        self
+    }
+
+    /// Runs `future` to completion on a fresh loop, in asyncio's order: make the loop → run the
+    /// future as the main task → when it returns or panics, cancel every task still alive
+    /// (dropping each future inside the loop's context, reporting panics raised meanwhile) →
+    /// wait for `to_thread` work → close the loop → return the output, or resume main's panic.
+    ///
+    /// # Panics
+    ///
+    /// With [`RunError`]'s message where [`try_run`](Self::try_run) would return it (the panic
+    /// points at the caller's line), and with the main future's own panic.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let three = corun_runtime::Config::new().run(async { 1 + 2 });
+    /// assert_eq!(three, 3);
+    /// ```
+    #[track_caller]
+    pub fn run<F: IntoFuture>(self, future: F) -> F::Output {
+        match self.try_run(future) {
+            Ok(output) => output,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// Like [`run`](Self::run), but misuse comes back as a [`RunError`].
+    ///
+    /// # Errors
+    ///
+    /// [`RunError::NestedRun`] when a loop is already running on this thread;
+    /// [`RunError::Interrupted`] when a signal stopped the run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corun_runtime::{Config, RunError};
+    ///
+    /// let nested = corun_runtime::run(async { Config::new().try_run(async {}) });
+    /// assert!(matches!(nested, Err(RunError::NestedRun)));
+    /// ```
+    #[track_caller]
+    pub fn try_run<F: IntoFuture>(self, future: F) -> Result<F::Output, RunError> {
+        let mut runner = Runner::new(self);
+        let outcome = runner.run_main(future, Location::caller())?;
+        runner.close();
+        match outcome {
+            Ok(output) => Ok(output),
+            Err(panic) => resume_unwind(panic),
+        }
+    }
+}
+
+/// Why a run could not happen.
+///
+/// # Examples
+///
+/// ```
+/// use corun_runtime::RunError;
+/// assert_eq!(RunError::RunnerClosed.to_string(), "Runner is closed");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RunError {
+    /// A run was started on a thread whose loop is running (asyncio's `RuntimeError`).
+    NestedRun,
+    /// [`Runner::run`] after [`Runner::close`].
+    RunnerClosed,
+    /// A signal (SIGINT, SIGTERM) stopped the run before main finished.
+    Interrupted,
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RunError::NestedRun => {
+                "corun::run() cannot be called from a running event loop; \
+                 inside async code, await the future (or corun::spawn it) instead"
+            }
+            RunError::RunnerClosed => "Runner is closed",
+            RunError::Interrupted => "the run was interrupted by a signal",
+        })
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// One loop for several runs (asyncio's `Runner`).
+///
+/// The loop is made on the first [`run`](Self::run). Tasks that outlive one run stay on the loop
+/// and go on in the next; [`close`](Self::close) (or dropping the runner) cancels them, waits for
+/// `to_thread` work and closes the loop.
+///
+/// # Examples
+///
+/// ```
+/// use corun_runtime::{Config, Runner};
+///
+/// let mut runner = Runner::new(Config::new());
+/// assert_eq!(runner.run(async { 1 }).unwrap(), 1);
+/// assert_eq!(runner.run(async { 2 }).unwrap(), 2);
+/// runner.close();
+/// assert!(runner.is_closed());
+/// ```
+pub struct Runner {
+    config: Option<Config>,
+    state: State,
+}
+
+enum State {
+    /// No loop yet.
+    Fresh,
+    Open(Rc<Context>, Settings),
+    Closed,
+}
+
+/// What a run needs of the config once the loop exists.
+struct Settings {
+    main_name: String,
+    shutdown_grace: Duration,
+}
+
+impl fmt::Debug for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            State::Fresh => "fresh",
+            State::Open(..) => "open",
+            State::Closed => "closed",
+        };
+        f.debug_struct("Runner").field("state", &state).finish()
+    }
+}
+
+impl Runner {
+    /// A runner that will make its loop from `config` when first used.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let runner = corun_runtime::Runner::new(corun_runtime::Config::new());
+    /// assert!(!runner.is_closed());
+    /// ```
+    pub fn new(config: Config) -> Self {
+        Runner {
+            config: Some(config),
+            state: State::Fresh,
+        }
+    }
+
+    /// Runs `future` as the main task on this runner's loop and returns its output. Tasks it
+    /// leaves behind stay for the next run. A panic of the main future is resumed here.
+    ///
+    /// # Errors
+    ///
+    /// [`RunError::RunnerClosed`] after [`close`](Self::close); [`RunError::NestedRun`] when a
+    /// loop is already running on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corun_runtime::{Config, Runner, RunError};
+    ///
+    /// let mut runner = Runner::new(Config::new());
+    /// runner.close();
+    /// assert_eq!(runner.run(async {}).unwrap_err(), RunError::RunnerClosed);
+    /// ```
+    #[track_caller]
+    pub fn run<F: IntoFuture>(&mut self, future: F) -> Result<F::Output, RunError> {
+        match self.run_main(future, Location::caller())? {
+            Ok(output) => Ok(output),
+            Err(panic) => resume_unwind(panic),
+        }
+    }
+
+    /// Cancels the tasks still alive, waits for `to_thread` work and closes the loop. Does
+    /// nothing the second time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut runner = corun_runtime::Runner::new(corun_runtime::Config::new());
+    /// runner.close();
+    /// runner.close();
+    /// assert!(runner.is_closed());
+    /// ```
+    pub fn close(&mut self) {
+        if let State::Open(ctx, settings) = std::mem::replace(&mut self.state, State::Closed) {
+            let _entered = context::enter(ctx.clone());
+            ctx.event_loop.enter(&mut || shutdown(&ctx, &settings));
+        }
+    }
+
+    /// Whether [`close`](Self::close) has run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let runner = corun_runtime::Runner::new(corun_runtime::Config::new());
+    /// assert!(!runner.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed)
+    }
+
+    /// Runs the main future, catching its panic so the caller decides when to resume it.
+    fn run_main<F: IntoFuture>(
+        &mut self,
+        future: F,
+        caller: &'static Location<'static>,
+    ) -> Result<std::thread::Result<F::Output>, RunError> {
+        if self.is_closed() {
+            return Err(RunError::RunnerClosed);
+        }
+        if context::is_running() {
+            return Err(RunError::NestedRun);
+        }
+        let (ctx, settings) = self.open();
+        let header = Arc::new(Header::new(
+            Some(settings.main_name.clone()),
+            caller,
+            ctx.shared.clone(),
+            0,
+        ));
+        let mut future = Some(future.into_future());
+        let mut outcome = None;
+        let _entered = context::enter(ctx.clone());
+        ctx.event_loop.enter(&mut || {
+            if let Some(future) = future.take() {
+                outcome = Some(drive_main(&ctx, header.clone(), future));
+            }
+        });
+        Ok(outcome.expect("EventLoop::enter must call the function it is given"))
+    }
+
+    fn open(&mut self) -> (Rc<Context>, &Settings) {
+        if let State::Fresh = self.state {
+            let config = self
+                .config
+                .take()
+                .expect("a fresh runner still has its config");
+            let event_loop = match config.loop_factory {
+                Some(factory) => factory(),
+                None => Box::new(DefaultLoop::new()),
+            };
+            let debug = config.debug.unwrap_or_else(debug_from_env);
+            let handler = config
+                .exception_handler
+                .unwrap_or_else(|| Rc::new(report::default_handler));
+            let ctx = Rc::new(Context::new(event_loop, debug, handler));
+            let settings = Settings {
+                main_name: config.main_name,
+                shutdown_grace: config.shutdown_grace,
+            };
+            self.state = State::Open(ctx, settings);
+        }
+        match &self.state {
+            State::Open(ctx, settings) => (ctx.clone(), settings),
+            _ => unreachable!("the runner was opened above"),
+        }
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn debug_from_env() -> bool {
+    std::env::var_os("CORUN_DEBUG").is_some_and(|value| !value.is_empty() && value != "0")
+}
+
+/// Wakes the main task: a flag for the driver, and an unpark for the loop.
+struct MainWaker {
+    woken: AtomicBool,
+    unparker: Waker,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.unparker.wake_by_ref();
+    }
+}
+
+/// Polls the main future whenever it is woken and turns the loop in between, until it is done.
+fn drive_main<F: Future>(
+    ctx: &Context,
+    header: Arc<Header>,
+    future: F,
+) -> std::thread::Result<F::Output> {
+    let main_waker = Arc::new(MainWaker {
+        woken: AtomicBool::new(true),
+        unparker: ctx.event_loop.unparker(),
+    });
+    let waker = Waker::from(main_waker.clone());
+    let mut cx = PollContext::from_waker(&waker);
+    let mut future = pin!(future);
+    let mut header = Some(header);
+    loop {
+        if main_waker.woken.swap(false, Ordering::AcqRel) {
+            let polled = ctx.as_task(&mut header, || {
+                catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
+            });
+            match polled {
+                Ok(Poll::Pending) => {}
+                Ok(Poll::Ready(output)) => return Ok(output),
+                Err(panic) => return Err(panic),
+            }
+        }
+        let ran = ctx.run_ready();
+        let busy = ran == crate::context::BUDGET || main_waker.woken.load(Ordering::Acquire);
+        ctx.park(busy);
+    }
+}
+
+/// Sets a flag when the shutdown grace runs out.
+struct GraceWaker {
+    expired: AtomicBool,
+}
+
+impl Wake for GraceWaker {
+    fn wake(self: Arc<Self>) {
+        self.expired.store(true, Ordering::Release);
+    }
+}
+
+/// The end of a run: cancel every task, sweeping until none remains, then close the loop.
+fn shutdown(ctx: &Context, settings: &Settings) {
+    ctx.start_closing();
+    let grace = Arc::new(GraceWaker {
+        expired: AtomicBool::new(false),
+    });
+    let grace_timer = ctx.deadline_after(settings.shutdown_grace).map(|deadline| {
+        ctx.event_loop
+            .add_timer(deadline, Waker::from(grace.clone()))
+    });
+    loop {
+        if grace.expired.load(Ordering::Acquire) && !ctx.is_forcing() {
+            ctx.start_forcing();
+        }
+        let ran = ctx.run_ready();
+        if ran == 0 && ctx.live_tasks() == 0 && !ctx.shared.has_remote() {
+            break;
+        }
+        ctx.park(ran == crate::context::BUDGET);
+    }
+    if let Some(timer) = grace_timer {
+        ctx.event_loop.remove_timer(timer);
+    }
+    ctx.close_remote();
+    // Work that arrived while closing the remote queue was run (and so cancelled) just now.
+    while ctx.run_ready() > 0 {}
+    ctx.event_loop.close();
+}

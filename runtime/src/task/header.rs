@@ -1,0 +1,187 @@
+//! The per-task state shared by the task's future, its handle and its wakers.
+
+use std::fmt;
+use std::num::NonZeroU64;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use atomic_waker::AtomicWaker;
+
+use crate::context::{self, Remote, Shared};
+
+/// Set by `Task::cancel` (or a signal for the main task). Never cleared.
+pub(crate) const CANCEL_REQUESTED: u8 = 1 << 0;
+/// Set when a cancellation reached a task that was listening on `cancelled()`: from then on the
+/// task finishes on its own and is only dropped when the shutdown grace runs out.
+pub(crate) const COOPERATIVE: u8 = 1 << 1;
+/// Set when the task's future was polled at least once.
+pub(crate) const POLLED: u8 = 1 << 2;
+/// Set when the task's future has completed, panicked or been dropped.
+pub(crate) const FINISHED: u8 = 1 << 3;
+/// Set for tasks made by `Handle::spawn`, whose futures are `Send` and may be dropped anywhere.
+pub(crate) const SEND: u8 = 1 << 4;
+
+/// `slot` before the task's first poll registered it with its loop.
+const UNREGISTERED: usize = usize::MAX;
+
+/// Everything about a task that outlives a single poll.
+pub(crate) struct Header {
+    id: TaskId,
+    /// Set at spawn for a named task; formatted on first use as `Task-N` otherwise.
+    name: OnceLock<Box<str>>,
+    pub(crate) location: &'static Location<'static>,
+    /// The loop the task belongs to, for wakes and reports that come from other threads.
+    pub(crate) shared: Arc<Shared>,
+    state: AtomicU8,
+    /// The task's key in its loop's registry of live tasks.
+    slot: AtomicUsize,
+    /// How many `cancelled()` futures of this task are alive.
+    listeners: AtomicU32,
+    /// Woken when the task is asked to cancel, for the `cancelled()` future that waits.
+    cancel_waker: AtomicWaker,
+}
+
+impl Header {
+    pub(crate) fn new(
+        name: Option<String>,
+        location: &'static Location<'static>,
+        shared: Arc<Shared>,
+        flags: u8,
+    ) -> Self {
+        let header = Header {
+            id: TaskId::next(),
+            name: OnceLock::new(),
+            location,
+            shared,
+            state: AtomicU8::new(flags),
+            slot: AtomicUsize::new(UNREGISTERED),
+            listeners: AtomicU32::new(0),
+            cancel_waker: AtomicWaker::new(),
+        };
+        if let Some(name) = name {
+            let _ = header.name.set(name.into_boxed_str());
+        }
+        header
+    }
+
+    pub(crate) fn id(&self) -> TaskId {
+        self.id
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        self.name
+            .get_or_init(|| format!("Task-{}", self.id.0).into_boxed_str())
+    }
+
+    pub(crate) fn has(&self, flag: u8) -> bool {
+        self.state.load(Ordering::Acquire) & flag != 0
+    }
+
+    /// Sets `flag`; returns whether it was already set.
+    pub(crate) fn set(&self, flag: u8) -> bool {
+        self.state.fetch_or(flag, Ordering::AcqRel) & flag != 0
+    }
+
+    pub(crate) fn slot(&self) -> Option<usize> {
+        match self.slot.load(Ordering::Acquire) {
+            UNREGISTERED => None,
+            slot => Some(slot),
+        }
+    }
+
+    pub(crate) fn set_slot(&self, slot: usize) {
+        self.slot.store(slot, Ordering::Release);
+    }
+
+    pub(crate) fn listeners(&self) -> u32 {
+        self.listeners.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn listen(&self, waker: &std::task::Waker) {
+        self.cancel_waker.register(waker);
+    }
+
+    pub(crate) fn add_listener(&self) {
+        self.listeners.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn remove_listener(&self) {
+        self.listeners.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Forgets the listener's waker, which refers back to this task.
+    pub(crate) fn clear_listener_waker(&self) {
+        drop(self.cancel_waker.take());
+    }
+
+    /// Asks the task to cancel, from any thread. Returns `false` if it had finished.
+    pub(crate) fn request_cancel(self: &Arc<Self>) -> bool {
+        if self.has(FINISHED) {
+            return false;
+        }
+        if self.set(CANCEL_REQUESTED) {
+            return true;
+        }
+        self.cancel_waker.wake();
+        match context::current() {
+            Some(ctx) if Arc::ptr_eq(&ctx.shared, &self.shared) => ctx.wake_task(self),
+            // Another thread: the loop wakes the task when it drains its remote queue. A closed
+            // loop has no live tasks left to wake.
+            _ => drop(self.shared.send(Remote::Cancel(self.clone()))),
+        }
+        true
+    }
+}
+
+impl fmt::Debug for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.id)
+            .field("name", &self.name())
+            .field("spawned_at", &format_args!("{}", self.location))
+            .finish()
+    }
+}
+
+/// A task's id: unique within the process, counting up from 1 in spawn order.
+///
+/// # Examples
+///
+/// ```
+/// corun_runtime::run(async {
+///     let a = corun_runtime::spawn(async {});
+///     let b = corun_runtime::spawn(async {});
+///     assert!(a.id() < b.id());
+/// });
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskId(NonZeroU64);
+
+impl TaskId {
+    pub(crate) fn next() -> TaskId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        TaskId(NonZeroU64::new(id).expect("task ids do not wrap around in 2^64 spawns"))
+    }
+
+    /// The id as a number.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// corun_runtime::run(async {
+    ///     let id = corun_runtime::current_task().unwrap().id();
+    ///     assert!(id.get() >= 1);
+    /// });
+    /// ```
+    pub fn get(self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}

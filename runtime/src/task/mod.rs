@@ -1,0 +1,437 @@
+//! Tasks: `spawn`, the `Task` handle, `current_task`.
+//!
+//! A task is one `async_task` allocation holding the user's future wrapped by
+//! [`supervise`](supervise::supervise), plus an [`Header`] shared by the future, the handle and the
+//! task's wakers. The loop owns every live task: a task is registered with its loop on its first
+//! poll and deregistered when its future is gone, so shutdown can find and cancel all of them.
+
+mod header;
+mod supervise;
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::panic::{resume_unwind, Location};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as PollContext, Poll};
+
+pub use header::TaskId;
+pub(crate) use header::{Header, CANCEL_REQUESTED, COOPERATIVE, FINISHED, POLLED, SEND};
+pub(crate) use supervise::Outcome;
+
+use crate::context::{self, Remote};
+use crate::event_loop::Runnable;
+
+/// Starts running `future` as a new task on the running loop (asyncio's `create_task`).
+///
+/// The task is scheduled at once and named `Task-N`. The loop owns it: dropping the returned
+/// [`Task`] detaches it and it keeps running; when the run ends, every task still alive is
+/// cancelled.
+///
+/// # Panics
+///
+/// Outside a running loop, with a message saying so. From another thread, use
+/// `Handle::spawn`.
+///
+/// # Examples
+///
+/// ```
+/// corun_runtime::run(async {
+///     let task = corun_runtime::spawn(async { 1 + 1 });
+///     assert_eq!(task.await, 2);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn<F: Future + 'static>(future: F) -> Task<F::Output> {
+    spawn_inner(None, future, Location::caller())
+}
+
+/// Like [`spawn`], with a name of your choosing, which reports and [`Task::name`] show.
+///
+/// # Panics
+///
+/// Outside a running loop.
+///
+/// # Examples
+///
+/// ```
+/// corun_runtime::run(async {
+///     let task = corun_runtime::spawn_named("fetcher", async { 7 });
+///     assert_eq!(task.name(), "fetcher");
+///     assert_eq!(task.await, 7);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_named<F: Future + 'static>(name: impl Into<String>, future: F) -> Task<F::Output> {
+    spawn_inner(Some(name.into()), future, Location::caller())
+}
+
+#[track_caller]
+fn spawn_inner<F: Future + 'static>(
+    name: Option<String>,
+    future: F,
+    location: &'static Location<'static>,
+) -> Task<F::Output> {
+    let Some(ctx) = context::current() else {
+        panic!(
+            "corun::spawn was called outside a running event loop; call it from inside \
+             corun::run or #[corun::entry], or use Handle::spawn from other threads"
+        );
+    };
+    let header = Arc::new(Header::new(name, location, ctx.shared.clone(), 0));
+    let (runnable, task) = async_task::Builder::new()
+        .metadata(header.clone())
+        .spawn_local(move |_| supervise::supervise(header, future), schedule);
+    ctx.event_loop.call_soon(Runnable(runnable));
+    Task::new(task)
+}
+
+/// The schedule function of every task: a wake on the loop's own thread queues the task on the
+/// loop directly; a wake from anywhere else goes through the loop's remote queue and unparks it.
+fn schedule(runnable: async_task::Runnable<Arc<Header>>) {
+    let runnable = match context::call_soon_local(runnable) {
+        Ok(()) => return,
+        Err(runnable) => runnable,
+    };
+    let shared = runnable.metadata().shared.clone();
+    if let Err(Remote::Run(rejected)) = shared.send(Remote::Run(Runnable(runnable))) {
+        // The loop has closed. Its shutdown finished every task it owned, so only a task made by
+        // `Handle::spawn` after the close can get here, and its future is `Send`: drop it. A
+        // local task's future must not be dropped off its thread, so one would be leaked rather
+        // than turned into a panic inside someone's `wake`.
+        if rejected.0.metadata().has(SEND) {
+            drop(rejected);
+        } else {
+            std::mem::forget(rejected);
+        }
+    }
+}
+
+/// A handle to a spawned task, and a future of its output (asyncio's `Task`).
+///
+/// Awaiting it gives the task's output, or **resumes the task's panic in the awaiting task**; if
+/// the task was cancelled, awaiting it panics with a message naming it. [`join`](Task::join)
+/// gives the same as a `Result` instead. Dropping the handle detaches the task, which keeps
+/// running; a panic that no handle can retrieve any more is reported to the exception handler.
+///
+/// # Examples
+///
+/// ```
+/// corun_runtime::run(async {
+///     let task = corun_runtime::spawn(async { "done" });
+///     assert!(!task.is_finished());
+///     assert_eq!(task.await, "done");
+/// });
+/// ```
+#[must_use = "dropping a Task detaches it; await it, join it, or drop it on purpose"]
+pub struct Task<T> {
+    inner: Option<async_task::FallibleTask<Outcome<T>, Arc<Header>>>,
+    header: Arc<Header>,
+}
+
+impl<T> Task<T> {
+    pub(crate) fn new(task: async_task::Task<Outcome<T>, Arc<Header>>) -> Self {
+        let header = task.metadata().clone();
+        Task {
+            inner: Some(task.fallible()),
+            header,
+        }
+    }
+
+    /// The task's name: the one given to [`spawn_named`], else `Task-N`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// corun_runtime::run(async {
+    ///     let task = corun_runtime::spawn(async {});
+    ///     assert!(task.name().starts_with("Task-"));
+    /// });
+    /// ```
+    pub fn name(&self) -> &str {
+        self.header.name()
+    }
+
+    /// The task's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// corun_runtime::run(async {
+    ///     let task = corun_runtime::spawn(async {});
+    ///     assert_eq!(task.name(), format!("Task-{}", task.id()));
+    /// });
+    /// ```
+    pub fn id(&self) -> TaskId {
+        self.header.id()
+    }
+
+    /// Whether the task has finished: returned, panicked or been cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// corun_runtime::run(async {
+    ///     let task = corun_runtime::spawn(async {});
+    ///     corun_runtime::yield_now().await;
+    ///     assert!(task.is_finished());
+    /// });
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.header.has(FINISHED) || self.inner.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// Asks the task to cancel. Returns `false` if it had already finished.
+    ///
+    /// A task waiting on [`cancelled`](crate::cancelled) is woken and may finish on its own
+    /// (its output is then delivered as usual); any other task has its future dropped at the
+    /// loop's next turn, never in the middle of a poll, and its handle then reports
+    /// cancellation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corun_runtime::TaskError;
+    ///
+    /// corun_runtime::run(async {
+    ///     let task = corun_runtime::spawn(std::future::pending::<()>());
+    ///     assert!(task.cancel());
+    ///     assert!(matches!(task.join().await, Err(TaskError::Cancelled)));
+    /// });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        !self.is_finished() && self.header.request_cancel()
+    }
+
+    /// A future of the task's outcome as a `Result`, instead of resuming its panic.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corun_runtime::TaskError;
+    ///
+    /// corun_runtime::run(async {
+    ///     let task = corun_runtime::spawn(async { panic!("boom") });
+    ///     match task.join().await {
+    ///         Err(TaskError::Panicked(payload)) => {
+    ///             assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"))
+    ///         }
+    ///         _ => unreachable!(),
+    ///     }
+    /// });
+    /// ```
+    pub fn join(self) -> Join<T> {
+        Join { task: self }
+    }
+
+    fn poll_outcome(&mut self, cx: &mut PollContext<'_>) -> Poll<Result<T, TaskError>> {
+        let inner = self
+            .inner
+            .as_mut()
+            .expect("a Task is not polled after it finished");
+        let outcome = match Pin::new(inner).poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(outcome) => outcome,
+        };
+        self.inner = None;
+        Poll::Ready(match outcome {
+            Some(Outcome::Ready(output)) => Ok(output),
+            Some(Outcome::Panicked(mut panic)) => Err(TaskError::Panicked(panic.take())),
+            Some(Outcome::Cancelled) | None => Err(TaskError::Cancelled),
+        })
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<T> {
+        let this = self.get_mut();
+        this.poll_outcome(cx).map(|outcome| match outcome {
+            Ok(output) => output,
+            Err(TaskError::Panicked(payload)) => resume_unwind(payload),
+            Err(TaskError::Cancelled) => panic!(
+                "task '{}' was cancelled; use Task::join to get Err(TaskError::Cancelled) \
+                 instead of this panic",
+                this.header.name()
+            ),
+        })
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            inner.detach();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.header, f)
+    }
+}
+
+/// The future returned by [`Task::join`]: the task's outcome as a `Result`.
+///
+/// # Examples
+///
+/// ```
+/// corun_runtime::run(async {
+///     let joined = corun_runtime::spawn(async { 5 }).join().await;
+///     assert_eq!(joined.unwrap(), 5);
+/// });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Join<T> {
+    task: Task<T>,
+}
+
+impl<T> Future for Join<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<Self::Output> {
+        self.get_mut().task.poll_outcome(cx)
+    }
+}
+
+/// Why a task gave no output.
+///
+/// # Examples
+///
+/// ```
+/// use corun_runtime::TaskError;
+///
+/// let error = TaskError::Cancelled;
+/// assert_eq!(error.to_string(), "task was cancelled");
+/// ```
+pub enum TaskError {
+    /// The task panicked; this is the panic's payload, as `std::panic::catch_unwind` gives it.
+    Panicked(Box<dyn Any + Send>),
+    /// The task was cancelled before it finished.
+    Cancelled,
+}
+
+impl TaskError {
+    /// Whether this is [`TaskError::Cancelled`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(corun_runtime::TaskError::Cancelled.is_cancelled());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, TaskError::Cancelled)
+    }
+}
+
+impl fmt::Debug for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::Panicked(payload) => f
+                .debug_tuple("Panicked")
+                .field(&crate::report::panic_message(&**payload))
+                .finish(),
+            TaskError::Cancelled => f.write_str("Cancelled"),
+        }
+    }
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::Panicked(payload) => write!(
+                f,
+                "task panicked: {}",
+                crate::report::panic_message(&**payload)
+            ),
+            TaskError::Cancelled => f.write_str("task was cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}
+
+/// A reference to a running task, as [`current_task`] gives it: its name and id.
+///
+/// # Examples
+///
+/// ```
+/// corun_runtime::run(async {
+///     let main = corun_runtime::current_task().unwrap();
+///     assert_eq!(main.name(), "main");
+/// });
+/// ```
+#[derive(Clone)]
+pub struct TaskRef(pub(crate) Arc<Header>);
+
+impl TaskRef {
+    /// The task's name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// corun_runtime::run(async {
+    ///     corun_runtime::spawn_named("worker", async {
+    ///         assert_eq!(corun_runtime::current_task().unwrap().name(), "worker");
+    ///     })
+    ///     .await;
+    /// });
+    /// ```
+    pub fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    /// The task's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// corun_runtime::run(async {
+    ///     let task = corun_runtime::spawn(async { corun_runtime::current_task().unwrap().id() });
+    ///     let id = task.id();
+    ///     assert_eq!(task.await, id);
+    /// });
+    /// ```
+    pub fn id(&self) -> TaskId {
+        self.0.id()
+    }
+
+    /// Where the task was spawned (for the main task: where the run started).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// corun_runtime::run(async {
+    ///     let here = corun_runtime::current_task().unwrap().spawned_at();
+    ///     assert!(here.file().ends_with(".rs"));
+    /// });
+    /// ```
+    pub fn spawned_at(&self) -> &'static Location<'static> {
+        self.0.location
+    }
+}
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+/// The task being polled now, or `None` outside a task (asyncio's `current_task`). The main
+/// future runs as a task too, named after the entry function (`main` by default).
+///
+/// # Examples
+///
+/// ```
+/// assert!(corun_runtime::current_task().is_none());
+/// corun_runtime::run(async {
+///     assert!(corun_runtime::current_task().is_some());
+/// });
+/// ```
+pub fn current_task() -> Option<TaskRef> {
+    context::current()?.current_header().map(TaskRef)
+}

@@ -1,0 +1,166 @@
+//! The future the loop actually runs for a task: the user's future wrapped so that every poll
+//! knows its task, panics are caught, and cancellation drops the future between polls.
+
+use std::any::Any;
+use std::future::{poll_fn, Future};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::{pin, Pin};
+use std::sync::Arc;
+use std::task::{Context as PollContext, Poll};
+
+use super::header::{Header, COOPERATIVE, FINISHED, POLLED};
+use crate::context::{self, Context};
+use crate::report::{Report, ReportKind};
+
+/// How a task ended, as its handle receives it.
+pub(crate) enum Outcome<T> {
+    Ready(T),
+    Panicked(Unretrieved),
+    Cancelled,
+}
+
+/// A task's panic on its way to the task's handle. If it is dropped before the handle takes it
+/// (the handle was dropped, or never awaited), the panic is reported: none is lost silently.
+pub(crate) struct Unretrieved {
+    payload: Option<Box<dyn Any + Send>>,
+    header: Arc<Header>,
+}
+
+impl Unretrieved {
+    pub(crate) fn take(&mut self) -> Box<dyn Any + Send> {
+        self.payload
+            .take()
+            .expect("a task's panic is retrieved once")
+    }
+}
+
+impl Drop for Unretrieved {
+    fn drop(&mut self) {
+        if let Some(payload) = self.payload.take() {
+            let report = Report::for_task(
+                ReportKind::UnretrievedPanic,
+                &self.header,
+                format!(
+                    "Task exception was never retrieved: {}",
+                    crate::report::panic_message(&*payload)
+                ),
+            );
+            context::deliver(&self.header.shared, report);
+        }
+    }
+}
+
+/// Wraps `future` as the body of the task described by `header`.
+pub(crate) async fn supervise<F: Future>(header: Arc<Header>, future: F) -> Outcome<F::Output> {
+    let mut supervisor = Supervisor {
+        header: Some(header),
+        slot: None,
+    };
+    let mut future = pin!(Some(future));
+    poll_fn(move |cx| supervisor.poll(future.as_mut(), cx)).await
+}
+
+struct Supervisor {
+    /// Lent to the loop context (as the current task) while the user's future is polled.
+    header: Option<Arc<Header>>,
+    /// The key in the loop's registry of live tasks, from the first poll until the end.
+    slot: Option<usize>,
+}
+
+impl Supervisor {
+    fn poll<F: Future>(
+        &mut self,
+        mut future: Pin<&mut Option<F>>,
+        cx: &mut PollContext<'_>,
+    ) -> Poll<Outcome<F::Output>> {
+        let ctx = context::current().expect("tasks are only polled by their loop");
+        let header = self
+            .header
+            .as_ref()
+            .expect("the header is back after each poll");
+        if self.slot.is_none() {
+            let slot = ctx.register_task(cx.waker());
+            header.set_slot(slot);
+            self.slot = Some(slot);
+        }
+
+        if ctx.must_cancel(header) {
+            if header.listeners() > 0 && !ctx.is_forcing() {
+                // Cooperative: the task heard the request through `cancelled()`; let it finish.
+                header.set(COOPERATIVE);
+            } else {
+                let dropped = ctx.as_task(&mut self.header, || {
+                    catch_unwind(AssertUnwindSafe(|| future.set(None)))
+                });
+                let header = self
+                    .header
+                    .as_ref()
+                    .expect("the header is back after each poll");
+                ctx.task_cancelled(header);
+                if let Err(payload) = dropped {
+                    ctx.report_panic(ReportKind::PanicWhileCancelling, header, &*payload);
+                }
+                self.finish(&ctx);
+                return Poll::Ready(Outcome::Cancelled);
+            }
+        }
+
+        let polled = ctx.as_task(&mut self.header, || {
+            catch_unwind(AssertUnwindSafe(|| {
+                let future = future.as_mut().as_pin_mut();
+                future.expect("a finished task is not polled").poll(cx)
+            }))
+        });
+        let outcome = match polled {
+            Ok(Poll::Pending) => {
+                self.header().set(POLLED);
+                return Poll::Pending;
+            }
+            Ok(Poll::Ready(output)) => Outcome::Ready(output),
+            Err(payload) => Outcome::Panicked(Unretrieved {
+                payload: Some(payload),
+                header: self.header().clone(),
+            }),
+        };
+        // The finished future's own fields are dropped now, still inside the loop's context.
+        let dropped = ctx.as_task(&mut self.header, || {
+            catch_unwind(AssertUnwindSafe(|| future.set(None)))
+        });
+        if let Err(payload) = dropped {
+            ctx.report_panic(ReportKind::PanicWhileCancelling, self.header(), &*payload);
+        }
+        self.finish(&ctx);
+        Poll::Ready(outcome)
+    }
+
+    fn header(&self) -> &Arc<Header> {
+        self.header
+            .as_ref()
+            .expect("the header is back after each poll")
+    }
+
+    fn finish(&mut self, ctx: &Context) {
+        let header = self.header();
+        header.set(POLLED | FINISHED);
+        header.clear_listener_waker();
+        if let Some(slot) = self.slot.take() {
+            ctx.deregister_task(slot);
+        }
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        // Normally `finish` ran. If the loop dropped the task without finishing it (only when a
+        // loop is torn down without a shutdown), still forget it.
+        if let (Some(slot), Some(header)) = (self.slot.take(), self.header.as_ref()) {
+            header.set(FINISHED);
+            header.clear_listener_waker();
+            if let Some(ctx) = context::current() {
+                if Arc::ptr_eq(&ctx.shared, &header.shared) {
+                    ctx.deregister_task(slot);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Time on the running loop's clock: `sleep`, `sleep_until`, `timeout`, `now`, `yield_now`.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::{pin, Pin};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context as PollContext, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::context::{self, Context, Shared};
+use crate::event_loop::TimerId;
+
+/// The running loop's clock (asyncio's `loop.time()`); a virtual-time loop gives its virtual
+/// time.
+///
+/// # Panics
+///
+/// Outside a running loop.
+///
+/// # Examples
+///
+/// ```
+/// corun_runtime::run(async {
+///     let start = corun_runtime::now();
+///     corun_runtime::sleep(std::time::Duration::from_millis(1)).await;
+///     assert!(corun_runtime::now() > start);
+/// });
+/// ```
+#[track_caller]
+pub fn now() -> Instant {
+    match context::current() {
+        Some(ctx) => ctx.event_loop.now(),
+        None => {
+            panic!("corun::now was called outside a running event loop; the clock is the loop's")
+        }
+    }
+}
+
+/// Waits until `duration` has passed on the loop's clock.
+///
+/// The wait starts at the first poll. A zero duration yields once, like asyncio's `sleep(0)`;
+/// `Duration::MAX` (or any deadline past what `Instant` can hold) never completes.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// corun_runtime::run(async {
+///     corun_runtime::sleep(Duration::from_millis(5)).await;
+/// });
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    Sleep {
+        target: Target::After(duration),
+        timer: None,
+        yielded: false,
+    }
+}
+
+/// Waits until the loop's clock reaches `deadline`. A deadline already passed yields once.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// corun_runtime::run(async {
+///     let deadline = corun_runtime::now() + Duration::from_millis(5);
+///     corun_runtime::sleep_until(deadline).await;
+///     assert!(corun_runtime::now() >= deadline);
+/// });
+/// ```
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        target: Target::At(Some(deadline)),
+        timer: None,
+        yielded: false,
+    }
+}
+
+/// The future of [`sleep`] and [`sleep_until`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// corun_runtime::run(async {
+///     let nap: corun_runtime::Sleep = corun_runtime::sleep(Duration::from_millis(1));
+///     nap.await;
+/// });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct Sleep {
+    target: Target,
+    timer: Option<Armed>,
+    yielded: bool,
+}
+
+enum Target {
+    /// Not polled yet: the deadline is this long after the first poll.
+    After(Duration),
+    /// The deadline; `None` for one too far to represent, which never comes.
+    At(Option<Instant>),
+}
+
+/// A timer armed on a loop, remembered with the loop it belongs to.
+struct Armed {
+    id: TimerId,
+    waker: Waker,
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let deadline = match self.target {
+            Target::After(duration) => format!("{duration:?} after first poll"),
+            Target::At(Some(deadline)) => format!("{deadline:?}"),
+            Target::At(None) => "never".to_owned(),
+        };
+        f.debug_struct("Sleep")
+            .field("deadline", &deadline)
+            .finish()
+    }
+}
+
+impl Sleep {
+    fn disarm(&mut self, ctx: &Context) {
+        if let Some(armed) = self.timer.take() {
+            if Arc::ptr_eq(&armed.shared, &ctx.shared) {
+                ctx.event_loop.remove_timer(armed.id);
+            }
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let ctx: Rc<Context> =
+            context::current().expect("corun::sleep was polled outside a running event loop");
+        let now = ctx.event_loop.now();
+        let deadline = match this.target {
+            Target::After(duration) => {
+                let deadline = now.checked_add(duration);
+                this.target = Target::At(deadline);
+                deadline
+            }
+            Target::At(deadline) => deadline,
+        };
+        let Some(deadline) = deadline else {
+            // Too far to represent: never. Nothing to arm.
+            return Poll::Pending;
+        };
+        if deadline <= now {
+            this.disarm(&ctx);
+            if this.yielded || this.timer.is_some() {
+                return Poll::Ready(());
+            }
+            // Already due at the first poll: yield once, like asyncio's `sleep(0)`.
+            this.yielded = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let armed_here = match &this.timer {
+            Some(armed) => {
+                Arc::ptr_eq(&armed.shared, &ctx.shared) && armed.waker.will_wake(cx.waker())
+            }
+            None => false,
+        };
+        if !armed_here {
+            this.disarm(&ctx);
+            let id = ctx.event_loop.add_timer(deadline, cx.waker().clone());
+            this.timer = Some(Armed {
+                id,
+                waker: cx.waker().clone(),
+                shared: ctx.shared.clone(),
+            });
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if self.timer.is_some() {
+            if let Some(ctx) = context::current() {
+                self.disarm(&ctx);
+            }
+        }
+    }
+}
+
+/// The error of a [`timeout`] that ran out.
+///
+/// # Examples
+///
+/// ```
+/// use corun_runtime::Elapsed;
+/// assert_eq!(Elapsed::new().to_string(), "deadline has elapsed");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl Elapsed {
+    /// The error value (for tests and adapters).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _ = corun_runtime::Elapsed::new();
+    /// ```
+    pub fn new() -> Self {
+        Elapsed(())
+    }
+}
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+/// Runs `future`, giving up after `duration` on the loop's clock (asyncio's `wait_for`). The
+/// future is polled before the clock is checked, so one that is ready at once always wins; when
+/// time runs out it is dropped. `Duration::MAX` never runs out.
+///
+/// # Errors
+///
+/// [`Elapsed`] when the time ran out first.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use corun_runtime::{loops::VirtualTimeLoop, Config};
+///
+/// Config::new().loop_factory(VirtualTimeLoop::new).run(async {
+///     let slow = corun_runtime::sleep(Duration::from_secs(60));
+///     assert!(corun_runtime::timeout(Duration::from_secs(1), slow).await.is_err());
+///     let quick = async { 5 };
+///     assert_eq!(corun_runtime::timeout(Duration::from_secs(1), quick).await, Ok(5));
+/// });
+/// ```
+pub async fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Result<F::Output, Elapsed> {
+    let mut future = pin!(future.into_future());
+    let mut timer = pin!(sleep(duration));
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        timer.as_mut().poll(cx).map(|()| Err(Elapsed(())))
+    })
+    .await
+}
+
+/// Yields to the loop once: the task goes to the back of the ready queue.
+///
+/// # Examples
+///
+/// ```
+/// corun_runtime::run(async {
+///     let task = corun_runtime::spawn(async { 1 });
+///     corun_runtime::yield_now().await;
+///     assert!(task.is_finished());
+/// });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future of [`yield_now`].
+///
+/// # Examples
+///
+/// ```
+/// corun_runtime::run(async {
+///     let once: corun_runtime::YieldNow = corun_runtime::yield_now();
+///     once.await;
+/// });
+/// ```
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
