@@ -8,6 +8,12 @@ pub use corun_runtime::Config;
 
 use corun_runtime::EventLoop;
 
+/// Never called: `return output_type::<T>()` in a branch that never runs fixes an async
+/// block's return type to `T` before its body is checked.
+pub fn output_type<T>() -> T {
+    unreachable!("corun::__private::output_type is never called")
+}
+
 /// A function or constructor that makes an event loop: what `loop_factory = path` accepts.
 ///
 /// Only a bound, implemented for every `F: FnOnce() -> L + 'static`; whether `L` is a loop is

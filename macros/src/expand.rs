@@ -40,14 +40,15 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
     output
 }
 
-/// How the return type is handled.
+/// How the body's output type is fixed.
 enum Output {
-    /// No `->` (the output is `()`) or a nameable type: the body's value is checked against it
-    /// inside the body, so a mismatch is reported at the body's tail expression.
+    /// No `->` (the output is `()`) or a type that can be named: the async block's return type
+    /// is set to it before the body runs (see [`function_with_runtime`]).
     Named(TokenStream),
-    /// `-> impl Trait`: cannot be written in a `let`, so the block's output is inferred.
+    /// `-> impl Trait`: cannot be named, so the block's output is inferred from the function's.
     Opaque,
-    /// `-> !`: the body runs as a `()` block and the function panics if it ever returns.
+    /// `-> !`: cannot be named in a generic argument on stable, but can be an async closure's
+    /// return type.
     Never,
 }
 
@@ -81,8 +82,10 @@ pub(crate) fn contains_impl<'a>(tokens: impl IntoIterator<Item = &'a TokenTree>)
 /// ```text
 /// #attributes [#[::core::prelude::v1::test]] #visibility fn #name() -> #output {
 ///     let body = async move {
-///         let output: #output = #body;
-///         output
+///         if false {
+///             return ::corun::__private::output_type::<#output>();
+///         }
+///         #body
 ///     };
 ///     [::corun::__private::loop_factory(]
 ///         ::corun::__private::Config::new()[.debug(#debug)]
@@ -91,6 +94,12 @@ pub(crate) fn contains_impl<'a>(tokens: impl IntoIterator<Item = &'a TokenTree>)
 ///         .run(body)
 /// }
 /// ```
+///
+/// The `return` that never runs fixes the async block's return type to the declared one before
+/// the body is checked, so `?` converts errors into it and a mismatch is reported at the body's
+/// tail expression; and since the body comes last, a diverging body (`loop { .. }`) leaves no
+/// code unreachable. `-> impl Trait` has its output inferred instead, and `-> !` is the return
+/// type of an async closure (`async move || -> ! #body`), the one place stable Rust accepts it.
 fn function_with_runtime(kind: Kind, options: &Options, function: &parse::Function) -> TokenStream {
     let private = match &options.krate {
         Some(path) => quote!(#path::__private),
@@ -114,30 +123,47 @@ fn function_with_runtime(kind: Kind, options: &Options, function: &parse::Functi
     let where_clause = &function.where_clause;
 
     // Glue is located at the user's code (so errors land there) but keeps the macro's hygiene
-    // and expansion context (so lints like `unused_braces` or `unreachable_code` do not fire on
-    // code the user did not write).
+    // and expansion context (so lints like `unused_braces` do not fire on code the user did not
+    // write).
     let body_span = function.body.span();
     let glue = Span::call_site().located_at(body_span);
-    let local = |name: &str| Ident::new(name, Span::mixed_site().located_at(body_span));
-    let body_var = local("body");
-    let output_var = local("output");
+    let body_var = Ident::new("body", Span::mixed_site().located_at(body_span));
     let mut body = Group::new(Delimiter::Brace, function.body.stream());
     body.set_span(glue);
-
-    let future = match output_kind(function) {
-        Output::Named(output) => quote_spanned! {glue=>
-            async move {
-                let #output_var: #output = #body;
-                #output_var
-            }
-        },
-        Output::Opaque => quote_spanned!(glue=> async move #body),
-        Output::Never => quote_spanned! {glue=>
-            async move {
-                let #output_var: () = #body;
-                #output_var
-            }
-        },
+    let (future, call) = match output_kind(function) {
+        Output::Named(output) => {
+            // Located at the declared type, so that rustc's "return type inferred to be ..
+            // here" points at it.
+            let first = output
+                .clone()
+                .into_iter()
+                .next()
+                .map_or(glue, |token| token.span());
+            let last = output
+                .clone()
+                .into_iter()
+                .last()
+                .map_or(glue, |token| token.span());
+            let at_output = Span::call_site().located_at(first);
+            let callee = respan(private.clone(), at_output);
+            let mut call = Group::new(Delimiter::Parenthesis, TokenStream::new());
+            call.set_span(Span::call_site().located_at(last));
+            let output_type = quote_spanned!(at_output=> #callee::output_type::<#output> #call);
+            let future = quote_spanned! {glue=>
+                async move {
+                    if false {
+                        return #output_type;
+                    }
+                    #body
+                }
+            };
+            (future, TokenStream::new())
+        }
+        Output::Opaque => (quote_spanned!(glue=> async move #body), TokenStream::new()),
+        Output::Never => (
+            quote_spanned!(glue=> async move || -> ! #body),
+            quote_spanned!(glue=> ()),
+        ),
     };
 
     let debug = options.debug.map(|on| {
@@ -152,20 +178,7 @@ fn function_with_runtime(kind: Kind, options: &Options, function: &parse::Functi
     let run = quote_spanned! {glue=>
         #config
             .main_name(#main_name)
-            .run(#body_var)
-    };
-    let tail = match output_kind(function) {
-        Output::Never => {
-            let message = Literal::string(&format!(
-                "`{}` is declared `-> !` but returned",
-                validate::unraw(name)
-            ));
-            quote_spanned! {glue=>
-                #run;
-                ::core::panic!(#message)
-            }
-        }
-        _ => run,
+            .run(#body_var #call)
     };
 
     quote! {
@@ -173,7 +186,7 @@ fn function_with_runtime(kind: Kind, options: &Options, function: &parse::Functi
         #test_attribute
         #(#visibility)* #(#qualifiers)* #fn_token #name() #arrow_and_output #(#where_clause)* {
             let #body_var = #future;
-            #tail
+            #run
         }
     }
 }
