@@ -3,7 +3,11 @@
 #[corun::entry]
 async fn main() {
     let greeting = corun::spawn(async { "Hello" });
-    println!("{}, world! (from the task named {:?})", greeting.await, current_task_name());
+    println!(
+        "{}, world! (from the task named {:?})",
+        greeting.await,
+        current_task_name()
+    );
 }
 
 fn current_task_name() -> String {

@@ -7,7 +7,10 @@ async fn answer() -> u32 {
 
 #[corun::entry]
 async fn task_name() -> String {
-    corun::current_task().expect("inside a task").name().to_owned()
+    corun::current_task()
+        .expect("inside a task")
+        .name()
+        .to_owned()
 }
 
 #[corun::entry]

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 #[corun::test]
 async fn a_test_runs_its_body_as_the_main_task() {
-    let name = corun::current_task().expect("the body runs as a task").name().to_owned();
+    let name = corun::current_task()
+        .expect("the body runs as a task")
+        .name()
+        .to_owned();
     assert_eq!(name, "a_test_runs_its_body_as_the_main_task");
 }
 
