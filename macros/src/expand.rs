@@ -1,11 +1,11 @@
 //! Expand: the whole pipeline, and the rewrite of a valid `async fn` into a plain `fn`.
 
-use proc_macro2::{Delimiter, Group, Ident, Literal, Span, TokenStream, TokenTree};
-use quote::{quote, quote_spanned};
+use proc_macro2::{Delimiter, Ident, Literal, TokenStream, TokenTree};
 
 use crate::error::to_compile_errors;
 use crate::fallback;
 use crate::parse;
+use crate::tokens::{code, group, relocate, Push, Span};
 use crate::validate::{self, Kind, Options};
 
 /// Parse → validate → expand, or fall back to a compiling sync fn next to the errors.
@@ -55,7 +55,7 @@ enum Output {
 fn output_kind(function: &parse::Function) -> Output {
     let output = &function.output;
     if output.is_empty() {
-        return Output::Named(quote!(()));
+        return Output::Named(code("()", Span::call_site()));
     }
     if let [TokenTree::Punct(bang)] = output.as_slice() {
         if bang.as_char() == '!' {
@@ -101,36 +101,25 @@ pub(crate) fn contains_impl<'a>(tokens: impl IntoIterator<Item = &'a TokenTree>)
 /// code unreachable. `-> impl Trait` has its output inferred instead, and `-> !` is the return
 /// type of an async closure (`async move || -> ! #body`), the one place stable Rust accepts it.
 fn function_with_runtime(kind: Kind, options: &Options, function: &parse::Function) -> TokenStream {
-    let private = match &options.krate {
-        Some(path) => quote!(#path::__private),
-        None => quote!(::corun::__private),
+    let call_site = Span::call_site();
+    let krate = match &options.krate {
+        Some(path) => path.clone(),
+        None => code("::corun", call_site),
     };
-    let attributes = function.attributes.iter().map(parse::Attribute::tokens);
-    let test_attribute = match kind {
-        Kind::Test => quote!(#[::core::prelude::v1::test]),
-        Kind::Entry => TokenStream::new(),
-    };
-    let visibility = &function.visibility;
-    let qualifiers = &function.other_qualifiers;
-    let fn_token = &function.fn_token;
-    let name = &function.name;
-    let arrow_and_output = if function.output.is_empty() {
-        TokenStream::new()
-    } else {
-        let output = &function.output;
-        quote!(-> #(#output)*)
-    };
-    let where_clause = &function.where_clause;
+    let mut private = krate.clone();
+    private.push(code("::__private", call_site));
 
     // Glue is located at the user's code (so errors land there) but keeps the macro's hygiene
     // and expansion context (so lints like `unused_braces` do not fire on code the user did not
     // write).
     let body_span = function.body.span();
-    let glue = Span::call_site().located_at(body_span);
-    let body_var = Ident::new("body", Span::mixed_site().located_at(body_span));
-    let mut body = Group::new(Delimiter::Brace, function.body.stream());
-    body.set_span(glue);
-    let (future, call) = match output_kind(function) {
+    let glue = call_site.located_at(body_span);
+    let body_var = TokenTree::Ident(Ident::new("body", Span::mixed_site().located_at(body_span)));
+    let body = group(Delimiter::Brace, function.body.stream(), glue);
+
+    let mut future = TokenStream::new();
+    let mut call = TokenStream::new();
+    match output_kind(function) {
         Output::Named(output) => {
             // Located at the declared type, so that rustc's "return type inferred to be ..
             // here" points at it.
@@ -144,51 +133,88 @@ fn function_with_runtime(kind: Kind, options: &Options, function: &parse::Functi
                 .into_iter()
                 .last()
                 .map_or(glue, |token| token.span());
-            let at_output = Span::call_site().located_at(first);
-            let callee = respan(private.clone(), at_output);
-            let mut call = Group::new(Delimiter::Parenthesis, TokenStream::new());
-            call.set_span(Span::call_site().located_at(last));
-            let output_type = quote_spanned!(at_output=> #callee::output_type::<#output> #call);
-            let future = quote_spanned! {glue=>
-                async move {
-                    if false {
-                        return #output_type;
-                    }
-                    #body
-                }
-            };
-            (future, TokenStream::new())
+            let at_output = call_site.located_at(first);
+            let mut early_return = code("return", glue);
+            early_return
+                .push(relocate(private.clone(), at_output))
+                .push(code("::output_type::<", at_output))
+                .push(output)
+                .push(code(">", at_output))
+                .push([group(
+                    Delimiter::Parenthesis,
+                    TokenStream::new(),
+                    call_site.located_at(last),
+                )])
+                .push(code(";", glue));
+            let mut block = code("if false", glue);
+            block
+                .push([group(Delimiter::Brace, early_return, glue)])
+                .push([body]);
+            future
+                .push(code("async move", glue))
+                .push([group(Delimiter::Brace, block, glue)]);
         }
-        Output::Opaque => (quote_spanned!(glue=> async move #body), TokenStream::new()),
-        Output::Never => (
-            quote_spanned!(glue=> async move || -> ! #body),
-            quote_spanned!(glue=> ()),
-        ),
-    };
+        Output::Opaque => {
+            future.push(code("async move", glue)).push([body]);
+        }
+        Output::Never => {
+            future.push(code("async move || -> !", glue)).push([body]);
+            call = code("()", glue);
+        }
+    }
 
-    let debug = options.debug.map(|on| {
-        let on = Ident::new(if on { "true" } else { "false" }, Span::call_site());
-        quote!(.debug(#on))
-    });
-    let mut config = quote!(#private::Config::new() #debug);
+    let mut config = private.clone();
+    config.push(code("::Config::new()", call_site));
+    match options.debug {
+        Some(true) => config.push(code(".debug(true)", call_site)),
+        Some(false) => config.push(code(".debug(false)", call_site)),
+        None => &mut config,
+    };
     if let Some(path) = &options.loop_factory {
-        config = with_loop_factory(&options.krate, config, path);
+        config = with_loop_factory(&krate, config, path);
     }
-    let main_name = Literal::string(&validate::unraw(name));
-    let run = quote_spanned! {glue=>
-        #config
-            .main_name(#main_name)
-            .run(#body_var #call)
-    };
+    let main_name = TokenTree::Literal(Literal::string(&validate::unraw(&function.name)));
+    let mut run_arguments = TokenStream::from(body_var.clone());
+    run_arguments.push(call);
 
-    quote! {
-        #(#attributes)*
-        #test_attribute
-        #(#visibility)* #(#qualifiers)* #fn_token #name() #arrow_and_output #(#where_clause)* {
-            let #body_var = #future;
-            #run
-        }
+    let mut statements = code("let", glue);
+    statements
+        .push([body_var])
+        .push(code("=", glue))
+        .push(future)
+        .push(code(";", glue))
+        .push(config)
+        .push(code(".main_name", glue))
+        .push([group(Delimiter::Parenthesis, main_name.into(), glue)])
+        .push(code(".run", glue))
+        .push([group(Delimiter::Parenthesis, run_arguments, glue)]);
+
+    let mut item: TokenStream = function
+        .attributes
+        .iter()
+        .flat_map(parse::Attribute::tokens)
+        .collect();
+    if kind == Kind::Test {
+        item.push(code("#[::core::prelude::v1::test]", call_site));
     }
+    item.push(function.visibility.iter().cloned())
+        .push(function.other_qualifiers.iter().cloned())
+        .push([
+            TokenTree::Ident(function.fn_token.clone()),
+            TokenTree::Ident(function.name.clone()),
+        ])
+        .push([group(
+            Delimiter::Parenthesis,
+            TokenStream::new(),
+            function.parameters.span(),
+        )]);
+    if !function.output.is_empty() {
+        item.push(code("->", call_site))
+            .push(function.output.iter().cloned());
+    }
+    item.push(function.where_clause.iter().cloned())
+        .push([group(Delimiter::Brace, statements, function.body.span())]);
+    item
 }
 
 /// `::corun::__private::loop_factory(#config, #path)`, the call located at the path.
@@ -196,11 +222,7 @@ fn function_with_runtime(kind: Kind, options: &Options, function: &parse::Functi
 /// The helper's bounds are where a wrong path is caught, and rustc reports an unmet bound that
 /// no argument's type names at the whole call, so the call itself is given the path's location:
 /// the error then underlines the path, not the attribute.
-fn with_loop_factory(
-    krate: &Option<TokenStream>,
-    config: TokenStream,
-    path: &TokenStream,
-) -> TokenStream {
+fn with_loop_factory(krate: &TokenStream, config: TokenStream, path: &TokenStream) -> TokenStream {
     let first = path
         .clone()
         .into_iter()
@@ -212,24 +234,14 @@ fn with_loop_factory(
         .last()
         .map_or_else(Span::call_site, |token| token.span());
     let at_path = Span::call_site().located_at(first);
-    let krate = match krate {
-        Some(krate) => respan(krate.clone(), at_path),
-        None => quote_spanned!(at_path=> ::corun),
-    };
-    let callee = quote_spanned!(at_path=> #krate::__private::loop_factory);
-    let mut arguments = Group::new(Delimiter::Parenthesis, quote!(#config, #path));
-    arguments.set_span(Span::call_site().located_at(last));
-    quote!(#callee #arguments)
-}
-
-/// The same tokens, each moved to `span`'s location with its own hygiene (a group keeps its
-/// contents' spans).
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut token| {
-            token.set_span(token.span().located_at(span));
-            token
-        })
-        .collect()
+    let mut arguments = config;
+    arguments.push(code(",", at_path)).push(path.clone());
+    let mut call = relocate(krate.clone(), at_path);
+    call.push(code("::__private::loop_factory", at_path))
+        .push([group(
+            Delimiter::Parenthesis,
+            arguments,
+            Span::call_site().located_at(last),
+        )]);
+    call
 }

@@ -4,11 +4,11 @@
 //! same name, visibility, attributes and (when it can be kept) return type, so callers, `main`
 //! lookup and the IDE keep working, and no second error follows the macro's own.
 
-use proc_macro2::TokenStream;
-use quote::quote;
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
 
 use crate::expand::contains_impl;
 use crate::parse::{Attribute, Function};
+use crate::tokens::{code, group, Push, Span};
 
 /// `#attributes #[allow(dead_code)] #visibility fn #name() [-> #output] { loop {} }`.
 ///
@@ -16,30 +16,38 @@ use crate::parse::{Attribute, Function};
 /// have them). The return type is dropped too when it may name a dropped generic or is an
 /// `impl Trait` that `loop {}` cannot satisfy.
 pub(crate) fn sync_function(function: &Function) -> TokenStream {
-    let attributes = function.attributes.iter().map(Attribute::tokens);
-    let visibility = &function.visibility;
-    let qualifiers = &function.other_qualifiers;
-    let fn_token = &function.fn_token;
-    let name = &function.name;
+    let call_site = Span::call_site();
+    let mut item: TokenStream = function
+        .attributes
+        .iter()
+        .flat_map(Attribute::tokens)
+        .collect();
+    item.push(code("#[allow(dead_code)]", call_site))
+        .push(function.visibility.iter().cloned())
+        .push(function.other_qualifiers.iter().cloned())
+        .push([
+            TokenTree::Ident(function.fn_token.clone()),
+            TokenTree::Ident(function.name.clone()),
+        ])
+        .push([group(
+            Delimiter::Parenthesis,
+            TokenStream::new(),
+            function.parameters.span(),
+        )]);
     let keep_output = !function.output.is_empty()
         && function.generics.is_empty()
         && !contains_impl(function.output.iter());
-    let arrow_and_output = if keep_output {
-        let output = &function.output;
-        quote!(-> #(#output)*)
-    } else {
-        TokenStream::new()
-    };
-    let where_clause = if function.generics.is_empty() {
-        function.where_clause.as_slice()
-    } else {
-        &[]
-    };
-    quote! {
-        #(#attributes)*
-        #[allow(dead_code)]
-        #(#visibility)* #(#qualifiers)* #fn_token #name() #arrow_and_output #(#where_clause)* {
-            loop {}
-        }
+    if keep_output {
+        item.push(code("->", call_site))
+            .push(function.output.iter().cloned());
     }
+    if function.generics.is_empty() {
+        item.push(function.where_clause.iter().cloned());
+    }
+    item.push([group(
+        Delimiter::Brace,
+        code("loop {}", call_site),
+        function.body.span(),
+    )]);
+    item
 }

@@ -3,14 +3,15 @@
 //! The expansion is a pipeline of small steps over token trees: `parse` splits the
 //! options and the signature, `validate` decides what they mean, `expand` writes the plain `fn`,
 //! and `fallback` writes a compiling stand-in next to the errors when the signature is rejected.
-//! The body is never parsed: it travels as tokens. syn is not used at all, which keeps the
-//! build of a `corun` program cheap.
+//! The body is never parsed: it travels as tokens. Neither syn nor quote is used (fixed code is
+//! lexed from text, see `tokens`), which keeps the build of a `corun` program cheap.
 #![forbid(unsafe_code)]
 
 mod error;
 mod expand;
 mod fallback;
 mod parse;
+mod tokens;
 mod validate;
 
 #[cfg(test)]

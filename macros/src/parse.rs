@@ -43,8 +43,15 @@ pub(crate) fn options(args: TokenStream) -> (Vec<RawOption>, Vec<Error>) {
     (options, errors)
 }
 
+/// One piece between commas; `tokens` is never empty.
 fn option(tokens: &[TokenTree]) -> Result<RawOption, Error> {
-    let name = match &tokens[0] {
+    let Some(first) = tokens.first() else {
+        return Err(Error::new(
+            Span::call_site(),
+            format!("expected an option: the options are {VALID_OPTIONS}"),
+        ));
+    };
+    let name = match first {
         TokenTree::Ident(name) => name.clone(),
         other => {
             return Err(Error::covering(
@@ -176,12 +183,12 @@ pub(crate) fn function(tokens: &[TokenTree], attribute: &str) -> Result<Function
     };
 
     let mut attributes = Vec::new();
-    while cursor.peek_punct('#') {
-        let pound = cursor.next().cloned();
+    while let Some(pound) = cursor.peek().filter(|token| is_punct(token, '#')) {
+        cursor.index += 1;
         match cursor.next() {
             Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Bracket => {
                 attributes.push(Attribute {
-                    pound: pound.expect("peeked"),
+                    pound: pound.clone(),
                     brackets: group.clone(),
                 });
             }
