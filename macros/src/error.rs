@@ -1,6 +1,6 @@
 //! A compile error with a span range, turned into `::core::compile_error!` tokens.
 
-use proc_macro2::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
+use crate::tt::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 
 /// One message for the user, pointing at the tokens from `start` to `end`.
 ///

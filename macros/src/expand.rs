@@ -1,6 +1,6 @@
 //! Expand: the whole pipeline, and the rewrite of a valid `async fn` into a plain `fn`.
 
-use proc_macro2::{Delimiter, Ident, Literal, TokenStream, TokenTree};
+use crate::tt::{Delimiter, Ident, Literal, TokenStream, TokenTree};
 
 use crate::error::to_compile_errors;
 use crate::fallback;
@@ -71,7 +71,7 @@ fn output_kind(function: &parse::Function) -> Output {
 /// Whether `impl` appears anywhere in the tokens (`impl Trait`, `Box<impl Trait>`).
 pub(crate) fn contains_impl<'a>(tokens: impl IntoIterator<Item = &'a TokenTree>) -> bool {
     tokens.into_iter().any(|token| match token {
-        TokenTree::Ident(ident) => ident == "impl",
+        TokenTree::Ident(ident) => crate::tokens::ident_is(ident, "impl"),
         TokenTree::Group(group) => contains_impl(&group.stream().into_iter().collect::<Vec<_>>()),
         _ => false,
     })

@@ -4,7 +4,7 @@
 //! same name, visibility, attributes and (when it can be kept) return type, so callers, `main`
 //! lookup and the IDE keep working, and no second error follows the macro's own.
 
-use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use crate::tt::{Delimiter, TokenStream, TokenTree};
 
 use crate::expand::contains_impl;
 use crate::parse::{Attribute, Function};

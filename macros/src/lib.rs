@@ -7,6 +7,15 @@
 //! lexed from text, see `tokens`), which keeps the build of a `corun` program cheap.
 #![forbid(unsafe_code)]
 
+// The token types. The macro uses the compiler's own (`proc_macro`), so a `corun` build
+// compiles no token library at all; unit tests, which run outside the compiler, use
+// proc-macro2's, which have the same API. The pipeline is the same source either way: a plain
+// function of token streams (`expand::attribute`).
+#[cfg(not(test))]
+extern crate proc_macro as tt;
+#[cfg(test)]
+extern crate proc_macro2 as tt;
+
 mod error;
 mod expand;
 mod fallback;
@@ -17,8 +26,10 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+#[cfg(not(test))]
 use proc_macro::TokenStream;
 
+#[cfg(not(test))]
 use crate::validate::Kind;
 
 /// Runs an `async fn` to completion on a fresh event loop: Rust's `asyncio.run`.
@@ -158,9 +169,10 @@ use crate::validate::Kind;
 /// #[corun::entry]
 /// fn main() {}
 /// ```
+#[cfg(not(test))]
 #[proc_macro_attribute]
 pub fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(Kind::Entry, args.into(), item.into()).into()
+    expand::attribute(Kind::Entry, args, item)
 }
 
 /// Runs an `async fn` test to completion on a fresh event loop.
@@ -211,7 +223,8 @@ pub fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
 /// #[test]
 /// async fn twice() {}
 /// ```
+#[cfg(not(test))]
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(Kind::Test, args.into(), item.into()).into()
+    expand::attribute(Kind::Test, args, item)
 }

@@ -4,7 +4,7 @@
 //! `name = tokens`, and the item is split into the parts of a function signature; the body stays
 //! a token group. This step only checks shape; what is allowed is decided in `validate`.
 
-use proc_macro2::{Delimiter, Group, Ident, Spacing, Span, TokenStream, TokenTree};
+use crate::tt::{Delimiter, Group, Ident, Spacing, Span, TokenStream, TokenTree};
 
 use crate::error::Error;
 
@@ -323,7 +323,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn peek_ident(&self, name: &str) -> bool {
-        matches!(self.peek(), Some(TokenTree::Ident(ident)) if ident == name)
+        matches!(self.peek(), Some(TokenTree::Ident(ident)) if crate::tokens::ident_is(ident, name))
     }
 
     /// Takes tokens up to a `where` or a `{...}` that is not inside angle brackets.
@@ -333,7 +333,7 @@ impl<'a> Cursor<'a> {
         while let Some(token) = self.peek() {
             if angles.depth == 0 {
                 let is_body = matches!(token, TokenTree::Group(group) if group.delimiter() == Delimiter::Brace);
-                let is_where = matches!(token, TokenTree::Ident(ident) if ident == "where");
+                let is_where = matches!(token, TokenTree::Ident(ident) if crate::tokens::ident_is(ident, "where"));
                 if is_body || is_where {
                     break;
                 }

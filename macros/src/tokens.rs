@@ -1,9 +1,9 @@
 //! Building token streams without `quote`: fixed code is written as text, lexed, and given a
 //! span; user tokens are appended as they are. One dependency less keeps builds cheap.
 
-use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+use crate::tt::{Delimiter, Group, TokenStream, TokenTree};
 
-pub(crate) use proc_macro2::Span;
+pub(crate) use crate::tt::Span;
 
 /// `text` lexed into tokens, every one of them (groups' contents included) at `span`.
 ///
@@ -62,4 +62,11 @@ impl Push for TokenStream {
         self.extend(tokens);
         self
     }
+}
+
+/// Whether `ident` is `name`. `proc_macro::Ident` cannot be compared with a `str` directly
+/// (proc-macro2's can, hence the lint when this is built for tests).
+#[allow(clippy::cmp_owned)]
+pub(crate) fn ident_is(ident: &crate::tt::Ident, name: &str) -> bool {
+    ident.to_string() == name
 }

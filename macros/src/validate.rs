@@ -1,6 +1,6 @@
 //! Validate: decide what the parsed options and signature mean, or why they are rejected.
 
-use proc_macro2::{Ident, Span, TokenStream, TokenTree};
+use crate::tt::{Ident, Span, TokenStream, TokenTree};
 
 use crate::error::Error;
 use crate::parse::{self, AngleDepth, Function, RawOption, VALID_OPTIONS};
@@ -85,10 +85,10 @@ fn debug_value(option: &RawOption) -> Result<bool, Error> {
         return Ok(true);
     };
     if let [TokenTree::Ident(value)] = option.value.as_slice() {
-        if value == "true" {
+        if crate::tokens::ident_is(value, "true") {
             return Ok(true);
         }
-        if value == "false" {
+        if crate::tokens::ident_is(value, "false") {
             return Ok(false);
         }
     }
@@ -127,7 +127,7 @@ fn is_path(tokens: &[TokenTree], generics: bool) -> bool {
     let is_colons = |index: usize| {
         matches!((tokens.get(index), tokens.get(index + 1)),
             (Some(TokenTree::Punct(first)), Some(TokenTree::Punct(second)))
-                if first.as_char() == ':' && first.spacing() == proc_macro2::Spacing::Joint
+                if first.as_char() == ':' && first.spacing() == crate::tt::Spacing::Joint
                     && second.as_char() == ':')
     };
     // Skips a balanced `<...>` starting at `index`, returning the index after it.
@@ -250,7 +250,7 @@ fn self_token(parameters: &[TokenTree]) -> Option<Span> {
         .iter()
         .take_while(|token| !parse::is_punct(token, ',') && !parse::is_punct(token, ':'))
         .find_map(|token| match token {
-            TokenTree::Ident(ident) if ident == "self" => Some(ident.span()),
+            TokenTree::Ident(ident) if crate::tokens::ident_is(ident, "self") => Some(ident.span()),
             _ => None,
         })
 }
