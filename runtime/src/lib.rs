@@ -16,6 +16,7 @@
 
 mod cancel;
 mod context;
+mod debug;
 mod event_loop;
 mod gather;
 pub mod loops;
@@ -23,6 +24,8 @@ mod report;
 mod run;
 mod task;
 mod time;
+#[cfg(feature = "tracing")]
+mod tracing_events;
 
 pub use cancel::{cancelled, Cancelled};
 pub use event_loop::{EventLoop, Park, Runnable, TimerId};
