@@ -1,11 +1,13 @@
 //! Rust's `asyncio.run`.
 //!
 //! ```
-//! let answer = corun::run(async {
+//! #[corun::entry]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     let task = corun::spawn(async { 40 + 2 });
-//!     task.await
-//! });
-//! assert_eq!(answer, 42);
+//!     assert_eq!(task.await, 42);
+//!     Ok(())
+//! }
+//! # fn _call() { main().unwrap() }
 //! ```
 //!
 //! `#[corun::entry]` turns an `async fn` into a plain function that makes a fresh event loop, runs
@@ -17,7 +19,7 @@
 //! `corun-macros`.
 #![forbid(unsafe_code)]
 
-// The attributes are re-exported once the macros crate lands: pub use corun_macros::{entry, test};
+pub use corun_macros::{entry, test};
 pub use corun_runtime::*;
 
 #[doc(hidden)]

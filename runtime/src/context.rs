@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Waker;
@@ -18,9 +18,10 @@ use crate::task::{Header, CANCEL_REQUESTED, COOPERATIVE};
 use crate::threads::Threads;
 
 /// The most runnables one turn runs before the loop looks at timers and other threads again.
-/// A turn runs only the work that was ready when it began (asyncio's `ntodo`), so a task that
-/// wakes itself runs once per turn; this cap bounds a turn after a burst of spawns.
-pub(crate) const TURN_LIMIT: usize = 1024;
+/// The ready queue is FIFO (the main task takes its place in it too), so a task that wakes
+/// itself goes to the back and cannot starve other tasks; the budget keeps it from starving
+/// timers and other threads.
+pub(crate) const BUDGET: usize = 128;
 
 thread_local! {
     /// The context of the loop running on this thread, if any.
@@ -39,13 +40,17 @@ pub(crate) enum Remote {
 
 /// The part of a loop that is `Send + Sync`: its remote queue and its unparker.
 pub(crate) struct Shared {
+    /// Unique in the process: tells loops apart without holding a reference to them.
+    pub(crate) id: u64,
     remote: ConcurrentQueue<Remote>,
     unparker: Waker,
 }
 
 impl Shared {
     pub(crate) fn new(unparker: Waker) -> Self {
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Shared {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             remote: ConcurrentQueue::unbounded(),
             unparker,
         }
@@ -83,7 +88,13 @@ pub(crate) struct Context {
     forcing: Cell<bool>,
     /// How many runnables the runtime has queued on the loop and not yet taken back.
     queued: Cell<usize>,
+    /// The main task's turn in the ready queue came: `drive_main` polls it next.
+    main_due: Cell<bool>,
     pub(crate) debug: bool,
+    /// Debug mode: a poll longer than this is reported. Set by `Runner::open`.
+    pub(crate) slow_poll_threshold: Duration,
+    /// Where the current (or last) run on this loop was started, for the nested-run panic.
+    pub(crate) started_at: Cell<Option<&'static Location<'static>>>,
     handler: report::Handler,
     /// The loop's `to_thread` pool and its count of jobs in flight.
     pub(crate) threads: Threads,
@@ -105,7 +116,10 @@ impl Context {
             closing: Cell::new(false),
             forcing: Cell::new(false),
             queued: Cell::new(0),
+            main_due: Cell::new(false),
             debug,
+            slow_poll_threshold: Duration::from_millis(100),
+            started_at: Cell::new(None),
             handler,
             threads,
         }
@@ -182,17 +196,8 @@ impl Context {
 
     /// Called when a task's future was dropped by cancellation.
     pub(crate) fn task_cancelled(&self, header: &Header) {
-        if self.debug && self.closing.get() {
-            let message = if header.has(crate::task::POLLED) {
-                "cancelled because the run ended while it was still running".to_owned()
-            } else {
-                "cancelled because the run ended before it was ever polled".to_owned()
-            };
-            self.report(&Report::for_task(
-                ReportKind::CancelledAtShutdown,
-                header,
-                message,
-            ));
+        if self.debug {
+            crate::debug::report_cancelled(self, header);
         }
     }
 
@@ -243,20 +248,29 @@ impl Context {
         }
     }
 
-    /// One turn: takes in what other threads sent, then runs the work that was ready when the
-    /// turn began, at most [`TURN_LIMIT`]. Work queued meanwhile waits for the next turn.
-    pub(crate) fn run_ready(&self) {
+    /// Takes in what other threads sent, then runs ready work in FIFO order while `budget`
+    /// lasts. Returns `true` as soon as the main task's turn comes (its proxy ran): the caller
+    /// polls main and may call again with what is left of the budget.
+    pub(crate) fn run_ready(&self, budget: &mut usize) -> bool {
         self.drain_remote();
-        let todo = self.queued.get().min(TURN_LIMIT);
-        for _ in 0..todo {
+        while *budget > 0 {
             let Some(runnable) = self.event_loop.next_ready() else {
-                // The loop holds less than we queued: it dropped work. Trust the loop.
                 self.queued.set(0);
                 break;
             };
-            self.queued.set(self.queued.get() - 1);
+            self.queued.set(self.queued.get().saturating_sub(1));
+            *budget -= 1;
             runnable.run();
+            if self.main_due.replace(false) {
+                return true;
+            }
         }
+        false
+    }
+
+    /// Called by the main task's proxy when its turn in the ready queue comes.
+    pub(crate) fn set_main_due(&self) {
+        self.main_due.set(true);
     }
 
     /// Parks the loop: without blocking if `busy` (more work may be ready), else until a timer

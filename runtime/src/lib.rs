@@ -17,6 +17,7 @@
 
 mod cancel;
 mod context;
+mod debug;
 mod event_loop;
 mod gather;
 pub mod loops;
@@ -26,6 +27,8 @@ mod signals;
 mod task;
 mod threads;
 mod time;
+#[cfg(feature = "tracing")]
+mod tracing_events;
 
 pub use cancel::{cancelled, Cancelled};
 pub use event_loop::{EventLoop, Park, Runnable, TimerId};

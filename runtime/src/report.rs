@@ -1,9 +1,11 @@
 //! What the loop tells the exception handler: panics nobody retrieved, panics while cancelling,
-//! and in debug mode slow polls and tasks cancelled at shutdown.
+//! and in debug mode slow polls and tasks cancelled at shutdown or before they ran.
 
 use std::any::Any;
+use std::backtrace::Backtrace;
 use std::fmt;
 use std::panic::Location;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::task::{Header, TaskId};
@@ -28,6 +30,9 @@ pub enum ReportKind {
     CancelledAtShutdown,
     /// Debug mode: one poll held the loop longer than the slow-poll threshold.
     SlowPoll,
+    /// Debug mode: a task was cancelled with `Task::cancel` before it was ever polled, so none
+    /// of its code ran (asyncio's "coroutine was never awaited").
+    NeverPolled,
     /// `to_thread` work was still running when the shutdown timeout ran out. Always reported.
     ThreadWorkOutstanding,
     /// A signal (Ctrl-C, SIGTERM) asked the run to stop.
@@ -41,14 +46,21 @@ impl fmt::Display for ReportKind {
             ReportKind::PanicWhileCancelling => "panic while cancelling",
             ReportKind::CancelledAtShutdown => "cancelled at shutdown",
             ReportKind::SlowPoll => "slow poll",
+            ReportKind::NeverPolled => "never polled",
             ReportKind::ThreadWorkOutstanding => "thread work outstanding",
             ReportKind::Signal => "signal",
         })
     }
 }
 
-/// One thing the loop reports to the exception handler (`Config::exception_handler`; by
-/// default one line on stderr).
+/// One thing the loop reports to the exception handler (`Config::exception_handler`).
+///
+/// Without a handler of your own, each report is one line on stderr (its `Display`), followed
+/// for a panic in debug mode by the backtrace of the task's spawn on the next lines. With the
+/// crate's `tracing` feature and a `tracing` subscriber installed, each report is instead an
+/// event with target `corun` (`ERROR` for panics, `WARN` otherwise) and the fields `kind`,
+/// `task`, `task_id`, `spawned_at`, `elapsed` and, for a panic in debug mode,
+/// `spawn_backtrace`.
 ///
 /// # Examples
 ///
@@ -73,6 +85,7 @@ pub struct Report {
     message: String,
     task: Option<(String, TaskId)>,
     spawned_at: Option<&'static Location<'static>>,
+    spawn_backtrace: Option<Arc<Backtrace>>,
     elapsed: Option<Duration>,
 }
 
@@ -83,6 +96,7 @@ impl Report {
             message,
             task: None,
             spawned_at: None,
+            spawn_backtrace: None,
             elapsed: None,
         }
     }
@@ -91,11 +105,11 @@ impl Report {
         Report {
             task: Some((header.name().to_owned(), header.id())),
             spawned_at: Some(header.location),
+            spawn_backtrace: header.spawn_backtrace.clone(),
             ..Report::new(kind, message)
         }
     }
 
-    #[allow(dead_code)] // Slow-poll and thread-work reports (debug mode) use it.
     pub(crate) fn with_elapsed(mut self, elapsed: Duration) -> Self {
         self.elapsed = Some(elapsed);
         self
@@ -166,6 +180,39 @@ impl Report {
         self.spawned_at
     }
 
+    /// The stack of the code that spawned the task concerned, captured at spawn in debug mode
+    /// only (capturing costs microseconds per spawn). `None` outside debug mode, for reports
+    /// about no task, and for the main task and tasks spawned from other threads.
+    ///
+    /// The default handler prints it on the lines after the report's own for panics
+    /// ([`ReportKind::UnretrievedPanic`], [`ReportKind::PanicWhileCancelling`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// use corun_runtime::{Config, ReportKind};
+    ///
+    /// let traces = Rc::new(RefCell::new(Vec::new()));
+    /// let sink = traces.clone();
+    /// Config::new()
+    ///     .debug(true)
+    ///     .exception_handler(move |report| {
+    ///         if report.kind() == ReportKind::UnretrievedPanic {
+    ///             sink.borrow_mut().push(report.spawn_backtrace().map(|bt| bt.to_string()));
+    ///         }
+    ///     })
+    ///     .run(async {
+    ///         drop(corun_runtime::spawn(async { panic!("lost") }));
+    ///         corun_runtime::yield_now().await;
+    ///     });
+    /// assert!(traces.borrow()[0].is_some());
+    /// ```
+    pub fn spawn_backtrace(&self) -> Option<&Backtrace> {
+        self.spawn_backtrace.as_deref()
+    }
+
     /// How long the thing reported took (a slow poll, the wait for threads), if it applies.
     ///
     /// # Examples
@@ -202,9 +249,26 @@ impl fmt::Display for Report {
 /// What `Config::exception_handler` stores, and the context calls.
 pub(crate) type Handler = std::rc::Rc<dyn Fn(&Report)>;
 
-/// The handler used when none is configured: one line on stderr.
+/// The handler used when none is configured: one line on stderr, followed for a panic by the
+/// spawn backtrace when there is one (debug mode). With the `tracing` feature, a `tracing` event
+/// instead whenever a subscriber is installed.
 pub(crate) fn default_handler(report: &Report) {
-    eprintln!("{report}");
+    #[cfg(feature = "tracing")]
+    if crate::tracing_events::emit(report) {
+        return;
+    }
+    match shown_backtrace(report) {
+        Some(backtrace) => eprintln!("{report}\n  the task was spawned from:\n{backtrace}"),
+        None => eprintln!("{report}"),
+    }
+}
+
+/// The spawn backtrace the default handler shows with `report`: a panic's, in debug mode.
+pub(crate) fn shown_backtrace(report: &Report) -> Option<&Backtrace> {
+    match report.kind {
+        ReportKind::UnretrievedPanic | ReportKind::PanicWhileCancelling => report.spawn_backtrace(),
+        _ => None,
+    }
 }
 
 /// The message of a panic payload, as the default panic hook would print it.

@@ -4,11 +4,10 @@ use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::{pin, Pin};
 use std::rc::Rc;
-use std::sync::Arc;
-use std::task::{Context as PollContext, Poll, Waker};
+use std::task::{Context as PollContext, Poll};
 use std::time::{Duration, Instant};
 
-use crate::context::{self, Context, Shared};
+use crate::context::{self, Context};
 use crate::event_loop::TimerId;
 
 /// The running loop's clock (asyncio's `loop.time()`); a virtual-time loop gives its virtual
@@ -106,8 +105,7 @@ enum Target {
 /// A timer armed on a loop, remembered with the loop it belongs to.
 struct Armed {
     id: TimerId,
-    waker: Waker,
-    shared: Arc<Shared>,
+    loop_id: u64,
 }
 
 impl fmt::Debug for Sleep {
@@ -126,7 +124,7 @@ impl fmt::Debug for Sleep {
 impl Sleep {
     fn disarm(&mut self, ctx: &Context) {
         if let Some(armed) = self.timer.take() {
-            if Arc::ptr_eq(&armed.shared, &ctx.shared) {
+            if armed.loop_id == ctx.shared.id {
                 ctx.event_loop.remove_timer(armed.id);
             }
         }
@@ -140,44 +138,39 @@ impl Future for Sleep {
         let this = self.get_mut();
         let ctx: Rc<Context> =
             context::current().expect("corun::sleep was polled outside a running event loop");
-        let now = ctx.event_loop.now();
         let deadline = match this.target {
+            Target::At(deadline) => deadline,
             Target::After(duration) => {
-                let deadline = now.checked_add(duration);
+                let deadline = ctx.event_loop.now().checked_add(duration);
                 this.target = Target::At(deadline);
                 deadline
             }
-            Target::At(deadline) => deadline,
         };
         let Some(deadline) = deadline else {
             // Too far to represent: never. Nothing to arm.
             return Poll::Pending;
         };
-        if deadline <= now {
-            this.disarm(&ctx);
-            if this.yielded || this.timer.is_some() {
+        if let Some(armed) = this.timer.take() {
+            if armed.loop_id == ctx.shared.id && !ctx.event_loop.remove_timer(armed.id) {
+                // The loop fired (and forgot) the timer: the deadline has come. No clock read.
                 return Poll::Ready(());
             }
-            // Already due at the first poll: yield once, like asyncio's `sleep(0)`.
+            // A poll before the timer fired (another future woke the task, or the sleep moved to
+            // another task or loop): disarmed above, armed again below with this poll's waker.
+        }
+        if deadline <= ctx.event_loop.now() {
+            if this.yielded {
+                return Poll::Ready(());
+            }
+            // Due at the first poll: yield once, like asyncio's `sleep(0)`.
             this.yielded = true;
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
-        let armed_here = match &this.timer {
-            Some(armed) => {
-                Arc::ptr_eq(&armed.shared, &ctx.shared) && armed.waker.will_wake(cx.waker())
-            }
-            None => false,
-        };
-        if !armed_here {
-            this.disarm(&ctx);
-            let id = ctx.event_loop.add_timer(deadline, cx.waker().clone());
-            this.timer = Some(Armed {
-                id,
-                waker: cx.waker().clone(),
-                shared: ctx.shared.clone(),
-            });
-        }
+        this.timer = Some(Armed {
+            id: ctx.event_loop.add_timer(deadline, cx.waker().clone()),
+            loop_id: ctx.shared.id,
+        });
         Poll::Pending
     }
 }

@@ -16,6 +16,10 @@ pub(super) struct LoopCore {
     /// Reused buffer for the wakers of due timers, woken after the timer borrow ends.
     due: RefCell<Vec<Waker>>,
     unparker: Waker,
+    /// Deadlines are rounded up to a whole number of these since `epoch` (0: exact), so timers
+    /// due close together fire in one wake-up instead of one each.
+    resolution_nanos: u64,
+    epoch: Instant,
 }
 
 /// Unparks the loop's thread. `Thread::unpark` keeps a token, so a wake that comes before the
@@ -33,13 +37,16 @@ impl Wake for ThreadUnparker {
 }
 
 impl LoopCore {
-    /// Made on the thread that will run the loop.
-    pub(super) fn new() -> Self {
+    /// Made on the thread that will run the loop; timers fire on multiples of `resolution`
+    /// (`Duration::ZERO`: exactly at their deadline).
+    pub(super) fn new(resolution: std::time::Duration) -> Self {
         LoopCore {
             ready: RefCell::new(VecDeque::with_capacity(64)),
             timers: RefCell::default(),
             due: RefCell::default(),
             unparker: Waker::from(Arc::new(ThreadUnparker(thread::current()))),
+            resolution_nanos: u64::try_from(resolution.as_nanos()).unwrap_or(u64::MAX),
+            epoch: Instant::now(),
         }
     }
 
@@ -52,7 +59,27 @@ impl LoopCore {
     }
 
     pub(super) fn add_timer(&self, deadline: Instant, waker: Waker) -> TimerId {
+        let deadline = self.round_up(deadline);
         self.timers.borrow_mut().add(deadline, waker)
+    }
+
+    /// The first tick at or after `deadline`. Never earlier: a timer may fire late by less than
+    /// the resolution, never early.
+    fn round_up(&self, deadline: Instant) -> Instant {
+        let resolution = self.resolution_nanos;
+        if resolution <= 1 {
+            return deadline;
+        }
+        let Some(since) = deadline.checked_duration_since(self.epoch) else {
+            return deadline;
+        };
+        let Ok(nanos) = u64::try_from(since.as_nanos()) else {
+            return deadline;
+        };
+        let rounded = nanos.div_ceil(resolution).saturating_mul(resolution);
+        self.epoch
+            .checked_add(std::time::Duration::from_nanos(rounded))
+            .unwrap_or(deadline)
     }
 
     pub(super) fn remove_timer(&self, timer: TimerId) -> bool {

@@ -2,13 +2,20 @@
 
 use std::task::Waker;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::core::LoopCore;
 use crate::event_loop::{EventLoop, Park, Runnable, TimerId};
 
+/// The default loop's timer resolution.
+const RESOLUTION: Duration = Duration::from_millis(1);
+
 /// The loop `corun::run` uses unless told otherwise: a FIFO ready queue, timers on
 /// [`Instant::now`], and `std::thread::park_timeout` when idle. It does no IO of its own.
+///
+/// Timers have a resolution of one millisecond, as tokio's: a deadline is rounded up to the next
+/// millisecond tick of the loop, so a timer fires late by less than a millisecond, never early,
+/// and timers due within the same millisecond cost one wake-up of the thread.
 ///
 /// Make it on the thread that will run it (a `loop_factory` is called there).
 ///
@@ -36,7 +43,7 @@ impl DefaultLoop {
     #[must_use]
     pub fn new() -> Self {
         DefaultLoop {
-            core: LoopCore::new(),
+            core: LoopCore::new(RESOLUTION),
         }
     }
 }

@@ -1,31 +1,46 @@
-//! The timer queue both shipped loops use: a binary heap of deadlines over a generational arena.
+//! The timer queue both shipped loops use: ordered buckets of timers over a generational arena.
 //!
-//! Arming pushes onto the heap, O(log n). Disarming frees the arena slot in O(1) and leaves the
-//! heap entry behind; stale entries are skipped when they reach the top and swept out whenever
-//! they outnumber the armed timers (asyncio does the same with its cancelled `TimerHandle`s).
+//! Timers with the same deadline share a bucket; the default loop rounds deadlines to
+//! millisecond ticks, so a few dozen buckets hold thousands of timers. Arming is a `BTreeMap`
+//! lookup among the buckets plus a push; firing takes whole buckets from the front. Disarming
+//! frees the arena slot at once and leaves the bucket entry behind, stale; a bucket whose last
+//! armed timer goes is dropped, and stale entries are swept whenever they outnumber the armed
+//! timers, so memory follows the number of armed timers.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::BTreeMap;
 use std::task::Waker;
 use std::time::Instant;
 
 use crate::event_loop::TimerId;
 
-/// Stale heap entries tolerated beyond the number of armed timers before a sweep.
+/// Stale bucket entries tolerated beyond the number of armed timers before a sweep.
 const SWEEP_SLACK: usize = 64;
 
 #[derive(Default)]
 pub(crate) struct TimerQueue {
-    /// Ordered by deadline, then by arming order, so equal deadlines fire first-armed first.
-    heap: BinaryHeap<Reverse<(Instant, u64, u32, u32)>>,
+    buckets: BTreeMap<Instant, Bucket>,
+    /// The generation of each slot, apart from the slots themselves: the check a woken `Sleep`
+    /// makes ("has my timer fired?") reads only this dense array.
+    generations: Vec<u32>,
     slots: Vec<Slot>,
     free: Vec<u32>,
     armed: usize,
-    sequence: u64,
+    /// Entries in buckets whose timer was disarmed.
+    stale: usize,
+    /// Emptied entry vectors, kept for the next buckets.
+    spare: Vec<Vec<(u32, u32)>>,
+}
+
+#[derive(Default)]
+struct Bucket {
+    /// How many entries are still armed.
+    live: usize,
+    /// Slot index and generation of each timer armed for this deadline, in arming order.
+    entries: Vec<(u32, u32)>,
 }
 
 struct Slot {
-    generation: u32,
+    deadline: Option<Instant>,
     waker: Option<Waker>,
 }
 
@@ -35,62 +50,77 @@ impl TimerQueue {
             Some(index) => index,
             None => {
                 self.slots.push(Slot {
-                    generation: 0,
+                    deadline: None,
                     waker: None,
                 });
+                self.generations.push(0);
                 (self.slots.len() - 1) as u32
             }
         };
         let slot = &mut self.slots[index as usize];
         slot.waker = Some(waker);
-        let generation = slot.generation;
-        self.sequence += 1;
-        self.heap
-            .push(Reverse((deadline, self.sequence, index, generation)));
+        slot.deadline = Some(deadline);
+        let generation = self.generations[index as usize];
+        let spare = &mut self.spare;
+        let bucket = self.buckets.entry(deadline).or_insert_with(|| Bucket {
+            live: 0,
+            entries: spare.pop().unwrap_or_default(),
+        });
+        bucket.live += 1;
+        bucket.entries.push((index, generation));
         self.armed += 1;
         TimerId::new(u64::from(generation) << 32 | u64::from(index))
     }
 
     pub(crate) fn remove(&mut self, timer: TimerId) -> Option<Waker> {
-        let (index, generation) = (
-            (timer.get() & u64::from(u32::MAX)) as u32,
-            (timer.get() >> 32) as u32,
-        );
-        let slot = self.slots.get_mut(index as usize)?;
-        if slot.generation != generation || slot.waker.is_none() {
+        let index = (timer.get() & u64::from(u32::MAX)) as u32;
+        let generation = (timer.get() >> 32) as u32;
+        if self.generations.get(index as usize) != Some(&generation) {
             return None;
         }
-        let waker = self.release(index);
-        if self.heap.len() > 2 * self.armed + SWEEP_SLACK {
-            let slots = &self.slots;
-            self.heap.retain(|Reverse((_, _, index, generation))| {
-                slots[*index as usize].generation == *generation
-            });
+        let deadline = self.slots[index as usize].deadline?;
+        let (waker, _) = self.release(index);
+        if let Some(bucket) = self.buckets.get_mut(&deadline) {
+            // The entry stays behind, stale; an emptied bucket is dropped when it reaches the
+            // front or at the next sweep, so arming and disarming in a loop does not churn the
+            // map.
+            bucket.live -= 1;
+            self.stale += 1;
+        }
+        if self.stale > self.armed + SWEEP_SLACK {
+            self.sweep();
         }
         waker
     }
 
-    /// The earliest armed deadline.
+    /// The earliest armed deadline. Emptied buckets at the front are dropped on the way.
     pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
-        while let Some(Reverse((deadline, _, index, generation))) = self.heap.peek() {
-            if self.slots[*index as usize].generation == *generation {
-                return Some(*deadline);
+        while let Some(entry) = self.buckets.first_entry() {
+            if entry.get().live > 0 {
+                return Some(*entry.key());
             }
-            self.heap.pop();
+            let bucket = entry.remove();
+            self.stale -= bucket.entries.len();
+            self.recycle(bucket.entries);
         }
         None
     }
 
     /// Moves the wakers of every timer due at `now` into `due`, earliest first.
     pub(crate) fn take_due(&mut self, now: Instant, due: &mut Vec<Waker>) {
-        while let Some(deadline) = self.next_deadline() {
-            if deadline > now {
+        while let Some(entry) = self.buckets.first_entry() {
+            if *entry.key() > now {
                 break;
             }
-            let Some(Reverse((_, _, index, _))) = self.heap.pop() else {
-                break;
-            };
-            due.extend(self.release(index));
+            let bucket = entry.remove();
+            for &(index, generation) in &bucket.entries {
+                if self.generations[index as usize] == generation {
+                    due.extend(self.release(index).0);
+                } else {
+                    self.stale -= 1;
+                }
+            }
+            self.recycle(bucket.entries);
         }
     }
 
@@ -99,18 +129,50 @@ impl TimerQueue {
     }
 
     pub(crate) fn clear(&mut self) -> Vec<Waker> {
-        self.heap.clear();
+        self.buckets.clear();
         self.free.clear();
+        self.generations.clear();
         self.armed = 0;
+        self.stale = 0;
         self.slots.drain(..).filter_map(|slot| slot.waker).collect()
     }
 
-    fn release(&mut self, index: u32) -> Option<Waker> {
+    /// Frees a slot; returns its waker and deadline.
+    fn release(&mut self, index: u32) -> (Option<Waker>, Option<Instant>) {
+        let generation = &mut self.generations[index as usize];
+        *generation = generation.wrapping_add(1);
         let slot = &mut self.slots[index as usize];
-        slot.generation = slot.generation.wrapping_add(1);
         self.free.push(index);
         self.armed -= 1;
-        slot.waker.take()
+        (slot.waker.take(), slot.deadline.take())
+    }
+
+    fn recycle(&mut self, mut entries: Vec<(u32, u32)>) {
+        if self.spare.len() < 64 {
+            entries.clear();
+            self.spare.push(entries);
+        }
+    }
+
+    /// Drops every stale entry and every emptied bucket.
+    fn sweep(&mut self) {
+        let generations = &self.generations;
+        let spare = &mut self.spare;
+        self.buckets.retain(|_, bucket| {
+            if bucket.live == 0 {
+                if spare.len() < 64 {
+                    let mut entries = std::mem::take(&mut bucket.entries);
+                    entries.clear();
+                    spare.push(entries);
+                }
+                return false;
+            }
+            bucket
+                .entries
+                .retain(|&(index, generation)| generations[index as usize] == generation);
+            true
+        });
+        self.stale = 0;
     }
 }
 
@@ -180,7 +242,7 @@ mod tests {
     }
 
     #[test]
-    fn stale_heap_entries_are_swept() {
+    fn disarmed_timers_leave_no_buckets_behind() {
         let mut queue = TimerQueue::default();
         let base = Instant::now();
         for _ in 0..10_000 {
@@ -188,11 +250,39 @@ mod tests {
             let id = queue.add(base + Duration::from_secs(3600), waker);
             queue.remove(id);
         }
-        assert!(
-            queue.heap.len() <= SWEEP_SLACK + 1,
-            "heap kept {} stale entries",
-            queue.heap.len()
+        assert!(queue.buckets.len() <= 1, "emptied buckets are swept");
+        assert_eq!(
+            queue.next_deadline(),
+            None,
+            "and never reported as a deadline"
         );
+        assert!(queue.buckets.is_empty());
         assert_eq!(queue.slots.len(), 1, "one slot is reused throughout");
+    }
+}
+
+#[cfg(test)]
+mod stale_entries {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn stale_entries_in_a_live_bucket_are_swept() {
+        let mut queue = TimerQueue::default();
+        let deadline = Instant::now() + Duration::from_secs(3600);
+        queue.add(deadline, Waker::noop().clone());
+        for _ in 0..10_000 {
+            let id = queue.add(deadline, Waker::noop().clone());
+            queue.remove(id);
+        }
+        let kept: usize = queue.buckets.values().map(|b| b.entries.len()).sum();
+        assert!(
+            kept <= SWEEP_SLACK + 2,
+            "kept {kept} entries for one armed timer"
+        );
+        let mut due = Vec::new();
+        queue.take_due(deadline, &mut due);
+        assert_eq!(due.len(), 1, "the one armed timer still fires");
+        assert!(queue.is_empty());
     }
 }

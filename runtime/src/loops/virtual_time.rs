@@ -15,7 +15,8 @@ use crate::event_loop::{EventLoop, Park, Runnable, TimerId};
 ///
 /// While a `to_thread` job is under way the loop waits for it in real time and the clock does
 /// not jump ([`Park::Wait`]), so a timeout around thread work still sees the work finish first.
-/// The clock starts at the real [`Instant::now`] of the loop's creation.
+/// The clock starts at the real [`Instant::now`] of the loop's creation. Timers fire exactly at
+/// their deadlines (no rounding), so virtual durations are exact.
 ///
 /// # Examples
 ///
@@ -47,7 +48,7 @@ impl VirtualTimeLoop {
     #[must_use]
     pub fn new() -> Self {
         VirtualTimeLoop {
-            core: LoopCore::new(),
+            core: LoopCore::new(std::time::Duration::ZERO),
             clock: Cell::new(Instant::now()),
         }
     }

@@ -81,7 +81,11 @@ fn spawn_inner<F: Future + 'static>(
              corun::run or #[corun::entry], or use Handle::spawn from other threads"
         );
     };
-    let header = Arc::new(Header::new(name, location, ctx.shared.clone(), 0));
+    let mut header = Header::new(name, location, ctx.shared.clone(), 0);
+    if ctx.debug {
+        header = header.with_spawn_backtrace();
+    }
+    let header = Arc::new(header);
     let (runnable, task) = async_task::Builder::new()
         .metadata(header.clone())
         .spawn_local(move |_| supervise::supervise(header, future), schedule);
@@ -91,7 +95,7 @@ fn spawn_inner<F: Future + 'static>(
 
 /// The schedule function of every task: a wake on the loop's own thread queues the task on the
 /// loop directly; a wake from anywhere else goes through the loop's remote queue and unparks it.
-fn schedule(runnable: async_task::Runnable<Arc<Header>>) {
+pub(crate) fn schedule(runnable: async_task::Runnable<Arc<Header>>) {
     let runnable = match context::call_soon_local(runnable) {
         Ok(()) => return,
         Err(runnable) => runnable,
@@ -127,17 +131,26 @@ fn schedule(runnable: async_task::Runnable<Arc<Header>>) {
 /// });
 /// ```
 pub struct Task<T> {
-    inner: Option<async_task::FallibleTask<Outcome<T>, Arc<Header>>>,
-    header: Arc<Header>,
+    /// `Some` until the handle is dropped (then detached); kept after the output is taken, so
+    /// that `name`, `id` and `is_finished` still answer.
+    inner: Option<async_task::Task<Outcome<T>, Arc<Header>>>,
+    /// The output (or panic) has been handed out.
+    taken: bool,
 }
 
 impl<T> Task<T> {
     pub(crate) fn new(task: async_task::Task<Outcome<T>, Arc<Header>>) -> Self {
-        let header = task.metadata().clone();
         Task {
-            inner: Some(task.fallible()),
-            header,
+            inner: Some(task),
+            taken: false,
         }
+    }
+
+    fn header(&self) -> &Header {
+        self.inner
+            .as_ref()
+            .expect("a Task has its inner task until dropped")
+            .metadata()
     }
 
     /// The task's name: the one given to [`spawn_named`], else `Task-N`.
@@ -151,7 +164,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn name(&self) -> &str {
-        self.header.name()
+        self.header().name()
     }
 
     /// The task's id.
@@ -165,7 +178,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn id(&self) -> TaskId {
-        self.header.id()
+        self.header().id()
     }
 
     /// Whether the task has finished: returned, panicked or been cancelled.
@@ -180,7 +193,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.header.has(FINISHED) || self.inner.as_ref().is_none_or(|t| t.is_finished())
+        self.taken || self.inner.as_ref().is_none_or(|t| t.is_finished())
     }
 
     /// Asks the task to cancel. Returns `false` if it had already finished.
@@ -202,7 +215,10 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn cancel(&self) -> bool {
-        !self.is_finished() && self.header.request_cancel()
+        match &self.inner {
+            Some(inner) if !self.is_finished() => inner.metadata().request_cancel(),
+            _ => false,
+        }
     }
 
     /// A future of the task's outcome as a `Result`, instead of resuming its panic.
@@ -227,19 +243,26 @@ impl<T> Task<T> {
     }
 
     fn poll_outcome(&mut self, cx: &mut PollContext<'_>) -> Poll<Result<T, TaskError>> {
+        assert!(!self.taken, "a Task is not polled after it gave its output");
         let inner = self
             .inner
             .as_mut()
-            .expect("a Task is not polled after it finished");
-        let outcome = match Pin::new(inner).poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(outcome) => outcome,
+            .expect("a Task has its inner task until dropped");
+        // A task whose work was dropped without ever finishing (only when its loop had closed)
+        // has no output: async-task would panic if polled, so answer for it.
+        let outcome = if inner.is_finished() && !inner.metadata().has(FINISHED) {
+            Outcome::Cancelled
+        } else {
+            match Pin::new(inner).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(outcome) => outcome,
+            }
         };
-        self.inner = None;
+        self.taken = true;
         Poll::Ready(match outcome {
-            Some(Outcome::Ready(output)) => Ok(output),
-            Some(Outcome::Panicked(mut panic)) => Err(TaskError::Panicked(panic.take())),
-            Some(Outcome::Cancelled) | None => Err(TaskError::Cancelled),
+            Outcome::Ready(output) => Ok(output),
+            Outcome::Panicked(mut panic) => Err(TaskError::Panicked(panic.take())),
+            Outcome::Cancelled => Err(TaskError::Cancelled),
         })
     }
 }
@@ -255,7 +278,7 @@ impl<T> Future for Task<T> {
             Err(TaskError::Cancelled) => panic!(
                 "task '{}' was cancelled; use Task::join to get Err(TaskError::Cancelled) \
                  instead of this panic",
-                this.header.name()
+                this.header().name()
             ),
         })
     }
@@ -271,7 +294,7 @@ impl<T> Drop for Task<T> {
 
 impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.header, f)
+        fmt::Debug::fmt(self.header(), f)
     }
 }
 

@@ -10,6 +10,7 @@ use std::task::{Context as PollContext, Poll};
 
 use super::header::{Header, COOPERATIVE, FINISHED, POLLED};
 use crate::context::{self, Context};
+use crate::debug;
 use crate::report::{Report, ReportKind};
 
 /// How a task ended, as its handle receives it.
@@ -105,12 +106,18 @@ impl Supervisor {
             }
         }
 
-        let polled = ctx.as_task(&mut self.header, || {
+        let poll = || {
             catch_unwind(AssertUnwindSafe(|| {
                 let future = future.as_mut().as_pin_mut();
                 future.expect("a finished task is not polled").poll(cx)
             }))
-        });
+        };
+        // The only cost of debug mode when it is off: this branch.
+        let polled = if ctx.debug {
+            debug::poll_timed(&ctx, &mut self.header, poll)
+        } else {
+            ctx.as_task(&mut self.header, poll)
+        };
         let outcome = match polled {
             Ok(Poll::Pending) => {
                 self.header().set(POLLED);

@@ -1,0 +1,396 @@
+//! Parse: token trees into the attribute's options and the function's signature.
+//!
+//! Nothing here is re-parsed by syn: the options are a comma-separated list of `name` or
+//! `name = tokens`, and the item is split into the parts of a function signature; the body stays
+//! a token group. This step only checks shape; what is allowed is decided in `validate`.
+
+use crate::tt::{Delimiter, Group, Ident, Spacing, Span, TokenStream, TokenTree};
+
+use crate::error::Error;
+
+/// One `name` or `name = value` of the attribute's arguments, not yet checked.
+pub(crate) struct RawOption {
+    /// The option's name (`crate` is an ident here too).
+    pub(crate) name: Ident,
+    /// The `=`, if present, for spans of an empty value.
+    pub(crate) eq: Option<Span>,
+    /// Everything after `=` up to the next top-level comma (empty when there is no `=`).
+    pub(crate) value: Vec<TokenTree>,
+}
+
+/// What every option message lists.
+pub(crate) const VALID_OPTIONS: &str =
+    "`debug`, `debug = true|false`, `loop_factory = path` and `crate = path`";
+
+/// Splits the attribute's arguments into options; a piece that is not `name [= value]` is an
+/// error and is skipped, so that every mistake of one attribute is reported together.
+pub(crate) fn options(args: TokenStream) -> (Vec<RawOption>, Vec<Error>) {
+    let mut options = Vec::new();
+    let mut errors = Vec::new();
+    let tokens: Vec<TokenTree> = args.into_iter().collect();
+    for piece in split_top_level_commas(&tokens) {
+        match piece {
+            Piece::Empty(comma) => errors.push(Error::new(
+                comma,
+                format!("expected an option before `,`: the options are {VALID_OPTIONS}"),
+            )),
+            Piece::Tokens(tokens) => match option(tokens) {
+                Ok(option) => options.push(option),
+                Err(error) => errors.push(error),
+            },
+        }
+    }
+    (options, errors)
+}
+
+/// One piece between commas; `tokens` is never empty.
+fn option(tokens: &[TokenTree]) -> Result<RawOption, Error> {
+    let Some(first) = tokens.first() else {
+        return Err(Error::new(
+            Span::call_site(),
+            format!("expected an option: the options are {VALID_OPTIONS}"),
+        ));
+    };
+    let name = match first {
+        TokenTree::Ident(name) => name.clone(),
+        other => {
+            return Err(Error::covering(
+                tokens,
+                other.span(),
+                format!(
+                    "expected an option, found {}: the options are {VALID_OPTIONS}",
+                    describe(other)
+                ),
+            ))
+        }
+    };
+    let Some(next) = tokens.get(1) else {
+        return Ok(RawOption {
+            name,
+            eq: None,
+            value: Vec::new(),
+        });
+    };
+    match next {
+        TokenTree::Punct(eq) if eq.as_char() == '=' && eq.spacing() == Spacing::Alone => {
+            Ok(RawOption {
+                name,
+                eq: Some(eq.span()),
+                value: tokens[2..].to_vec(),
+            })
+        }
+        other => Err(Error::covering(
+            &tokens[1..],
+            other.span(),
+            format!(
+                "expected `=` or `,` after `{name}`, found {}",
+                describe(other)
+            ),
+        )),
+    }
+}
+
+enum Piece<'a> {
+    /// Nothing before this comma (`,,` or a leading `,`).
+    Empty(Span),
+    Tokens(&'a [TokenTree]),
+}
+
+/// Splits at commas outside angle brackets (`Loop::<A, B>::new` is one piece). A trailing comma
+/// is allowed.
+fn split_top_level_commas(tokens: &[TokenTree]) -> Vec<Piece<'_>> {
+    let mut pieces = Vec::new();
+    let mut angles = AngleDepth::default();
+    let mut start = 0;
+    for (index, token) in tokens.iter().enumerate() {
+        angles.step(token);
+        if angles.depth == 0 && is_punct(token, ',') {
+            if index == start {
+                pieces.push(Piece::Empty(token.span()));
+            } else {
+                pieces.push(Piece::Tokens(&tokens[start..index]));
+            }
+            start = index + 1;
+        }
+    }
+    if start < tokens.len() {
+        pieces.push(Piece::Tokens(&tokens[start..]));
+    }
+    pieces
+}
+
+/// One `#[...]` attribute of the item, kept as its two token trees.
+pub(crate) struct Attribute {
+    pub(crate) pound: TokenTree,
+    pub(crate) brackets: Group,
+}
+
+impl Attribute {
+    /// Whether this is a test attribute: its path's last segment is `test` (`#[test]`,
+    /// `#[::core::prelude::v1::test]`, `#[corun::test]`, `#[tokio::test(...)]`).
+    pub(crate) fn is_test(&self) -> bool {
+        let mut last = None;
+        for token in self.brackets.stream() {
+            match token {
+                TokenTree::Ident(ident) => last = Some(ident.to_string()),
+                TokenTree::Punct(punct) if punct.as_char() == ':' => {}
+                _ => break,
+            }
+        }
+        last.as_deref() == Some("test")
+    }
+
+    pub(crate) fn tokens(&self) -> TokenStream {
+        TokenStream::from_iter([self.pound.clone(), TokenTree::Group(self.brackets.clone())])
+    }
+}
+
+/// The parts of an `fn` item. Each `Vec<TokenTree>` is empty when the part is absent.
+pub(crate) struct Function {
+    pub(crate) attributes: Vec<Attribute>,
+    pub(crate) visibility: Vec<TokenTree>,
+    pub(crate) constness: Option<Ident>,
+    pub(crate) asyncness: Option<Ident>,
+    /// `unsafe`, `extern "C"` and the like, in the order written.
+    pub(crate) other_qualifiers: Vec<TokenTree>,
+    pub(crate) fn_token: Ident,
+    pub(crate) name: Ident,
+    /// `<...>`, brackets included.
+    pub(crate) generics: Vec<TokenTree>,
+    pub(crate) parameters: Group,
+    /// The return type, without the `->`.
+    pub(crate) output: Vec<TokenTree>,
+    /// `where ...`, the keyword included.
+    pub(crate) where_clause: Vec<TokenTree>,
+    pub(crate) body: Group,
+}
+
+/// Splits an item into the parts of a function, or says where it stops looking like one.
+pub(crate) fn function(tokens: &[TokenTree], attribute: &str) -> Result<Function, Error> {
+    let mut cursor = Cursor { tokens, index: 0 };
+    let not_a_function = |found: Option<&TokenTree>| {
+        let (span, found) = match found {
+            Some(token) => (token.span(), describe(token)),
+            None => (
+                tokens.last().map_or_else(Span::call_site, TokenTree::span),
+                "the end of the item".to_owned(),
+            ),
+        };
+        Error::new(
+            span,
+            format!("expected `async fn`, found {found}: `{attribute}` goes on a function like `async fn main() {{}}`"),
+        )
+    };
+
+    let mut attributes = Vec::new();
+    while let Some(pound) = cursor.peek().filter(|token| is_punct(token, '#')) {
+        cursor.index += 1;
+        match cursor.next() {
+            Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Bracket => {
+                attributes.push(Attribute {
+                    pound: pound.clone(),
+                    brackets: group.clone(),
+                });
+            }
+            other => return Err(not_a_function(other)),
+        }
+    }
+
+    let mut visibility = Vec::new();
+    if cursor.peek_ident("pub") {
+        visibility.extend(cursor.next().cloned());
+        if let Some(TokenTree::Group(group)) = cursor.peek() {
+            if group.delimiter() == Delimiter::Parenthesis {
+                visibility.extend(cursor.next().cloned());
+            }
+        }
+    }
+
+    let mut constness = None;
+    let mut asyncness = None;
+    let mut other_qualifiers = Vec::new();
+    let fn_token = loop {
+        let Some(TokenTree::Ident(ident)) = cursor.peek() else {
+            return Err(not_a_function(cursor.peek()));
+        };
+        let ident = ident.clone();
+        match ident.to_string().as_str() {
+            "fn" => {
+                cursor.index += 1;
+                break ident;
+            }
+            "const" => constness = Some(ident),
+            "async" => asyncness = Some(ident),
+            "unsafe" | "safe" | "default" => other_qualifiers.push(TokenTree::Ident(ident)),
+            "extern" => {
+                other_qualifiers.push(TokenTree::Ident(ident));
+                if let Some(TokenTree::Literal(abi)) = cursor.tokens.get(cursor.index + 1) {
+                    other_qualifiers.push(TokenTree::Literal(abi.clone()));
+                    cursor.index += 1;
+                }
+            }
+            _ => return Err(not_a_function(cursor.peek())),
+        }
+        cursor.index += 1;
+    };
+
+    let name = match cursor.next() {
+        Some(TokenTree::Ident(name)) => name.clone(),
+        other => return Err(not_a_function(other)),
+    };
+
+    let mut generics = Vec::new();
+    if cursor.peek_punct('<') {
+        let mut angles = AngleDepth::default();
+        loop {
+            let Some(token) = cursor.next() else {
+                return Err(not_a_function(None));
+            };
+            angles.step(token);
+            generics.push(token.clone());
+            if angles.depth == 0 {
+                break;
+            }
+        }
+    }
+
+    let parameters = match cursor.next() {
+        Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Parenthesis => {
+            group.clone()
+        }
+        other => return Err(not_a_function(other)),
+    };
+
+    let mut output = Vec::new();
+    if cursor.peek_punct('-')
+        && matches!(cursor.tokens.get(cursor.index + 1), Some(token) if is_punct(token, '>'))
+    {
+        cursor.index += 2;
+        output = cursor.take_until_body_or_where();
+        if output.is_empty() {
+            return Err(not_a_function(cursor.peek()));
+        }
+    }
+
+    let mut where_clause = Vec::new();
+    if cursor.peek_ident("where") {
+        where_clause.extend(cursor.next().cloned());
+        where_clause.extend(cursor.take_until_body_or_where());
+    }
+
+    let body = match cursor.next() {
+        Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace => group.clone(),
+        other => return Err(not_a_function(other)),
+    };
+    if let Some(extra) = cursor.peek() {
+        return Err(not_a_function(Some(extra)));
+    }
+
+    Ok(Function {
+        attributes,
+        visibility,
+        constness,
+        asyncness,
+        other_qualifiers,
+        fn_token,
+        name,
+        generics,
+        parameters,
+        output,
+        where_clause,
+        body,
+    })
+}
+
+struct Cursor<'a> {
+    tokens: &'a [TokenTree],
+    index: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<&'a TokenTree> {
+        self.tokens.get(self.index)
+    }
+
+    fn next(&mut self) -> Option<&'a TokenTree> {
+        let token = self.tokens.get(self.index);
+        self.index += 1;
+        token
+    }
+
+    fn peek_punct(&self, ch: char) -> bool {
+        self.peek().is_some_and(|token| is_punct(token, ch))
+    }
+
+    fn peek_ident(&self, name: &str) -> bool {
+        matches!(self.peek(), Some(TokenTree::Ident(ident)) if crate::tokens::ident_is(ident, name))
+    }
+
+    /// Takes tokens up to a `where` or a `{...}` that is not inside angle brackets.
+    fn take_until_body_or_where(&mut self) -> Vec<TokenTree> {
+        let mut taken = Vec::new();
+        let mut angles = AngleDepth::default();
+        while let Some(token) = self.peek() {
+            if angles.depth == 0 {
+                let is_body = matches!(token, TokenTree::Group(group) if group.delimiter() == Delimiter::Brace);
+                let is_where = matches!(token, TokenTree::Ident(ident) if crate::tokens::ident_is(ident, "where"));
+                if is_body || is_where {
+                    break;
+                }
+            }
+            angles.step(token);
+            taken.push(token.clone());
+            self.index += 1;
+        }
+        taken
+    }
+}
+
+/// Counts `<` and `>` to tell the commas and braces of generic arguments from the rest; the
+/// `>` of `->` does not close anything.
+#[derive(Default)]
+pub(crate) struct AngleDepth {
+    pub(crate) depth: usize,
+    after_minus: bool,
+}
+
+impl AngleDepth {
+    pub(crate) fn step(&mut self, token: &TokenTree) {
+        let after_minus = std::mem::take(&mut self.after_minus);
+        let TokenTree::Punct(punct) = token else {
+            return;
+        };
+        match punct.as_char() {
+            '<' => self.depth += 1,
+            '>' if !after_minus => self.depth = self.depth.saturating_sub(1),
+            '-' => self.after_minus = punct.spacing() == Spacing::Joint,
+            _ => {}
+        }
+    }
+}
+
+pub(crate) fn is_punct(token: &TokenTree, ch: char) -> bool {
+    matches!(token, TokenTree::Punct(punct) if punct.as_char() == ch)
+}
+
+/// How a token is named in a message: `` `struct` ``, `` `=` ``, `` `(...)` ``.
+pub(crate) fn describe(token: &TokenTree) -> String {
+    match token {
+        TokenTree::Group(group) => match group.delimiter() {
+            Delimiter::Parenthesis => "`(...)`".to_owned(),
+            Delimiter::Brace => "`{...}`".to_owned(),
+            Delimiter::Bracket => "`[...]`".to_owned(),
+            Delimiter::None => "an invisible group".to_owned(),
+        },
+        TokenTree::Ident(ident) => format!("`{ident}`"),
+        TokenTree::Punct(punct) => format!("`{}`", punct.as_char()),
+        TokenTree::Literal(literal) => {
+            let text = literal.to_string();
+            if text.chars().count() > 20 {
+                "a literal".to_owned()
+            } else {
+                format!("`{text}`")
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Debug mode: what the loop measures and reports only when `Config::debug` is on.
+//!
+//! - Slow polls: [`poll_timed`] times one poll of a task (spawned or main) and reports it when
+//!   it held the loop longer than the slow-poll threshold. Outside debug mode the poll paths
+//!   never come here: they branch once on `Context::debug` and call `Context::as_task` directly,
+//!   so they read no clock.
+//! - Cancellations: [`report_cancelled`] says which tasks the end of a run cancelled, which ones
+//!   outlived the shutdown grace, and which were cancelled before they ever ran.
+//! - Spawn backtraces: captured at spawn (see `Header::with_spawn_backtrace`) and carried by
+//!   every report about the task ([`Report::spawn_backtrace`](crate::Report::spawn_backtrace)).
+//!
+//! Always on, debug or not: [`run_error_message`] adds where the running loop was started to
+//! the panic of a nested run.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::context::{self, Context};
+use crate::report::{Report, ReportKind};
+use crate::run::RunError;
+use crate::task::{Header, COOPERATIVE, POLLED};
+
+/// Debug mode's version of `Context::as_task`: runs `poll` as the task `header`, and reports a
+/// slow poll if it took longer than the loop's threshold (wall-clock time, whatever the loop's
+/// clock: a virtual clock stands still while the loop is held).
+pub(crate) fn poll_timed<R>(
+    ctx: &Context,
+    header: &mut Option<Arc<Header>>,
+    poll: impl FnOnce() -> R,
+) -> R {
+    let started = Instant::now();
+    let result = ctx.as_task(header, poll);
+    let elapsed = started.elapsed();
+    if elapsed > ctx.slow_poll_threshold {
+        if let Some(header) = header.as_deref() {
+            let message = format!(
+                "one poll held the loop longer than the slow-poll threshold ({:?}); \
+                 blocking work belongs on a thread",
+                ctx.slow_poll_threshold
+            );
+            let report = Report::for_task(ReportKind::SlowPoll, header, message);
+            ctx.report(&report.with_elapsed(elapsed));
+        }
+    }
+    result
+}
+
+/// Reports, in debug mode, why a task's future was just dropped by cancellation.
+pub(crate) fn report_cancelled(ctx: &Context, header: &Header) {
+    let (kind, message) = if ctx.is_closing() {
+        let message = if ctx.is_forcing() && header.has(COOPERATIVE) {
+            "dropped because it was still finishing when the shutdown grace ran out"
+        } else if header.has(POLLED) {
+            "cancelled because the run ended while it was still running"
+        } else {
+            "cancelled because the run ended before it was ever polled"
+        };
+        (ReportKind::CancelledAtShutdown, message)
+    } else if !header.has(POLLED) {
+        (
+            ReportKind::NeverPolled,
+            "cancelled by Task::cancel before it was ever polled: none of its code ran",
+        )
+    } else {
+        // An ordinary cancellation of a task that ran: nothing to point out.
+        return;
+    };
+    ctx.report(&Report::for_task(kind, header, message.to_owned()));
+}
+
+/// The message `Config::run` panics with for `error`. For a nested run it also says where the
+/// running loop was started, which the unit variant [`RunError::NestedRun`] cannot carry.
+pub(crate) fn run_error_message(error: RunError) -> String {
+    let started_at = match error {
+        RunError::NestedRun => context::current().and_then(|ctx| ctx.started_at.get()),
+        _ => None,
+    };
+    match started_at {
+        Some(at) => format!("{error}; the running loop was started at {at}"),
+        None => error.to_string(),
+    }
+}

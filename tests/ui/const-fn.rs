@@ -1,0 +1,2 @@
+#[corun::entry]
+const async fn main() {}

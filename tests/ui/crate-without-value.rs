@@ -1,0 +1,2 @@
+#[corun::entry(crate)]
+async fn main() {}

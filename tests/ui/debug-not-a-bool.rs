@@ -1,0 +1,2 @@
+#[corun::entry(debug = 1)]
+async fn main() {}

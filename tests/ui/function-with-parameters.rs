@@ -1,0 +1,2 @@
+#[corun::entry]
+async fn main(argc: i32, argv: Vec<String>) {}

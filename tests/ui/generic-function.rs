@@ -1,0 +1,6 @@
+#[corun::entry]
+async fn make<T: Default>() -> T {
+    T::default()
+}
+
+fn main() {}

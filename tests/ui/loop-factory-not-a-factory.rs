@@ -1,0 +1,4 @@
+struct NotAFactory;
+
+#[corun::entry(loop_factory = NotAFactory)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[corun::entry(loop_factory = || corun::loops::DefaultLoop::new())]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[corun::entry(loop_factory)]
+async fn main() {}

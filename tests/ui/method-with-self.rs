@@ -1,0 +1,8 @@
+struct Server;
+
+impl Server {
+    #[corun::entry]
+    async fn serve(&self) {}
+}
+
+fn main() {}

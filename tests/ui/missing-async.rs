@@ -1,0 +1,4 @@
+#[corun::entry]
+fn main() {
+    println!("not a coroutine");
+}

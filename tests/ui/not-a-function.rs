@@ -1,0 +1,6 @@
+#[corun::entry]
+struct Main;
+
+fn main() {
+    let _ = Main;
+}

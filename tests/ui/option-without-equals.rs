@@ -1,0 +1,2 @@
+#[corun::entry(debug true)]
+async fn main() {}

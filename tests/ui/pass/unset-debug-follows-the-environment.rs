@@ -1,0 +1,13 @@
+// Without `debug`, the macro does not call `Config::debug`, so `CORUN_DEBUG` decides.
+
+#[corun::entry]
+async fn debug_from_environment() -> bool {
+    corun::is_debug()
+}
+
+fn main() {
+    std::env::set_var("CORUN_DEBUG", "1");
+    assert!(debug_from_environment());
+    std::env::set_var("CORUN_DEBUG", "0");
+    assert!(!debug_from_environment());
+}

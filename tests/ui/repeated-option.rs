@@ -1,0 +1,2 @@
+#[corun::entry(debug, debug = false)]
+async fn main() {}

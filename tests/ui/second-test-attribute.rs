@@ -1,0 +1,5 @@
+#[corun::test]
+#[test]
+async fn twice() {}
+
+fn main() {}

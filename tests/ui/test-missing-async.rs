@@ -1,0 +1,4 @@
+#[corun::test]
+fn synchronous_test() {}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[corun::entry(flavor = "current_thread")]
+async fn main() {}
