@@ -137,15 +137,14 @@ mod unix {
         if state.target.is_some() {
             return None;
         }
-        let wanted: Vec<usize> = match setting {
-            Some(false) => Vec::new(),
-            Some(true) => vec![0, 1],
-            None if thread::current().name() != Some("main") => Vec::new(),
-            None => (0..HANDLED.len())
-                .filter(|&i| is_default_or_ours(&state, i))
-                .collect(),
+        let on_main_thread = || thread::current().name() == Some("main");
+        let wanted: [bool; 2] = match setting {
+            Some(false) => [false; 2],
+            Some(true) => [true; 2],
+            None if !on_main_thread() => [false; 2],
+            None => [0, 1].map(|i| is_default_or_ours(&state, i)),
         };
-        for &i in &wanted {
+        for (i, _) in wanted.iter().enumerate().filter(|(_, wanted)| **wanted) {
             if state.installed[i].is_some() {
                 continue;
             }
@@ -157,7 +156,7 @@ mod unix {
                 ),
             }
         }
-        if !wanted.iter().any(|&i| state.installed[i].is_some()) {
+        if !(0..HANDLED.len()).any(|i| wanted[i] && state.installed[i].is_some()) {
             return None;
         }
         let target = Arc::new(Target {
@@ -180,10 +179,13 @@ mod unix {
         }
     }
 
-    /// Whether `HANDLED[i]` has the default disposition, or ours.
+    /// Whether `HANDLED[i]` has the default disposition, or ours. Once ours is installed the
+    /// disposition is not asked again (a system call per run): a process that later installs
+    /// its own handler through signal-hook keeps ours in the chain, where no query could tell
+    /// them apart, and one that replaces ours with `sigaction` takes the signal from us anyway.
     fn is_default_or_ours(state: &State, i: usize) -> bool {
-        disposition(HANDLED[i])
-            .is_ok_and(|current| current == libc::SIG_DFL || state.installed[i] == Some(current))
+        state.installed[i].is_some()
+            || disposition(HANDLED[i]).is_ok_and(|current| current == libc::SIG_DFL)
     }
 
     /// The current handler of `signal` (or `SIG_DFL`, `SIG_IGN`), without changing it.
