@@ -16,7 +16,8 @@
 //!    thread.
 //!
 //! Only one run at a time handles signals; a run that starts while another does leaves them to
-//! it. On platforms other than Unix, nothing is installed.
+//! it. On platforms other than Unix, and without the `signals` cargo feature (on by default),
+//! nothing is installed and `Config::handle_signals` has no effect.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
@@ -32,7 +33,7 @@ struct Target {
 }
 
 impl Target {
-    #[cfg_attr(not(unix), allow(dead_code))]
+    #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
     fn receive(&self, signal: i32) {
         if self
             .first
@@ -72,7 +73,7 @@ pub(crate) fn exit_code(signal: i32) -> i32 {
 
 /// The name of `signal`, for reports.
 pub(crate) fn name(signal: i32) -> &'static str {
-    #[cfg(unix)]
+    #[cfg(all(unix, feature = "signals"))]
     if let Some(name) = signal_hook::low_level::signal_name(signal) {
         return name;
     }
@@ -80,15 +81,15 @@ pub(crate) fn name(signal: i32) -> &'static str {
     "a signal"
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "signals"))]
 pub(crate) use unix::handle;
 
-#[cfg(not(unix))]
+#[cfg(not(all(unix, feature = "signals")))]
 pub(crate) fn handle(_setting: Option<bool>, _unparker: &Waker) -> Option<SignalGuard> {
     None
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "signals"))]
 mod unix {
     use std::io;
     use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
