@@ -32,7 +32,7 @@ thread_local! {
 /// What another thread can send to a loop.
 pub(crate) enum Remote {
     /// A task woken (or spawned) from another thread.
-    Run(Runnable),
+    Run(async_task::Runnable<Arc<Header>>),
     /// `Task::cancel` called from another thread.
     Cancel(Arc<Header>),
     /// A report raised on another thread (a task's panic dropped there unretrieved).
@@ -296,7 +296,7 @@ impl Context {
     pub(crate) fn drain_remote(&self) {
         for message in self.shared.remote.take_all() {
             match message {
-                Remote::Run(runnable) => self.call_soon(runnable),
+                Remote::Run(runnable) => self.call_soon(Runnable::new(runnable)),
                 Remote::Cancel(header) => self.wake_task(&header),
                 Remote::Report(report) => self.report(&report),
             }
@@ -347,7 +347,7 @@ impl Context {
         self.shared.close();
         for message in self.shared.remote.take_all() {
             match message {
-                Remote::Run(runnable) => self.call_soon(runnable),
+                Remote::Run(runnable) => self.call_soon(Runnable::new(runnable)),
                 Remote::Cancel(_) => {}
                 Remote::Report(report) => self.report(&report),
             }
@@ -402,7 +402,7 @@ pub(crate) fn call_soon_local(
 ) -> Result<(), async_task::Runnable<Arc<Header>>> {
     match current() {
         Some(ctx) if Arc::ptr_eq(&ctx.shared, &runnable.metadata().shared) => {
-            ctx.call_soon(Runnable(runnable));
+            ctx.call_soon(Runnable::new(runnable));
             Ok(())
         }
         _ => Err(runnable),

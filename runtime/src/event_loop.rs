@@ -6,6 +6,7 @@
 //! it, and work on every loop.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
@@ -125,9 +126,26 @@ pub enum Park {
 ///
 /// Loops store and hand back `Runnable`s; only the runtime runs them. Dropping one without handing
 /// it back cancels its task, so a loop must not drop queued work before [`EventLoop::close`].
-pub struct Runnable(pub(crate) async_task::Runnable<Arc<Header>>);
+/// A `Runnable` is neither `Send` nor `Sync`: the task's future may not be, so its work stays on
+/// the loop's thread.
+///
+/// ```compile_fail
+/// fn send<T: Send>() {}
+/// send::<corun_runtime::Runnable>();
+/// ```
+pub struct Runnable {
+    inner: async_task::Runnable<Arc<Header>>,
+    _loop_thread_only: PhantomData<*const ()>,
+}
 
 impl Runnable {
+    pub(crate) fn new(inner: async_task::Runnable<Arc<Header>>) -> Self {
+        Runnable {
+            inner,
+            _loop_thread_only: PhantomData,
+        }
+    }
+
     /// The name of the task this work belongs to.
     ///
     /// # Examples
@@ -137,12 +155,12 @@ impl Runnable {
     /// fn log(work: &Runnable) { eprintln!("scheduling {}", work.task_name()); }
     /// ```
     pub fn task_name(&self) -> &str {
-        self.0.metadata().name()
+        self.inner.metadata().name()
     }
 
     /// Polls the task once. Only the runtime runs work.
     pub(crate) fn run(self) {
-        self.0.run();
+        self.inner.run();
     }
 }
 

@@ -586,11 +586,9 @@ fn main_proxy(ctx: &Context, header: Arc<Header>) -> (Waker, async_task::Task<()
         }
         Poll::<()>::Pending
     });
-    let (runnable, task) = async_task::Builder::new()
-        .metadata(header)
-        .spawn_local(move |_| proxy, crate::task::schedule);
+    let (runnable, task) = crate::task::allocate_local(header, proxy);
     let waker = runnable.waker();
-    ctx.call_soon(crate::event_loop::Runnable(runnable));
+    ctx.call_soon(crate::event_loop::Runnable::new(runnable));
     (waker, task)
 }
 

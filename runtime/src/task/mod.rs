@@ -86,11 +86,49 @@ fn spawn_inner<F: Future + 'static>(
         header = header.with_spawn_backtrace();
     }
     let header = Arc::new(header);
-    let (runnable, task) = async_task::Builder::new()
-        .metadata(header.clone())
-        .spawn_local(move |_| supervise::supervise(header, future), schedule);
-    ctx.call_soon(Runnable(runnable));
+    let (runnable, task) = allocate_local(header.clone(), supervise::supervise(header, future));
+    ctx.call_soon(Runnable::new(runnable));
     Task::new(task)
+}
+
+/// The runnable async-task hands out for every corun task.
+pub(crate) type RawRunnable = async_task::Runnable<Arc<Header>>;
+
+/// Makes the async-task allocation for a future that is not `Send`: it is polled and dropped
+/// only on the thread of the loop that `header.shared` belongs to.
+///
+/// async-task's `spawn_local` would check the thread at every poll and drop through its
+/// `Checked` wrapper, which reborrows the whole future to read its thread id; Miri reports that
+/// as undefined behaviour for self-referential futures (smol-rs/async-task#102), and the check is
+/// redundant with the invariant below.
+pub(crate) fn allocate_local<F>(
+    header: Arc<Header>,
+    future: F,
+) -> (RawRunnable, async_task::Task<F::Output, Arc<Header>>)
+where
+    F: Future + 'static,
+{
+    // SAFETY: `spawn_unchecked` asks, for a future that is not `Send`, that its `Runnable` be
+    // used and dropped on the thread that made it; the other conditions concern non-`'static`
+    // futures (`F: 'static` here) and schedule functions that are not `Send + Sync + 'static`
+    // (`schedule` is a function item: all three). This is called on the loop's thread (from a
+    // task or the driver, with the loop's context installed), and every `Runnable` of the task
+    // stays there:
+    // - `schedule` hands a `Runnable` to the loop directly only when that loop's context is
+    //   installed on the current thread (`context::call_soon_local`); from any other thread it
+    //   goes into the loop's remote queue, which only the loop's thread drains (`drain_remote`,
+    //   `close_remote`), or, once that queue has closed, is leaked rather than dropped (see
+    //   `schedule`: only `SEND` tasks are dropped there);
+    // - the runtime runs `Runnable`s only in `Context::run_ready` and drops queued ones only in
+    //   `EventLoop::close`, both on the loop's thread;
+    // - the remote queue is closed and drained on the loop's thread before the context is
+    //   dropped (`shutdown`), and the `Shared` that owns it outlives the context only after that,
+    //   so no `Runnable` is ever dropped with it elsewhere.
+    unsafe {
+        async_task::Builder::new()
+            .metadata(header)
+            .spawn_unchecked(move |_| future, schedule)
+    }
 }
 
 /// The schedule function of every task: a wake on the loop's own thread queues the task on the
@@ -101,12 +139,12 @@ pub(crate) fn schedule(runnable: async_task::Runnable<Arc<Header>>) {
         Err(runnable) => runnable,
     };
     let shared = runnable.metadata().shared.clone();
-    if let Err(Remote::Run(rejected)) = shared.send(Remote::Run(Runnable(runnable))) {
+    if let Err(Remote::Run(rejected)) = shared.send(Remote::Run(runnable)) {
         // The loop has closed. Its shutdown finished every task it owned, so only a task made by
         // `Handle::spawn` after the close can get here, and its future is `Send`: drop it. A
         // local task's future must not be dropped off its thread, so one would be leaked rather
         // than turned into a panic inside someone's `wake`.
-        if rejected.0.metadata().has(SEND) {
+        if rejected.metadata().has(SEND) {
             drop(rejected);
         } else {
             std::mem::forget(rejected);
