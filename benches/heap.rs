@@ -18,12 +18,14 @@
 //! BENCH_RUNTIMES=corun,tokio cargo bench --bench heap     # only some columns
 //! ```
 
+#[path = "common/yield_once.rs"]
+mod yield_once;
+use yield_once::yield_once;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
 
 /// Wraps the system allocator and counts the bytes currently allocated.
 struct Counting;
@@ -91,28 +93,6 @@ async fn idle() {
 
 fn polled() -> usize {
     POLLED.with(Cell::get)
-}
-
-/// Returns `Pending` once (waking itself at once), then `Ready`.
-struct YieldOnce {
-    yielded: bool,
-}
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.yielded {
-            return Poll::Ready(());
-        }
-        self.yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
-
-fn yield_once() -> YieldOnce {
-    YieldOnce { yielded: false }
 }
 
 /// Spawns `n` idle tasks with `spawn`, yields with `yield_now` until all have been polled, and

@@ -40,9 +40,12 @@
 //! `BENCH_RUNTIMES=corun,tokio` (columns to run: corun, tokio, async-executor, futures),
 //! `BENCH_FILTER=timers` (only workloads whose name contains the text).
 
+#[path = "common/yield_once.rs"]
+mod yield_once;
+use yield_once::yield_once;
+
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+
 use std::time::{Duration, Instant};
 
 fn main() {
@@ -588,29 +591,6 @@ fn random_deadlines(n: usize) -> Vec<Duration> {
     (0..n)
         .map(|_| Duration::from_micros(next() % 50_001))
         .collect()
-}
-
-/// Returns `Pending` once (waking itself at once), then `Ready`: the yield used where the
-/// runtime has no `yield_now` of its own (async-executor, futures).
-struct YieldOnce {
-    yielded: bool,
-}
-
-fn yield_once() -> YieldOnce {
-    YieldOnce { yielded: false }
-}
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.yielded {
-            return Poll::Ready(());
-        }
-        self.yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
 }
 
 /// Polls `future` once from inside a task and asserts it is still pending (it registered its

@@ -197,17 +197,7 @@ fn function_with_runtime(kind: Kind, options: &Options, function: &parse::Functi
     if kind == Kind::Test {
         item.push(code("#[::core::prelude::v1::test]", call_site));
     }
-    item.push(function.visibility.iter().cloned())
-        .push(function.other_qualifiers.iter().cloned())
-        .push([
-            TokenTree::Ident(function.fn_token.clone()),
-            TokenTree::Ident(function.name.clone()),
-        ])
-        .push([group(
-            Delimiter::Parenthesis,
-            TokenStream::new(),
-            function.parameters.span(),
-        )]);
+    push_head(&mut item, function);
     if !function.output.is_empty() {
         item.push(code("->", call_site))
             .push(function.output.iter().cloned());
@@ -244,4 +234,20 @@ fn with_loop_factory(krate: &TokenStream, config: TokenStream, path: &TokenStrea
             Span::call_site().located_at(last),
         )]);
     call
+}
+
+/// `#visibility #qualifiers fn #name()`: the head of the rewritten function, shared with the
+/// fallback. The parentheses keep the span of the user's parameter list.
+pub(crate) fn push_head(item: &mut TokenStream, function: &parse::Function) {
+    item.push(function.visibility.iter().cloned())
+        .push(function.other_qualifiers.iter().cloned())
+        .push([
+            TokenTree::Ident(function.fn_token.clone()),
+            TokenTree::Ident(function.name.clone()),
+        ])
+        .push([group(
+            Delimiter::Parenthesis,
+            TokenStream::new(),
+            function.parameters.span(),
+        )]);
 }

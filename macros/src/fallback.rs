@@ -4,9 +4,9 @@
 //! same name, visibility, attributes and (when it can be kept) return type, so callers, `main`
 //! lookup and the IDE keep working, and no second error follows the macro's own.
 
-use crate::tt::{Delimiter, TokenStream, TokenTree};
+use crate::tt::{Delimiter, TokenStream};
 
-use crate::expand::contains_impl;
+use crate::expand::{contains_impl, push_head};
 use crate::parse::{Attribute, Function};
 use crate::tokens::{code, group, Push, Span};
 
@@ -22,18 +22,8 @@ pub(crate) fn sync_function(function: &Function) -> TokenStream {
         .iter()
         .flat_map(Attribute::tokens)
         .collect();
-    item.push(code("#[allow(dead_code)]", call_site))
-        .push(function.visibility.iter().cloned())
-        .push(function.other_qualifiers.iter().cloned())
-        .push([
-            TokenTree::Ident(function.fn_token.clone()),
-            TokenTree::Ident(function.name.clone()),
-        ])
-        .push([group(
-            Delimiter::Parenthesis,
-            TokenStream::new(),
-            function.parameters.span(),
-        )]);
+    item.push(code("#[allow(dead_code)]", call_site));
+    push_head(&mut item, function);
     let keep_output = !function.output.is_empty()
         && function.generics.is_empty()
         && !contains_impl(function.output.iter());

@@ -17,9 +17,10 @@ use crate::report::{self, Report, ReportKind};
 use crate::task::{Header, CANCEL_REQUESTED, COOPERATIVE};
 
 /// The most runnables one turn runs before the loop looks at timers and other threads again.
-/// A turn runs only the work that was ready when it began (asyncio's `ntodo`), so a task that
-/// wakes itself runs once per turn; this cap bounds a turn after a burst of spawns.
-pub(crate) const TURN_LIMIT: usize = 1024;
+/// The ready queue is FIFO (the main task takes its place in it too), so a task that wakes
+/// itself goes to the back and cannot starve other tasks; the budget keeps it from starving
+/// timers and other threads.
+pub(crate) const BUDGET: usize = 128;
 
 thread_local! {
     /// The context of the loop running on this thread, if any.
@@ -86,6 +87,8 @@ pub(crate) struct Context {
     forcing: Cell<bool>,
     /// How many runnables the runtime has queued on the loop and not yet taken back.
     queued: Cell<usize>,
+    /// The main task's turn in the ready queue came: `drive_main` polls it next.
+    main_due: Cell<bool>,
     pub(crate) debug: bool,
     /// Debug mode: a poll longer than this is reported. Set by `Runner::open`.
     pub(crate) slow_poll_threshold: Duration,
@@ -109,6 +112,7 @@ impl Context {
             closing: Cell::new(false),
             forcing: Cell::new(false),
             queued: Cell::new(0),
+            main_due: Cell::new(false),
             debug,
             slow_poll_threshold: Duration::from_millis(100),
             started_at: Cell::new(None),
@@ -239,20 +243,29 @@ impl Context {
         }
     }
 
-    /// One turn: takes in what other threads sent, then runs the work that was ready when the
-    /// turn began, at most [`TURN_LIMIT`]. Work queued meanwhile waits for the next turn.
-    pub(crate) fn run_ready(&self) {
+    /// Takes in what other threads sent, then runs ready work in FIFO order while `budget`
+    /// lasts. Returns `true` as soon as the main task's turn comes (its proxy ran): the caller
+    /// polls main and may call again with what is left of the budget.
+    pub(crate) fn run_ready(&self, budget: &mut usize) -> bool {
         self.drain_remote();
-        let todo = self.queued.get().min(TURN_LIMIT);
-        for _ in 0..todo {
+        while *budget > 0 {
             let Some(runnable) = self.event_loop.next_ready() else {
-                // The loop holds less than we queued: it dropped work. Trust the loop.
                 self.queued.set(0);
                 break;
             };
-            self.queued.set(self.queued.get() - 1);
+            self.queued.set(self.queued.get().saturating_sub(1));
+            *budget -= 1;
             runnable.run();
+            if self.main_due.replace(false) {
+                return true;
+            }
         }
+        false
+    }
+
+    /// Called by the main task's proxy when its turn in the ready queue comes.
+    pub(crate) fn set_main_due(&self) {
+        self.main_due.set(true);
     }
 
     /// Parks the loop: without blocking if `busy` (more work may be ready), else until a timer

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::{Context as PollContext, Poll, Wake, Waker};
 use std::time::Duration;
 
-use crate::context::{self, Context};
+use crate::context::{self, Context, BUDGET};
 use crate::event_loop::EventLoop;
 use crate::loops::DefaultLoop;
 use crate::report::{self, Report};
@@ -532,39 +532,38 @@ fn debug_from_env() -> bool {
     std::env::var_os("CORUN_DEBUG").is_some_and(|value| !value.is_empty() && value != "0")
 }
 
-/// Wakes the main task: a flag for the driver, and an unpark for the loop.
-struct MainWaker {
-    woken: AtomicBool,
-    unparker: Waker,
+/// Makes the main task's place in the ready queue: a task that never finishes and, whenever it
+/// runs, tells the driver that main is due. Its waker is main's waker, so main is woken, queued
+/// and polled in FIFO order with every other task, from this thread or any other.
+fn main_proxy(ctx: &Context, header: Arc<Header>) -> (Waker, async_task::Task<(), Arc<Header>>) {
+    let proxy = std::future::poll_fn(|_| {
+        if let Some(ctx) = context::current() {
+            ctx.set_main_due();
+        }
+        Poll::<()>::Pending
+    });
+    let (runnable, task) = async_task::Builder::new()
+        .metadata(header)
+        .spawn_local(move |_| proxy, crate::task::schedule);
+    let waker = runnable.waker();
+    ctx.call_soon(crate::event_loop::Runnable(runnable));
+    (waker, task)
 }
 
-impl Wake for MainWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
-        self.unparker.wake_by_ref();
-    }
-}
-
-/// Polls the main future whenever it is woken and turns the loop in between, until it is done.
+/// Polls the main future whenever its turn comes, running the other ready work in between,
+/// until it is done.
 fn drive_main<F: Future>(
     ctx: &Context,
     header: Arc<Header>,
     future: F,
 ) -> std::thread::Result<F::Output> {
-    let main_waker = Arc::new(MainWaker {
-        woken: AtomicBool::new(true),
-        unparker: ctx.event_loop.unparker(),
-    });
-    let waker = Waker::from(main_waker.clone());
+    let (waker, _proxy) = main_proxy(ctx, header.clone());
     let mut cx = PollContext::from_waker(&waker);
     let mut future = pin!(future);
     let mut header = Some(header);
+    let mut budget = BUDGET;
     loop {
-        if main_waker.woken.swap(false, Ordering::AcqRel) {
+        if ctx.run_ready(&mut budget) {
             let poll = || catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
             let polled = if ctx.debug {
                 crate::debug::poll_timed(ctx, &mut header, poll)
@@ -576,9 +575,13 @@ fn drive_main<F: Future>(
                 Ok(Poll::Ready(output)) => return Ok(output),
                 Err(panic) => return Err(panic),
             }
+            budget = budget.saturating_sub(1);
+            if budget > 0 {
+                continue;
+            }
         }
-        ctx.run_ready();
-        ctx.park(ctx.has_ready() || main_waker.woken.load(Ordering::Acquire));
+        ctx.park(ctx.has_ready());
+        budget = BUDGET;
     }
 }
 
@@ -606,7 +609,7 @@ fn shutdown(ctx: &Context, settings: &Settings) {
         if grace.expired.load(Ordering::Acquire) && !ctx.is_forcing() {
             ctx.start_forcing();
         }
-        ctx.run_ready();
+        ctx.run_ready(&mut BUDGET.clone());
         if !ctx.has_ready() && ctx.live_tasks() == 0 && !ctx.shared.has_remote() {
             break;
         }
@@ -624,7 +627,7 @@ fn shutdown(ctx: &Context, settings: &Settings) {
     ctx.close_remote();
     // Work that arrived while the remote queue closed is run now, and so cancelled.
     while ctx.has_ready() {
-        ctx.run_ready();
+        ctx.run_ready(&mut BUDGET.clone());
     }
     ctx.event_loop.close();
 }

@@ -81,14 +81,11 @@ impl TimerQueue {
         let deadline = self.slots[index as usize].deadline?;
         let (waker, _) = self.release(index);
         if let Some(bucket) = self.buckets.get_mut(&deadline) {
+            // The entry stays behind, stale; an emptied bucket is dropped when it reaches the
+            // front or at the next sweep, so arming and disarming in a loop does not churn the
+            // map.
             bucket.live -= 1;
-            if bucket.live == 0 {
-                let bucket = self.buckets.remove(&deadline).expect("found just above");
-                self.stale -= bucket.entries.len() - 1;
-                self.recycle(bucket.entries);
-            } else {
-                self.stale += 1;
-            }
+            self.stale += 1;
         }
         if self.stale > self.armed + SWEEP_SLACK {
             self.sweep();
@@ -96,9 +93,17 @@ impl TimerQueue {
         waker
     }
 
-    /// The earliest armed deadline.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.buckets.keys().next().copied()
+    /// The earliest armed deadline. Emptied buckets at the front are dropped on the way.
+    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
+        while let Some(entry) = self.buckets.first_entry() {
+            if entry.get().live > 0 {
+                return Some(*entry.key());
+            }
+            let bucket = entry.remove();
+            self.stale -= bucket.entries.len();
+            self.recycle(bucket.entries);
+        }
+        None
     }
 
     /// Moves the wakers of every timer due at `now` into `due`, earliest first.
@@ -149,14 +154,24 @@ impl TimerQueue {
         }
     }
 
-    /// Drops every stale entry.
+    /// Drops every stale entry and every emptied bucket.
     fn sweep(&mut self) {
         let generations = &self.generations;
-        for bucket in self.buckets.values_mut() {
+        let spare = &mut self.spare;
+        self.buckets.retain(|_, bucket| {
+            if bucket.live == 0 {
+                if spare.len() < 64 {
+                    let mut entries = std::mem::take(&mut bucket.entries);
+                    entries.clear();
+                    spare.push(entries);
+                }
+                return false;
+            }
             bucket
                 .entries
                 .retain(|&(index, generation)| generations[index as usize] == generation);
-        }
+            true
+        });
         self.stale = 0;
     }
 }
@@ -227,7 +242,7 @@ mod tests {
     }
 
     #[test]
-    fn stale_heap_entries_are_swept() {
+    fn disarmed_timers_leave_no_buckets_behind() {
         let mut queue = TimerQueue::default();
         let base = Instant::now();
         for _ in 0..10_000 {
@@ -235,10 +250,13 @@ mod tests {
             let id = queue.add(base + Duration::from_secs(3600), waker);
             queue.remove(id);
         }
-        assert!(
-            queue.buckets.is_empty(),
-            "a bucket whose last timer went is dropped"
+        assert!(queue.buckets.len() <= 1, "emptied buckets are swept");
+        assert_eq!(
+            queue.next_deadline(),
+            None,
+            "and never reported as a deadline"
         );
+        assert!(queue.buckets.is_empty());
         assert_eq!(queue.slots.len(), 1, "one slot is reused throughout");
     }
 }

@@ -93,7 +93,7 @@ fn spawn_inner<F: Future + 'static>(
 
 /// The schedule function of every task: a wake on the loop's own thread queues the task on the
 /// loop directly; a wake from anywhere else goes through the loop's remote queue and unparks it.
-fn schedule(runnable: async_task::Runnable<Arc<Header>>) {
+pub(crate) fn schedule(runnable: async_task::Runnable<Arc<Header>>) {
     let runnable = match context::call_soon_local(runnable) {
         Ok(()) => return,
         Err(runnable) => runnable,
