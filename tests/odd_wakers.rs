@@ -154,6 +154,14 @@ fn leave_a_task_on_a_thread_local_runner() {
                     let _token = token;
                     corun::sleep(Duration::from_secs(3600)).await;
                 });
+                // A cooperative one too: its cleanup makes the close park on a timer while the
+                // thread is exiting.
+                let token = CountDrop(&RUNNER_TASK_DROPPED);
+                corun::spawn(async move {
+                    let _token = token;
+                    corun::cancelled().await;
+                    corun::sleep(Duration::from_millis(1)).await;
+                });
                 corun::yield_now().await;
             })
             .expect("the runner runs");
@@ -176,8 +184,8 @@ fn a_runner_in_a_thread_local_made_before_the_loop_is_closed_at_thread_exit() {
             .expect("the thread exits cleanly");
             assert_eq!(
                 RUNNER_TASK_DROPPED.load(Ordering::SeqCst),
-                1,
-                "the task left on the runner is dropped when the thread exits"
+                2,
+                "the tasks left on the runner are dropped when the thread exits"
             );
         },
     );
@@ -197,8 +205,8 @@ fn a_runner_in_a_thread_local_made_after_the_loop_is_closed_at_thread_exit() {
             .expect("the thread exits cleanly");
             assert_eq!(
                 RUNNER_TASK_DROPPED.load(Ordering::SeqCst),
-                1,
-                "the task left on the runner is dropped when the thread exits"
+                2,
+                "the tasks left on the runner are dropped when the thread exits"
             );
         },
     );
