@@ -3,6 +3,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -24,7 +25,13 @@ pub(crate) const BUDGET: usize = 128;
 
 thread_local! {
     /// The context of the loop running on this thread, if any.
-    static CONTEXT: RefCell<Option<Rc<Context>>> = const { RefCell::new(None) };
+    ///
+    /// `ManuallyDrop` gives the slot no destructor, so it is never torn down at thread exit and
+    /// stays usable from other thread-locals' destructors (a `Runner` kept in a thread-local is
+    /// closed from one). Nothing is lost by not dropping it: the slot holds a context only
+    /// while a run (or a close) is under way on the thread, and `EnterGuard` empties it after.
+    static CONTEXT: ManuallyDrop<RefCell<Option<Rc<Context>>>> =
+        const { ManuallyDrop::new(RefCell::new(None)) };
 }
 
 /// What another thread can send to a loop.
