@@ -298,10 +298,27 @@ impl Context {
         }
     }
 
-    /// The time remaining until `deadline` on the loop's clock, for grace periods.
+    /// The instant `after` from now on the loop's clock, for grace periods. One past what
+    /// `Instant` can hold is clamped to the latest instant there is: a virtual clock still jumps
+    /// there, so a grace that cannot be represented ends instead of hanging the shutdown.
     pub(crate) fn deadline_after(&self, after: Duration) -> Option<std::time::Instant> {
-        self.event_loop.now().checked_add(after)
+        let now = self.event_loop.now();
+        Some(now.checked_add(after).unwrap_or_else(|| saturating_add(now, after)))
     }
+}
+
+/// `start + by`, or the latest `Instant` there is if that overflows.
+fn saturating_add(start: std::time::Instant, by: Duration) -> std::time::Instant {
+    let (mut reached, mut step) = (start, by);
+    // Each failed step halves; a step that fits leaves less than itself to go, so the next one
+    // fails: about 2 * 94 additions at most (94 bits in a Duration).
+    while !step.is_zero() {
+        match reached.checked_add(step) {
+            Some(later) => reached = later,
+            None => step /= 2,
+        }
+    }
+    reached
 }
 
 /// The context of the loop running on this thread.
