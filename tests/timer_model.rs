@@ -354,19 +354,17 @@ fn default_loop_accepts_deadlines_at_the_limit_of_instant() {
 
 #[test]
 fn sleep_edge_durations_on_both_loops() {
-    fn scenario() -> impl std::future::Future<Output = ()> {
-        async {
-            corun::sleep(Duration::ZERO).await;
-            corun::sleep_until(corun::now() - Duration::from_millis(1)).await;
-            let limit = instant_limit(corun::now());
-            for never in [
-                corun::sleep(Duration::MAX),
-                corun::sleep_until(limit),
-                corun::sleep(limit - corun::now()),
-            ] {
-                let result = corun::timeout(Duration::from_millis(2), never).await;
-                assert!(result.is_err(), "a deadline at the limit never comes");
-            }
+    async fn scenario() {
+        corun::sleep(Duration::ZERO).await;
+        corun::sleep_until(corun::now() - Duration::from_millis(1)).await;
+        let limit = instant_limit(corun::now());
+        for never in [
+            corun::sleep(Duration::MAX),
+            corun::sleep_until(limit),
+            corun::sleep(limit - corun::now()),
+        ] {
+            let result = corun::timeout(Duration::from_millis(2), never).await;
+            assert!(result.is_err(), "a deadline at the limit never comes");
         }
     }
     corun::run(scenario());
