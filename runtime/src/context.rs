@@ -303,7 +303,10 @@ impl Context {
     /// there, so a grace that cannot be represented ends instead of hanging the shutdown.
     pub(crate) fn deadline_after(&self, after: Duration) -> Option<std::time::Instant> {
         let now = self.event_loop.now();
-        Some(now.checked_add(after).unwrap_or_else(|| saturating_add(now, after)))
+        Some(
+            now.checked_add(after)
+                .unwrap_or_else(|| saturating_add(now, after)),
+        )
     }
 }
 
