@@ -29,6 +29,8 @@ async fn main() {
         corun::yield_now().await;
     }
     // A timer left armed, and a task never polled, for good measure.
-    drop(corun::spawn(corun::sleep(std::time::Duration::from_secs(3600))));
+    drop(corun::spawn(corun::sleep(std::time::Duration::from_secs(
+        3600,
+    ))));
     println!("main returns with a and b waiting on each other");
 }
