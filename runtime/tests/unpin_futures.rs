@@ -1,23 +1,17 @@
 //! Tasks whose futures are `Unpin` (`std::future::pending()`, a hand-written poll function),
-//! polled more than once and then cancelled or completed. Meant for Miri: under Stacked Borrows
-//! each of these is reported as undefined behaviour today (see the ignore reason).
+//! polled more than once and then cancelled or completed: the smallest cases of what Miri's
+//! Stacked Borrows reports against async-task's `spawn_local` (smol-rs/async-task#102: its
+//! `Checked` wrapper reborrows the whole future, shared, at every poll, which invalidates the
+//! unique tag of a `Pin<&mut T: Unpin>` that `supervise` keeps to its own state across an
+//! await). Tree Borrows accepts the first (nothing is written through the frozen reference) and
+//! rejects the second (`poll_fn`'s closure writes its own state): see RELIABILITY.md.
 
 use std::future::{pending, poll_fn};
 use std::task::Poll;
 
 use corun_runtime::{run, spawn, yield_now};
 
-/// Why these are skipped under Miri until the task wrapper stops pinning a reference to itself.
-macro_rules! stacked_borrows_bug {
-    () => {
-        "bug: Stacked Borrows UB: supervise() keeps a Pin<&mut Option<F>> to its own state across \
-         an await; for an Unpin F that reference gets a unique tag, which async-task's Checked \
-         wrapper invalidates with a shared reborrow of the whole future at every poll"
-    };
-}
-
 #[test]
-#[cfg_attr(miri, ignore = stacked_borrows_bug!())]
 fn an_unpin_pending_future_polled_twice_then_cancelled() {
     run(async {
         let task = spawn(pending::<()>());
@@ -28,7 +22,11 @@ fn an_unpin_pending_future_polled_twice_then_cancelled() {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = stacked_borrows_bug!())]
+#[cfg_attr(
+    miri,
+    ignore = "bug: UB under both aliasing models: async-task's Checked (smol-rs/async-task#102) \
+              freezes supervise's Pin<&mut Option<F>> to its own state; F's write then fails"
+)]
 fn an_unpin_poll_fn_polled_until_it_completes() {
     let output = run(async {
         let mut polls = 0;
