@@ -39,10 +39,12 @@ RUST
 }
 
 make_crate hello-corun "corun = { path = \"$repo\" }" "#[corun::entry]"
+# The same without the default `signals` feature (no signal-hook, no libc).
+make_crate hello-corun-nosig "corun = { path = \"$repo\", default-features = false }" "#[corun::entry]"
 make_crate hello-tokio 'tokio = { version = "1", features = ["rt", "macros"] }' \
     '#[tokio::main(flavor = "current_thread")]'
 
-for name in hello-corun hello-tokio; do
+for name in hello-corun hello-corun-nosig hello-tokio; do
     (cd "$work/$name" && cargo fetch --quiet)
 done
 
@@ -59,19 +61,24 @@ cpu_seconds() {
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 corun_runs=()
+nosig_runs=()
 tokio_runs=()
 for _ in $(seq "$runs"); do
     corun_runs+=("$(cpu_seconds hello-corun)")
+    nosig_runs+=("$(cpu_seconds hello-corun-nosig)")
     tokio_runs+=("$(cpu_seconds hello-tokio)")
 done
 corun="$(printf '%s\n' "${corun_runs[@]}" | median)"
+nosig="$(printf '%s\n' "${nosig_runs[@]}" | median)"
 tokio="$(printf '%s\n' "${tokio_runs[@]}" | median)"
 
 echo "rustc: $(rustc --version)"
 echo "runs: $runs (median reported), cpus: $(nproc)"
 echo "corun  #[corun::entry]                          : ${corun} s CPU (runs: ${corun_runs[*]})"
 echo "tokio  #[tokio::main(flavor = \"current_thread\")]: ${tokio} s CPU (runs: ${tokio_runs[*]})"
+echo "corun  without the signals feature          : ${nosig} s CPU (runs: ${nosig_runs[*]})"
 awk -v c="$corun" -v t="$tokio" 'BEGIN { printf "ratio corun / tokio: %.2f (target: at most 0.60)\n", c / t }'
+awk -v c="$nosig" -v t="$tokio" 'BEGIN { printf "ratio corun (default-features = false) / tokio: %.2f\n", c / t }'
 echo "corun dependency tree:"
 (cd "$work/hello-corun" && cargo tree --offline --edges normal,build --prefix depth | sed 's/^/  /')
 echo "tokio dependency tree:"

@@ -3,19 +3,21 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::Duration;
 
-use concurrent_queue::ConcurrentQueue;
 use slab::Slab;
 
 use crate::event_loop::{EventLoop, Park, Runnable};
 use crate::report::{self, Report, ReportKind};
 use crate::task::{Header, CANCEL_REQUESTED, COOPERATIVE};
+use crate::threads::Threads;
 
 /// The most runnables one turn runs before the loop looks at timers and other threads again.
 /// The ready queue is FIFO (the main task takes its place in it too), so a task that wakes
@@ -48,25 +50,82 @@ pub(crate) enum Remote {
 pub(crate) struct Shared {
     /// Unique in the process: tells loops apart without holding a reference to them.
     pub(crate) id: u64,
-    remote: ConcurrentQueue<Remote>,
+    remote: RemoteQueue,
     unparker: Waker,
+}
+
+/// What other threads send to a loop: a deque behind a mutex, with a lock-free count so that the
+/// loop's turn looks at it without locking when it is empty (the usual case). Remote messages are
+/// the rare path (wakes and spawns from other threads); the lock is held only to push, or to take
+/// everything at once.
+struct RemoteQueue {
+    queue: Mutex<RemoteState>,
+    len: AtomicUsize,
+}
+
+struct RemoteState {
+    messages: VecDeque<Remote>,
+    closed: bool,
+}
+
+impl RemoteQueue {
+    fn new() -> Self {
+        RemoteQueue {
+            queue: Mutex::new(RemoteState {
+                messages: VecDeque::new(),
+                closed: false,
+            }),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, RemoteState> {
+        // A panic while the lock is held (in a push) leaves the deque consistent.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn push(&self, message: Remote) -> Result<(), Remote> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(message);
+        }
+        state.messages.push_back(message);
+        self.len.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len.load(Ordering::Acquire) == 0
+    }
+
+    /// Everything queued now, in order.
+    fn take_all(&self) -> VecDeque<Remote> {
+        if self.is_empty() {
+            return VecDeque::new();
+        }
+        let mut state = self.lock();
+        self.len.store(0, Ordering::Release);
+        std::mem::take(&mut state.messages)
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+    }
 }
 
 impl Shared {
     pub(crate) fn new(unparker: Waker) -> Self {
-        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Shared {
-            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            remote: ConcurrentQueue::unbounded(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            remote: RemoteQueue::new(),
             unparker,
         }
     }
 
     /// Queues `message` for the loop and unparks it; gives the message back if the loop closed.
     pub(crate) fn send(&self, message: Remote) -> Result<(), Remote> {
-        self.remote
-            .push(message)
-            .map_err(|error| error.into_inner())?;
+        self.remote.push(message)?;
         self.unparker.wake_by_ref();
         Ok(())
     }
@@ -102,6 +161,8 @@ pub(crate) struct Context {
     /// Where the current (or last) run on this loop was started, for the nested-run panic.
     pub(crate) started_at: Cell<Option<&'static Location<'static>>>,
     handler: report::Handler,
+    /// The loop's `to_thread` pool and its count of jobs in flight.
+    pub(crate) threads: Threads,
 }
 
 impl Context {
@@ -111,6 +172,7 @@ impl Context {
         handler: report::Handler,
     ) -> Self {
         let shared = Arc::new(Shared::new(event_loop.unparker()));
+        let threads = Threads::new(event_loop.unparker());
         Context {
             event_loop,
             shared,
@@ -124,6 +186,7 @@ impl Context {
             slow_poll_threshold: Duration::from_millis(100),
             started_at: Cell::new(None),
             handler,
+            threads,
         }
     }
 
@@ -236,12 +299,9 @@ impl Context {
         self.report(&Report::for_task(kind, header, message));
     }
 
-    /// Moves what other threads sent into the loop: as many messages as were queued on entry.
+    /// Moves what other threads sent into the loop: the messages queued on entry.
     pub(crate) fn drain_remote(&self) {
-        for _ in 0..self.shared.remote.len() {
-            let Ok(message) = self.shared.remote.pop() else {
-                break;
-            };
+        for message in self.shared.remote.take_all() {
             match message {
                 Remote::Run(runnable) => self.call_soon(runnable),
                 Remote::Cancel(header) => self.wake_task(&header),
@@ -276,10 +336,13 @@ impl Context {
     }
 
     /// Parks the loop: without blocking if `busy` (more work may be ready), else until a timer
-    /// or another thread wakes it.
+    /// or another thread wakes it; while `to_thread` work is in flight, without letting a virtual
+    /// clock jump.
     pub(crate) fn park(&self, busy: bool) {
         let mode = if busy || self.shared.has_remote() {
             Park::Poll
+        } else if self.threads.in_flight() > 0 {
+            Park::Wait
         } else {
             Park::Idle
         };
@@ -289,7 +352,7 @@ impl Context {
     /// Closes the remote queue and handles what was still in it.
     pub(crate) fn close_remote(&self) {
         self.shared.close();
-        while let Ok(message) = self.shared.remote.pop() {
+        for message in self.shared.remote.take_all() {
             match message {
                 Remote::Run(runnable) => self.call_soon(runnable),
                 Remote::Cancel(_) => {}

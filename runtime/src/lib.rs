@@ -11,8 +11,9 @@
 //!
 //! Layers, bottom up: an [`EventLoop`] schedules ready work, keeps time and parks
 //! ([`loops`] ships two); tasks ([`spawn`], [`Task`]), time ([`sleep`], [`timeout`]) and the
-//! combinators ([`gather!`], [`gather_all`]) are built once on top of the trait and work on every
-//! loop; [`run`], [`Config`] and [`Runner`] drive one run from making the loop to closing it.
+//! combinators ([`gather!`], [`gather_all`]) and threads ([`to_thread`], [`Handle`]) are built
+//! once on top of the trait and work on every loop; [`run`], [`Config`] and [`Runner`] drive one
+//! run from making the loop to closing it.
 
 mod cancel;
 mod context;
@@ -22,7 +23,9 @@ mod gather;
 pub mod loops;
 mod report;
 mod run;
+mod signals;
 mod task;
+mod threads;
 mod time;
 #[cfg(feature = "tracing")]
 mod tracing_events;
@@ -32,7 +35,8 @@ pub use event_loop::{EventLoop, Park, Runnable, TimerId};
 pub use gather::gather_all;
 pub use report::{Report, ReportKind};
 pub use run::{is_debug, run, Config, RunError, Runner};
-pub use task::{current_task, spawn, spawn_named, Join, Task, TaskError, TaskId, TaskRef};
+pub use task::{current_task, spawn, spawn_named, Handle, Join, Task, TaskError, TaskId, TaskRef};
+pub use threads::{to_thread, ToThread};
 pub use time::{now, sleep, sleep_until, timeout, yield_now, Elapsed, Sleep, YieldNow};
 
 /// What `gather!` and `try_gather!` expand to. Not public API.

@@ -13,8 +13,9 @@ use std::time::Duration;
 use crate::context::{self, Context, BUDGET};
 use crate::event_loop::EventLoop;
 use crate::loops::DefaultLoop;
-use crate::report::{self, Report};
-use crate::task::Header;
+use crate::report::{self, Report, ReportKind};
+use crate::signals::{self, SignalGuard};
+use crate::task::{Header, CANCEL_REQUESTED, COOPERATIVE};
 
 /// Runs `future` to completion on a fresh loop and returns its output (asyncio's `run`).
 ///
@@ -228,8 +229,21 @@ impl Config {
         self
     }
 
-    /// Whether SIGINT and SIGTERM cancel the main task. Unset: on when running on the main
-    /// thread and the process has no handler of its own.
+    /// Whether SIGINT (Ctrl-C) and SIGTERM stop the run (Unix only; elsewhere nothing happens).
+    ///
+    /// Unset, it is on when the run is on the main thread, for each of the two signals whose
+    /// disposition is still the default: a process that installed its own handler, or inherited
+    /// an ignored signal, is left alone.
+    ///
+    /// While on, the first signal cancels the main task as [`Task::cancel`](crate::Task::cancel)
+    /// cancels a task: a main that listens on [`cancelled`](crate::cancelled) is woken and may
+    /// finish, and then its value is returned; otherwise its future is dropped, shutdown runs in
+    /// full (tasks cancelled, thread work waited for), and [`run`](Self::run) exits the process
+    /// with 130 (SIGINT) or 143 (SIGTERM), while [`try_run`](Self::try_run) and
+    /// [`Runner::run`] return [`RunError::Interrupted`]. A second signal exits at once with the
+    /// same codes. After the run the signals behave as their default disposition again (the
+    /// process dies of them). One run at a time handles signals: a run started while another
+    /// handles them leaves them to it.
     ///
     /// # Examples
     ///
@@ -277,9 +291,12 @@ impl Config {
     /// ```
     #[track_caller]
     pub fn run<F: IntoFuture>(self, future: F) -> F::Output {
-        match self.try_run(future) {
-            Ok(output) => output,
-            Err(error) => panic!("{}", crate::debug::run_error_message(error)),
+        match self.run_to_end(future, Location::caller()) {
+            (Ok(output), _) => output,
+            (Err(RunError::Interrupted), Some(signal)) => {
+                std::process::exit(signals::exit_code(signal))
+            }
+            (Err(error), _) => panic!("{}", crate::debug::run_error_message(error)),
         }
     }
 
@@ -300,12 +317,24 @@ impl Config {
     /// ```
     #[track_caller]
     pub fn try_run<F: IntoFuture>(self, future: F) -> Result<F::Output, RunError> {
+        self.run_to_end(future, Location::caller()).0
+    }
+
+    /// One whole run, with signals handled until the loop has closed; also gives the signal that
+    /// interrupted it, if one did.
+    fn run_to_end<F: IntoFuture>(
+        self,
+        future: F,
+        caller: &'static Location<'static>,
+    ) -> (Result<F::Output, RunError>, Option<i32>) {
         let mut runner = Runner::new(self);
-        let outcome = runner.run_main(future, Location::caller())?;
+        let outcome = runner.run_main(future, caller);
         runner.close();
+        let signal = runner.signals.take().and_then(|guard| guard.received());
         match outcome {
-            Ok(output) => Ok(output),
-            Err(panic) => resume_unwind(panic),
+            Ok(Ok(output)) => (Ok(output), signal),
+            Ok(Err(panic)) => resume_unwind(panic),
+            Err(error) => (Err(error), signal),
         }
     }
 }
@@ -364,6 +393,9 @@ impl std::error::Error for RunError {}
 pub struct Runner {
     config: Option<Config>,
     state: State,
+    /// Signals reach the run while this is set: during `run`, and for `Config::run` until the
+    /// loop has closed.
+    signals: Option<SignalGuard>,
 }
 
 enum State {
@@ -377,6 +409,8 @@ enum State {
 struct Settings {
     main_name: String,
     shutdown_grace: Duration,
+    shutdown_timeout: Duration,
+    handle_signals: Option<bool>,
 }
 
 impl fmt::Debug for Runner {
@@ -403,6 +437,7 @@ impl Runner {
         Runner {
             config: Some(config),
             state: State::Fresh,
+            signals: None,
         }
     }
 
@@ -425,7 +460,9 @@ impl Runner {
     /// ```
     #[track_caller]
     pub fn run<F: IntoFuture>(&mut self, future: F) -> Result<F::Output, RunError> {
-        match self.run_main(future, Location::caller())? {
+        let outcome = self.run_main(future, Location::caller());
+        self.signals = None;
+        match outcome? {
             Ok(output) => Ok(output),
             Err(panic) => resume_unwind(panic),
         }
@@ -496,15 +533,20 @@ impl Runner {
             ctx.shared.clone(),
             0,
         ));
+        let handle_signals = settings.handle_signals;
+        if self.signals.is_none() {
+            self.signals = signals::handle(handle_signals, &ctx.event_loop.unparker());
+        }
+        let signals = self.signals.as_ref();
         let mut future = Some(future);
         let mut outcome = None;
         let _entered = context::enter(ctx.clone());
         ctx.event_loop.enter(&mut || {
             if let Some(future) = future.take() {
-                outcome = Some(drive_main(&ctx, header.clone(), future));
+                outcome = Some(drive_main(&ctx, header.clone(), future, signals));
             }
         });
-        Ok(outcome.expect("EventLoop::enter must call the function it is given"))
+        outcome.expect("EventLoop::enter must call the function it is given")
     }
 
     fn open(&mut self) -> (Rc<Context>, &Settings) {
@@ -527,6 +569,8 @@ impl Runner {
             let settings = Settings {
                 main_name: config.main_name,
                 shutdown_grace: config.shutdown_grace,
+                shutdown_timeout: config.shutdown_timeout,
+                handle_signals: config.handle_signals,
             };
             self.state = State::Open(ctx, settings);
         }
@@ -567,19 +611,61 @@ fn main_proxy(ctx: &Context, header: Arc<Header>) -> (Waker, async_task::Task<()
 
 /// Polls the main future whenever its turn comes, running the other ready work in between,
 /// until it is done.
+///
+/// Main is cancelled as a task is: once its header has `CANCEL_REQUESTED` (set here when a
+/// signal arrives), it is woken; if it is listening on `cancelled()` it becomes cooperative and
+/// may finish with its value, otherwise its future is dropped and the run is
+/// [`RunError::Interrupted`].
 fn drive_main<F: Future>(
     ctx: &Context,
     header: Arc<Header>,
     future: F,
-) -> std::thread::Result<F::Output> {
+    signals: Option<&SignalGuard>,
+) -> Result<std::thread::Result<F::Output>, RunError> {
     let (waker, _proxy) = main_proxy(ctx, header.clone());
     let mut cx = PollContext::from_waker(&waker);
-    let mut future = pin!(future);
+    let mut future = pin!(Some(future));
+    let main = header.clone();
     let mut header = Some(header);
+    let mut cancel_seen = false;
     let mut budget = BUDGET;
     loop {
+        if let Some(signal) = signals.and_then(SignalGuard::take_new) {
+            if ctx.debug {
+                let message = format!(
+                    "{} received: cancelling the main task",
+                    signals::name(signal)
+                );
+                ctx.report(&Report::for_task(ReportKind::Signal, &main, message));
+            }
+            main.request_cancel();
+        }
+        if !cancel_seen && main.has(CANCEL_REQUESTED) {
+            cancel_seen = true;
+            waker.wake_by_ref();
+        }
         if ctx.run_ready(&mut budget) {
-            let poll = || catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+            if cancel_seen && !main.has(COOPERATIVE) {
+                if main.listeners() > 0 {
+                    main.set(COOPERATIVE);
+                } else {
+                    let dropped = ctx.as_task(&mut header, || {
+                        catch_unwind(AssertUnwindSafe(|| future.set(None)))
+                    });
+                    if let Err(payload) = dropped {
+                        ctx.report_panic(ReportKind::PanicWhileCancelling, &main, &*payload);
+                    }
+                    return Err(RunError::Interrupted);
+                }
+            }
+            let poll = || {
+                catch_unwind(AssertUnwindSafe(|| {
+                    let future = future.as_mut().as_pin_mut();
+                    future
+                        .expect("main is not polled after it finished")
+                        .poll(&mut cx)
+                }))
+            };
             let polled = if ctx.debug {
                 crate::debug::poll_timed(ctx, &mut header, poll)
             } else {
@@ -587,8 +673,8 @@ fn drive_main<F: Future>(
             };
             match polled {
                 Ok(Poll::Pending) => {}
-                Ok(Poll::Ready(output)) => return Ok(output),
-                Err(panic) => return Err(panic),
+                Ok(Poll::Ready(output)) => return Ok(Ok(output)),
+                Err(panic) => return Ok(Err(panic)),
             }
             budget = budget.saturating_sub(1);
             if budget > 0 {
@@ -639,6 +725,7 @@ fn shutdown(ctx: &Context, settings: &Settings) {
     if let Some(Some(timer)) = grace_timer {
         ctx.event_loop.remove_timer(timer);
     }
+    crate::threads::wait_at_shutdown(ctx, settings.shutdown_timeout);
     ctx.close_remote();
     // Work that arrived while the remote queue closed is run now, and so cancelled.
     while ctx.has_ready() {

@@ -5,6 +5,7 @@
 //! task's wakers. The loop owns every live task: a task is registered with its loop on its first
 //! poll and deregistered when its future is gone, so shutdown can find and cancel all of them.
 
+mod handle;
 mod header;
 mod supervise;
 
@@ -16,6 +17,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as PollContext, Poll};
 
+pub use handle::Handle;
 pub use header::TaskId;
 pub(crate) use header::{Header, CANCEL_REQUESTED, COOPERATIVE, FINISHED, POLLED, SEND};
 pub(crate) use supervise::Outcome;

@@ -120,7 +120,11 @@ impl Supervisor {
         };
         let outcome = match polled {
             Ok(Poll::Pending) => {
-                self.header().set(POLLED);
+                // Set once: a read is cheaper than a read-modify-write on every poll.
+                let header = self.header();
+                if !header.has(POLLED) {
+                    header.set(POLLED);
+                }
                 return Poll::Pending;
             }
             Ok(Poll::Ready(output)) => Outcome::Ready(output),

@@ -1,0 +1,145 @@
+//! Cooperative cancellation with `cancelled()`: listening tasks are woken and finish on their
+//! own (within `shutdown_grace` at the end of a run); tasks not listening are dropped at the next
+//! turn.
+
+mod common;
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use common::{virtual_time, Drops};
+
+/// Runs a closure when dropped.
+struct OnDrop<F: FnMut()>(F);
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)()
+    }
+}
+
+#[test]
+fn a_task_waiting_on_cancelled_is_woken_and_finishes_on_its_own() {
+    let (value, polls) = corun::run(async {
+        let (listener, polls) = common::counted(async {
+            corun::cancelled().await;
+            // Cleanup that awaits: still allowed, the task is cooperative now.
+            corun::sleep(Duration::from_millis(1)).await;
+            "cleaned up"
+        });
+        let task = corun::spawn(listener);
+        corun::yield_now().await;
+        assert_eq!(polls.get(), 1);
+        assert!(task.cancel());
+        (task.await, polls)
+    });
+    assert_eq!(value, "cleaned up");
+    assert!(polls.get() >= 2);
+}
+
+#[test]
+fn task_cancel_on_a_listening_task_lets_it_return_its_value() {
+    let joined = corun::run(async {
+        let task = corun::spawn(async {
+            let mut work_done = 0;
+            let mut stop = std::pin::pin!(corun::cancelled());
+            while corun::timeout(Duration::from_millis(1), stop.as_mut())
+                .await
+                .is_err()
+            {
+                work_done += 1;
+            }
+            work_done
+        });
+        corun::sleep(Duration::from_millis(5)).await;
+        task.cancel();
+        task.join().await
+    });
+    assert!(joined.unwrap() >= 1);
+}
+
+#[test]
+fn a_task_not_listening_is_dropped_at_the_next_turn() {
+    let drops = Drops::default();
+    let token = drops.token();
+    let (dropped_after_one_turn, polls) = corun::run(async move {
+        let (work, polls) = common::counted(async move {
+            let _token = token;
+            std::future::pending::<()>().await
+        });
+        let task = corun::spawn(work);
+        corun::yield_now().await;
+        task.cancel();
+        let before = drops.count();
+        corun::yield_now().await;
+        assert_eq!(before, 0, "not dropped inside cancel()");
+        (drops.count(), polls)
+    });
+    assert_eq!(dropped_after_one_turn, 1);
+    assert_eq!(polls.get(), 1, "a cancelled task is not polled again");
+}
+
+#[test]
+fn at_shutdown_a_listening_task_finishes_its_cleanup_within_the_grace() {
+    let cleaned = Rc::new(Cell::new(false));
+    let flag = cleaned.clone();
+    virtual_time().run(async move {
+        drop(corun::spawn(async move {
+            corun::cancelled().await;
+            corun::sleep(Duration::from_secs(1)).await;
+            flag.set(true);
+        }));
+        corun::yield_now().await;
+    });
+    assert!(cleaned.get());
+}
+
+#[test]
+fn at_shutdown_a_listening_task_is_dropped_when_the_grace_runs_out() {
+    let heard_at = Rc::new(Cell::new(None::<Instant>));
+    let dropped_at = Rc::new(Cell::new(None::<Instant>));
+    let finished = Rc::new(Cell::new(false));
+    let (heard, dropped, done) = (heard_at.clone(), dropped_at.clone(), finished.clone());
+    let real_start = Instant::now();
+    virtual_time()
+        .shutdown_grace(Duration::from_secs(5))
+        .run(async move {
+            drop(corun::spawn(async move {
+                let _guard = OnDrop(move || dropped.set(Some(corun::now())));
+                corun::cancelled().await;
+                heard.set(Some(corun::now()));
+                // Cleanup longer than the grace.
+                corun::sleep(Duration::from_secs(60)).await;
+                done.set(true);
+            }));
+            corun::yield_now().await;
+        });
+    assert!(
+        !finished.get(),
+        "the cleanup outlived the grace and was dropped"
+    );
+    let grace = dropped_at.get().unwrap() - heard_at.get().unwrap();
+    assert_eq!(grace, Duration::from_secs(5));
+    assert!(
+        real_start.elapsed() < Duration::from_secs(2),
+        "virtual time made it instant"
+    );
+}
+
+#[test]
+fn at_shutdown_a_task_not_listening_is_dropped_without_waiting_for_the_grace() {
+    let drops = Drops::default();
+    let token = drops.token();
+    let start = Instant::now();
+    corun::Config::new()
+        .shutdown_grace(Duration::from_secs(30))
+        .run(async move {
+            drop(corun::spawn(async move {
+                let _token = token;
+                corun::sleep(Duration::from_secs(3600)).await;
+            }));
+            corun::yield_now().await;
+        });
+    assert_eq!(drops.count(), 1);
+    assert!(start.elapsed() < Duration::from_secs(10));
+}

@@ -1,0 +1,303 @@
+//! SIGINT and SIGTERM, tested on real processes: this binary (`harness = false`) re-runs itself
+//! as the child, which runs `examples/ctrl_c.rs` (or a small program below) on its main thread;
+//! the parent signals it with `kill` and checks what it printed and how it exited.
+
+#[cfg(unix)]
+#[path = "../examples/ctrl_c.rs"]
+mod ctrl_c;
+
+#[cfg(unix)]
+fn main() {
+    unix::main()
+}
+
+#[cfg(not(unix))]
+fn main() {
+    println!("signals: skipped, not a Unix platform");
+}
+
+#[cfg(unix)]
+mod unix {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, ExitStatus, Stdio};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{mpsc, Arc};
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    /// The environment variable that makes this binary act as the child, and which program.
+    const CHILD: &str = "CORUN_SIGNALS_CHILD";
+    const PATIENCE: Duration = Duration::from_secs(30);
+
+    pub fn main() {
+        if let Ok(program) = std::env::var(CHILD) {
+            return child(&program);
+        }
+        if signal_ignored(2) || signal_ignored(15) {
+            // Inherited `SIG_IGN` (a background job of a non-interactive shell): corun rightly
+            // leaves such a process alone, so there is nothing to test here.
+            println!("signals: skipped, SIGINT or SIGTERM is ignored in this process");
+            return;
+        }
+        let cases: &[(&str, fn())] = &[
+            (
+                "sigint_cancels_main_runs_shutdown_in_full_and_exits_130",
+                sigint_cancels_main_runs_shutdown_in_full_and_exits_130,
+            ),
+            ("sigterm_exits_143", sigterm_exits_143),
+            (
+                "a_main_listening_on_cancelled_returns_its_value",
+                a_main_listening_on_cancelled_returns_its_value,
+            ),
+            (
+                "a_second_signal_exits_at_once",
+                a_second_signal_exits_at_once,
+            ),
+            (
+                "try_run_returns_interrupted_instead_of_exiting",
+                try_run_returns_interrupted_instead_of_exiting,
+            ),
+            (
+                "the_default_disposition_is_back_after_the_run",
+                the_default_disposition_is_back_after_the_run,
+            ),
+            (
+                "a_process_with_its_own_handler_is_left_alone",
+                a_process_with_its_own_handler_is_left_alone,
+            ),
+        ];
+        let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
+        for (name, case) in cases {
+            if filter
+                .as_deref()
+                .is_some_and(|filter| !name.contains(filter))
+            {
+                continue;
+            }
+            print!("test {name} ... ");
+            std::io::stdout().flush().unwrap();
+            case();
+            println!("ok");
+        }
+    }
+
+    fn sigint_cancels_main_runs_shutdown_in_full_and_exits_130() {
+        let mut child = Child::start("example", &[]);
+        child.wait_for("ready");
+        child.signal("INT");
+        let (status, lines) = child.finish();
+        assert_eq!(status.code(), Some(130), "{status:?}: {lines:?}");
+        for line in ["main dropped", "task dropped", "thread work finished"] {
+            assert!(lines.iter().any(|l| l == line), "no {line:?} in {lines:?}");
+        }
+        assert!(!lines.iter().any(|l| l.starts_with("main returned")));
+    }
+
+    fn sigterm_exits_143() {
+        let mut child = Child::start("example", &[]);
+        child.wait_for("ready");
+        child.signal("TERM");
+        let (status, lines) = child.finish();
+        assert_eq!(status.code(), Some(143), "{status:?}: {lines:?}");
+        assert!(lines.iter().any(|l| l == "main dropped"), "{lines:?}");
+    }
+
+    fn a_main_listening_on_cancelled_returns_its_value() {
+        let mut child = Child::start("example", &["listen"]);
+        child.wait_for("ready");
+        child.signal("INT");
+        let (status, lines) = child.finish();
+        assert_eq!(status.code(), Some(0), "{status:?}: {lines:?}");
+        for line in [
+            "main heard the cancellation",
+            "task dropped",
+            "thread work finished",
+            "main returned 7",
+        ] {
+            assert!(lines.iter().any(|l| l == line), "no {line:?} in {lines:?}");
+        }
+    }
+
+    fn a_second_signal_exits_at_once() {
+        let mut child = Child::start("example", &["slow-cleanup"]);
+        child.wait_for("ready");
+        child.signal("INT");
+        child.wait_for("cleaning up slowly");
+        let start = Instant::now();
+        child.signal("INT");
+        let (status, lines) = child.finish();
+        assert_eq!(status.code(), Some(130), "{status:?}: {lines:?}");
+        assert!(start.elapsed() < Duration::from_secs(10));
+        assert!(!lines.iter().any(|l| l.starts_with("main returned")));
+    }
+
+    fn try_run_returns_interrupted_instead_of_exiting() {
+        let mut child = Child::start("try-run", &[]);
+        child.wait_for("ready");
+        child.signal("INT");
+        let (status, lines) = child.finish();
+        assert_eq!(status.code(), Some(0), "{status:?}: {lines:?}");
+        assert!(
+            lines.iter().any(|l| l == "try_run gave Err(Interrupted)"),
+            "{lines:?}"
+        );
+    }
+
+    fn the_default_disposition_is_back_after_the_run() {
+        let mut child = Child::start("after-run", &[]);
+        child.wait_for("ready");
+        child.signal("INT");
+        let (status, lines) = child.finish();
+        assert_eq!(status.signal(), Some(2), "{status:?}: {lines:?}");
+        assert!(!lines.iter().any(|l| l == "still alive"));
+    }
+
+    fn a_process_with_its_own_handler_is_left_alone() {
+        let mut child = Child::start("own-handler", &[]);
+        child.wait_for("ready");
+        child.signal("INT");
+        let (status, lines) = child.finish();
+        assert_eq!(status.code(), Some(0), "{status:?}: {lines:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l == "main returned: the process's own handler saw SIGINT"),
+            "{lines:?}"
+        );
+    }
+
+    /// The child side: runs the named program on this process's main thread.
+    fn child(program: &str) {
+        match program {
+            "example" => crate::ctrl_c::main(),
+            "try-run" => {
+                let outcome = corun::Config::new().try_run(async {
+                    println!("ready");
+                    corun::sleep(Duration::from_secs(3600)).await;
+                });
+                println!("try_run gave {outcome:?}");
+            }
+            "after-run" => {
+                corun::run(async { corun::yield_now().await });
+                println!("ready");
+                thread::sleep(PATIENCE);
+                println!("still alive");
+            }
+            "own-handler" => {
+                let seen = Arc::new(AtomicBool::new(false));
+                signal_hook::flag::register(signal_hook::consts::SIGINT, seen.clone()).unwrap();
+                let message = corun::run(async move {
+                    println!("ready");
+                    let start = Instant::now();
+                    while !seen.load(Ordering::SeqCst) && start.elapsed() < PATIENCE {
+                        corun::sleep(Duration::from_millis(5)).await;
+                    }
+                    "the process's own handler saw SIGINT"
+                });
+                println!("main returned: {message}");
+            }
+            other => panic!("unknown child program {other:?}"),
+        }
+    }
+
+    /// A child process of this binary, with its stdout read line by line.
+    struct Child {
+        process: std::process::Child,
+        lines: mpsc::Receiver<String>,
+        seen: Vec<String>,
+    }
+
+    impl Child {
+        fn start(program: &str, args: &[&str]) -> Child {
+            let mut process = Command::new(std::env::current_exe().unwrap())
+                .args(args)
+                .env(CHILD, program)
+                .env_remove("CORUN_DEBUG")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let stdout = process.stdout.take().unwrap();
+            let (send, lines) = mpsc::channel();
+            thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if send.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            Child {
+                process,
+                lines,
+                seen: Vec::new(),
+            }
+        }
+
+        /// Waits until the child prints `expected` (a whole line).
+        fn wait_for(&mut self, expected: &str) {
+            let deadline = Instant::now() + PATIENCE;
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match self.lines.recv_timeout(left) {
+                    Ok(line) => {
+                        let found = line == expected;
+                        self.seen.push(line);
+                        if found {
+                            return;
+                        }
+                    }
+                    Err(_) => {
+                        let _ = self.process.kill();
+                        panic!(
+                            "the child never printed {expected:?}; it printed {:?}",
+                            self.seen
+                        );
+                    }
+                }
+            }
+        }
+
+        fn signal(&self, name: &str) {
+            let status = Command::new("kill")
+                .args(["-s", name, &self.process.id().to_string()])
+                .status()
+                .expect("the `kill` command runs");
+            assert!(status.success(), "kill -s {name} failed");
+        }
+
+        /// Waits for the child to exit; gives its status and every line it printed.
+        fn finish(mut self) -> (ExitStatus, Vec<String>) {
+            let deadline = Instant::now() + PATIENCE;
+            let status = loop {
+                if let Some(status) = self.process.try_wait().unwrap() {
+                    break status;
+                }
+                if Instant::now() > deadline {
+                    let _ = self.process.kill();
+                    panic!("the child did not exit; it printed {:?}", self.seen);
+                }
+                thread::sleep(Duration::from_millis(10));
+            };
+            // The reader thread ends at EOF; take what it read.
+            while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+                self.seen.push(line);
+            }
+            (status, self.seen)
+        }
+    }
+
+    /// Whether `signal` is ignored in this process (inherited `SIG_IGN`), from Linux's
+    /// `/proc/self/status`; elsewhere assumed not.
+    fn signal_ignored(signal: u32) -> bool {
+        let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+            return false;
+        };
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("SigIgn:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .is_some_and(|mask| mask & (1 << (signal - 1)) != 0)
+    }
+}
