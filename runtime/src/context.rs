@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -26,7 +27,13 @@ pub(crate) const BUDGET: usize = 128;
 
 thread_local! {
     /// The context of the loop running on this thread, if any.
-    static CONTEXT: RefCell<Option<Rc<Context>>> = const { RefCell::new(None) };
+    ///
+    /// `ManuallyDrop` gives the slot no destructor, so it is never torn down at thread exit and
+    /// stays usable from other thread-locals' destructors (a `Runner` kept in a thread-local is
+    /// closed from one). Nothing is lost by not dropping it: the slot holds a context only
+    /// while a run (or a close) is under way on the thread, and `EnterGuard` empties it after.
+    static CONTEXT: ManuallyDrop<RefCell<Option<Rc<Context>>>> =
+        const { ManuallyDrop::new(RefCell::new(None)) };
 }
 
 /// What another thread can send to a loop.
@@ -354,10 +361,30 @@ impl Context {
         }
     }
 
-    /// The time remaining until `deadline` on the loop's clock, for grace periods.
+    /// The instant `after` from now on the loop's clock, for grace periods. One past what
+    /// `Instant` can hold is clamped to the latest instant there is: a virtual clock still jumps
+    /// there, so a grace that cannot be represented ends instead of hanging the shutdown.
     pub(crate) fn deadline_after(&self, after: Duration) -> Option<std::time::Instant> {
-        self.event_loop.now().checked_add(after)
+        let now = self.event_loop.now();
+        Some(
+            now.checked_add(after)
+                .unwrap_or_else(|| saturating_add(now, after)),
+        )
     }
+}
+
+/// `start + by`, or the latest `Instant` there is if that overflows.
+fn saturating_add(start: std::time::Instant, by: Duration) -> std::time::Instant {
+    let (mut reached, mut step) = (start, by);
+    // Each failed step halves; a step that fits leaves less than itself to go, so the next one
+    // fails: about 2 * 94 additions at most (94 bits in a Duration).
+    while !step.is_zero() {
+        match reached.checked_add(step) {
+            Some(later) => reached = later,
+            None => step /= 2,
+        }
+    }
+    reached
 }
 
 /// The context of the loop running on this thread.

@@ -504,6 +504,21 @@ impl Runner {
         future: F,
         caller: &'static Location<'static>,
     ) -> Result<std::thread::Result<F::Output>, RunError> {
+        let future = future.into_future();
+        // A large main future goes to the heap first, as a large spawned one does (`spawn`):
+        // each frame down to the loop would otherwise hold its own copy of it.
+        if const { std::mem::size_of::<F::IntoFuture>() > crate::task::BOX_LARGER_THAN } {
+            self.run_future(Box::pin(future), caller)
+        } else {
+            self.run_future(future, caller)
+        }
+    }
+
+    fn run_future<F: Future>(
+        &mut self,
+        future: F,
+        caller: &'static Location<'static>,
+    ) -> Result<std::thread::Result<F::Output>, RunError> {
         if self.is_closed() {
             return Err(RunError::RunnerClosed);
         }
@@ -523,7 +538,7 @@ impl Runner {
             self.signals = signals::handle(handle_signals, &ctx.event_loop.unparker());
         }
         let signals = self.signals.as_ref();
-        let mut future = Some(future.into_future());
+        let mut future = Some(future);
         let mut outcome = None;
         let _entered = context::enter(ctx.clone());
         ctx.event_loop.enter(&mut || {

@@ -97,6 +97,7 @@ fn slow_poll_of_the_main_task_is_reported() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "a real-time threshold: Miri makes every poll slow")]
 fn fast_polls_are_not_reported() {
     // A generous threshold: a loaded test machine must not make this test fail.
     let threshold = Duration::from_secs(1);
@@ -287,6 +288,7 @@ fn spawn_a_doomed_task() {
 }
 
 #[test]
+#[cfg_attr(panic = "abort", ignore = "relies on unwinding")]
 fn unretrieved_panic_report_carries_the_spawn_backtrace_in_debug_mode() {
     let (config, reports) = collecting(debug_config());
     config.run(async {
@@ -304,6 +306,7 @@ fn unretrieved_panic_report_carries_the_spawn_backtrace_in_debug_mode() {
 }
 
 #[test]
+#[cfg_attr(panic = "abort", ignore = "relies on unwinding")]
 fn reports_carry_no_backtrace_outside_debug_mode() {
     let (config, reports) = collecting(Config::new().debug(false));
     config.run(async {
@@ -330,6 +333,7 @@ fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
 }
 
 #[test]
+#[cfg_attr(panic = "abort", ignore = "relies on unwinding")]
 fn nested_run_panic_says_where_the_running_loop_was_started() {
     let outer_line = line!() + 1;
     let message = run(async {
@@ -345,6 +349,7 @@ fn nested_run_panic_says_where_the_running_loop_was_started() {
 }
 
 #[test]
+#[cfg_attr(panic = "abort", ignore = "relies on unwinding")]
 fn nested_run_from_a_spawned_task_names_the_outer_run_too() {
     let outer_line = line!() + 1;
     let message = Config::new().run(async {

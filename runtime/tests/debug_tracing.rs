@@ -67,6 +67,7 @@ impl Subscriber for Collect {
 }
 
 #[test]
+#[cfg_attr(panic = "abort", ignore = "relies on unwinding")]
 fn reports_become_tracing_events_with_their_fields() {
     let collect = Collect::default();
     let events = collect.0.clone();
@@ -111,6 +112,7 @@ fn reports_become_tracing_events_with_their_fields() {
 }
 
 #[test]
+#[cfg_attr(panic = "abort", ignore = "relies on unwinding")]
 fn a_custom_exception_handler_still_gets_the_reports() {
     let collect = Collect::default();
     let events = collect.0.clone();

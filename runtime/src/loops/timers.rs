@@ -242,6 +242,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "10,000 iterations take minutes under Miri")]
     fn disarmed_timers_leave_no_buckets_behind() {
         let mut queue = TimerQueue::default();
         let base = Instant::now();
@@ -267,6 +268,7 @@ mod stale_entries {
     use std::time::Duration;
 
     #[test]
+    #[cfg_attr(miri, ignore = "10,000 iterations take minutes under Miri")]
     fn stale_entries_in_a_live_bucket_are_swept() {
         let mut queue = TimerQueue::default();
         let deadline = Instant::now() + Duration::from_secs(3600);

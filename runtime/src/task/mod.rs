@@ -69,8 +69,26 @@ pub fn spawn_named<F: Future + 'static>(name: impl Into<String>, future: F) -> T
     spawn_inner(Some(name.into()), future, Location::caller())
 }
 
+/// Futures larger than this are moved to the heap as soon as `spawn` receives them: each frame
+/// between here and the task's allocation would otherwise hold its own copy (in debug builds
+/// especially), and a 64 KiB future overflowed a 256 KiB thread stack.
+pub(crate) const BOX_LARGER_THAN: usize = 2048;
+
 #[track_caller]
 fn spawn_inner<F: Future + 'static>(
+    name: Option<String>,
+    future: F,
+    location: &'static Location<'static>,
+) -> Task<F::Output> {
+    if const { std::mem::size_of::<F>() > BOX_LARGER_THAN } {
+        spawn_allocated(name, Box::pin(future), location)
+    } else {
+        spawn_allocated(name, future, location)
+    }
+}
+
+#[track_caller]
+fn spawn_allocated<F: Future + 'static>(
     name: Option<String>,
     future: F,
     location: &'static Location<'static>,
