@@ -27,23 +27,23 @@ use crate::task::{Header, CANCEL_REQUESTED};
 ///
 /// ```
 /// use std::time::Duration;
+/// use corun_runtime::{loops::VirtualTimeLoop, Config};
 ///
-/// corun_runtime::run(async {
+/// Config::new().loop_factory(VirtualTimeLoop::new).run(async {
 ///     let worker = corun_runtime::spawn(async {
-///         let mut done = 0;
-///         let stop = std::pin::pin!(corun_runtime::cancelled());
-///         let mut stop = stop;
+///         let mut ticks = 0;
+///         let mut stop = std::pin::pin!(corun_runtime::cancelled());
 ///         loop {
-///             let tick = corun_runtime::timeout(Duration::from_millis(1), stop.as_mut()).await;
+///             let tick = corun_runtime::timeout(Duration::from_secs(1), stop.as_mut()).await;
 ///             if tick.is_ok() {
-///                 return done; // asked to stop: finish cleanly
+///                 return ticks; // asked to stop: finish cleanly, with a value
 ///             }
-///             done += 1;
+///             ticks += 1;
 ///         }
 ///     });
-///     corun_runtime::sleep(Duration::from_millis(5)).await;
+///     corun_runtime::sleep(Duration::from_millis(5500)).await;
 ///     worker.cancel();
-///     assert!(worker.await >= 1);
+///     assert_eq!(worker.await, 5);
 /// });
 /// ```
 pub fn cancelled() -> Cancelled {
