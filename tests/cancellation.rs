@@ -8,15 +8,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use common::{virtual_time, Drops};
-
-/// Runs a closure when dropped.
-struct OnDrop<F: FnMut()>(F);
-impl<F: FnMut()> Drop for OnDrop<F> {
-    fn drop(&mut self) {
-        (self.0)()
-    }
-}
+use common::{virtual_time, Drops, OnDrop};
 
 #[test]
 fn a_task_waiting_on_cancelled_is_woken_and_finishes_on_its_own() {

@@ -21,7 +21,9 @@ fn one_run() {
         // Thread work awaited, and thread work left behind by a task the shutdown cancels: the
         // run waits for it, and nothing of it stays.
         assert_eq!(corun::to_thread(|| 21 * 2).await, 42);
-        drop(corun::spawn(corun::to_thread(|| std::hint::black_box(vec![0u8; 64]).len())));
+        drop(corun::spawn(corun::to_thread(|| {
+            std::hint::black_box(vec![0u8; 64]).len()
+        })));
         corun::yield_now().await;
     });
 }

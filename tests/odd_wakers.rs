@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use common::Drops;
+use common::{Drops, OnDrop};
 use corun::{Config, Runner};
 
 /// Set in the child process: the scenario runs there instead of being re-launched.
@@ -24,26 +24,9 @@ const CHILD: &str = "CORUN_ODD_WAKERS_CHILD";
 /// successfully: a panic in a thread-local destructor aborts the process, which would otherwise
 /// take the whole test binary down without saying which test did it.
 fn in_child_process(test_name: &str, scenario: impl FnOnce()) {
-    if std::env::var_os(CHILD).is_some() {
+    if !common::ran_in_child_process(test_name, CHILD) {
         scenario();
-        return;
     }
-    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .output()
-        .expect("the test binary runs again");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the child process failed ({}):\n{stdout}\n{stderr}",
-        output.status
-    );
-    assert!(
-        stdout.contains("1 passed"),
-        "the child process ran the scenario:\n{stdout}"
-    );
 }
 
 /// A future that stores its waker in `slot` at each poll and never completes.
@@ -210,15 +193,6 @@ fn a_runner_in_a_thread_local_made_after_the_loop_is_closed_at_thread_exit() {
             );
         },
     );
-}
-
-/// Runs its closure when dropped.
-struct OnDrop<F: FnMut()>(F);
-
-impl<F: FnMut()> Drop for OnDrop<F> {
-    fn drop(&mut self) {
-        (self.0)()
-    }
 }
 
 #[test]

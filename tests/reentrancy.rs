@@ -10,17 +10,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::{quiet_panics, Drops};
+use common::{quiet_panics, Drops, OnDrop};
 use corun::{Config, ReportKind, RunError, Runner, Task, TaskError};
-
-/// Runs its closure when dropped.
-struct OnDrop<F: FnMut()>(F);
-
-impl<F: FnMut()> Drop for OnDrop<F> {
-    fn drop(&mut self) {
-        (self.0)()
-    }
-}
 
 /// A place for a task's own handle, filled in after it is spawned.
 type HandleSlot = Rc<RefCell<Option<Task<()>>>>;

@@ -9,16 +9,8 @@ use std::panic::catch_unwind;
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::{quiet_panics, Drops, Reports};
+use common::{quiet_panics, Drops, OnDrop, Reports};
 use corun::ReportKind;
-
-/// Runs a closure when dropped.
-struct OnDrop<F: FnMut()>(F);
-impl<F: FnMut()> Drop for OnDrop<F> {
-    fn drop(&mut self) {
-        (self.0)()
-    }
-}
 
 #[test]
 fn leftover_tasks_are_cancelled() {

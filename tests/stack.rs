@@ -5,6 +5,8 @@
 //! Run in debug and in release (`cargo test --release --test stack`). Each scenario runs in a
 //! child process (this test, re-launched), so that a stack overflow shows up as a failed test.
 
+mod common;
+
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::hint::black_box;
@@ -31,28 +33,15 @@ const CHILD: &str = "CORUN_STACK_CHILD";
 /// Runs `scenario` on a thread with a `SMALL_STACK` stack, in a child process: a stack overflow
 /// aborts the process, which would otherwise take the whole test binary down silently.
 fn on_a_small_stack_in_a_child(test_name: &str, scenario: fn()) {
-    if std::env::var_os(CHILD).is_some() {
-        std::thread::Builder::new()
-            .stack_size(SMALL_STACK)
-            .spawn(scenario)
-            .expect("a thread")
-            .join()
-            .expect("the scenario passes");
+    if common::ran_in_child_process(test_name, CHILD) {
         return;
     }
-    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .output()
-        .expect("the test binary runs again");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the child process failed ({}):\n{stdout}\n{stderr}",
-        output.status
-    );
-    assert!(stdout.contains("1 passed"), "the scenario ran:\n{stdout}");
+    std::thread::Builder::new()
+        .stack_size(SMALL_STACK)
+        .spawn(scenario)
+        .expect("a thread")
+        .join()
+        .expect("the scenario passes");
 }
 
 /// A future of at least `LARGE` bytes that is pending once.

@@ -102,3 +102,38 @@ pub fn quiet_panics() {
         }));
     });
 }
+
+/// Runs a closure when dropped: a destructor with side effects, placed in a task's future.
+pub struct OnDrop<F: FnMut()>(pub F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)()
+    }
+}
+
+/// Runs the test named `test_name` again in a child process with `child_env` set, and asserts
+/// that it passed there: for scenarios that may abort the process or need a fresh one. Returns
+/// `false` in the child (the caller then runs the scenario itself), `true` in the parent.
+pub fn ran_in_child_process(test_name: &str, child_env: &str) -> bool {
+    if std::env::var_os(child_env).is_some() {
+        return false;
+    }
+    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(child_env, "1")
+        .output()
+        .expect("the test binary runs again");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the child process failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "the child process ran the scenario:\n{stdout}"
+    );
+    true
+}
