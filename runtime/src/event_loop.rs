@@ -110,6 +110,25 @@ pub trait EventLoop {
 }
 
 /// How far [`EventLoop::park`] may wait.
+///
+/// # Examples
+///
+/// A loop that never blocks the thread, spinning instead (for illustration):
+///
+/// ```
+/// use corun_runtime::{loops::DefaultLoop, EventLoop, Park};
+///
+/// fn park_without_blocking(inner: &DefaultLoop, mode: Park) {
+///     match mode {
+///         Park::Poll => inner.park(Park::Poll),
+///         Park::Wait | Park::Idle => {
+///             std::thread::yield_now();
+///             inner.park(Park::Poll)
+///         }
+///     }
+/// }
+/// park_without_blocking(&DefaultLoop::new(), Park::Idle);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Park {
     /// Work is ready: fire due timers and poll for events, but do not block.
@@ -187,11 +206,24 @@ pub struct TimerId(u64);
 
 impl TimerId {
     /// Wraps a loop-defined value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let id = corun_runtime::TimerId::new(3);
+    /// # assert_eq!(id.get(), 3);
+    /// ```
     pub const fn new(value: u64) -> Self {
         TimerId(value)
     }
 
     /// The loop-defined value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(corun_runtime::TimerId::new(9).get(), 9);
+    /// ```
     pub const fn get(self) -> u64 {
         self.0
     }

@@ -1,6 +1,16 @@
 //! The loops that ship with corun. Pick one with `Config::loop_factory` or
 //! `#[corun::entry(loop_factory = ...)]`; write your own by implementing
 //! [`EventLoop`](crate::EventLoop).
+//!
+//! ```
+//! use corun_runtime::{loops::VirtualTimeLoop, Config};
+//!
+//! let slept = Config::new().loop_factory(VirtualTimeLoop::new).run(async {
+//!     corun_runtime::sleep(std::time::Duration::from_secs(60)).await;
+//!     "a minute, at once"
+//! });
+//! assert_eq!(slept, "a minute, at once");
+//! ```
 
 mod core;
 mod default;
