@@ -191,12 +191,14 @@ impl Context {
     }
 
     /// Queues work on the loop. Every runnable reaches the loop through here.
+    #[inline]
     pub(crate) fn call_soon(&self, runnable: Runnable) {
         self.queued.set(self.queued.get() + 1);
         self.event_loop.call_soon(runnable);
     }
 
     /// Whether queued work is waiting for the next turn.
+    #[inline]
     pub(crate) fn has_ready(&self) -> bool {
         self.queued.get() > 0
     }
@@ -234,6 +236,7 @@ impl Context {
 
     /// Whether the task must stop being polled: it was asked to cancel (or the run is ending)
     /// and it is not a cooperative task still within the grace period.
+    #[inline]
     pub(crate) fn must_cancel(&self, header: &Header) -> bool {
         if !(self.closing.get() || header.has(CANCEL_REQUESTED)) {
             return false;
@@ -241,10 +244,12 @@ impl Context {
         self.forcing.get() || !header.has(COOPERATIVE)
     }
 
+    #[inline]
     pub(crate) fn is_closing(&self) -> bool {
         self.closing.get()
     }
 
+    #[inline]
     pub(crate) fn is_forcing(&self) -> bool {
         self.forcing.get()
     }
@@ -331,6 +336,7 @@ impl Context {
     }
 
     /// Called by the main task's proxy when its turn in the ready queue comes.
+    #[inline]
     pub(crate) fn set_main_due(&self) {
         self.main_due.set(true);
     }
@@ -388,6 +394,7 @@ fn saturating_add(start: std::time::Instant, by: Duration) -> std::time::Instant
 }
 
 /// The context of the loop running on this thread.
+#[inline]
 pub(crate) fn current() -> Option<Rc<Context>> {
     CONTEXT
         .try_with(|slot| slot.borrow().clone())

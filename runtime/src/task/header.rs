@@ -86,15 +86,18 @@ impl Header {
             .get_or_init(|| format!("Task-{}", self.id.0).into_boxed_str())
     }
 
+    #[inline]
     pub(crate) fn has(&self, flag: u8) -> bool {
         self.state.load(Ordering::Acquire) & flag != 0
     }
 
     /// Sets `flag`; returns whether it was already set.
+    #[inline]
     pub(crate) fn set(&self, flag: u8) -> bool {
         self.state.fetch_or(flag, Ordering::AcqRel) & flag != 0
     }
 
+    #[inline]
     pub(crate) fn slot(&self) -> Option<usize> {
         match self.slot.load(Ordering::Acquire) {
             UNREGISTERED => None,
@@ -106,6 +109,7 @@ impl Header {
         self.slot.store(slot, Ordering::Release);
     }
 
+    #[inline]
     pub(crate) fn listeners(&self) -> u32 {
         self.listeners.load(Ordering::Acquire)
     }
