@@ -2,11 +2,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context as PollContext, Poll};
 
 use crate::context;
-use crate::task::{Header, CANCEL_REQUESTED};
+use crate::task::{TaskId, CANCEL_REQUESTED};
 
 /// Completes when the current task has been asked to cancel: by [`Task::cancel`], by the end of
 /// the run, or (for the main task) by a signal.
@@ -47,7 +46,7 @@ use crate::task::{Header, CANCEL_REQUESTED};
 /// });
 /// ```
 pub fn cancelled() -> Cancelled {
-    Cancelled { header: None }
+    Cancelled { listening: None }
 }
 
 /// The future of [`cancelled`].
@@ -60,8 +59,8 @@ pub fn cancelled() -> Cancelled {
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct Cancelled {
-    /// The task listening, from the first poll on.
-    header: Option<Arc<Header>>,
+    /// The task listening and its loop's id, from the first poll on.
+    listening: Option<(TaskId, u64)>,
 }
 
 impl Future for Cancelled {
@@ -69,15 +68,14 @@ impl Future for Cancelled {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<()> {
         let ctx = context::current().expect("corun::cancelled was polled outside a running loop");
-        if self.header.is_none() {
-            let header = ctx
-                .current_header()
-                .expect("corun::cancelled was polled outside a task");
-            header.add_listener();
-            self.header = Some(header);
-        }
-        let header = self.header.as_ref().expect("set above");
-        header.listen(cx.waker());
+        let header = ctx
+            .current_header()
+            .expect("corun::cancelled was polled outside a task");
+        let (task, _) = *self.listening.get_or_insert_with(|| {
+            ctx.add_listener(header.id());
+            (header.id(), ctx.shared.id)
+        });
+        ctx.listen(task, cx.waker());
         if header.has(CANCEL_REQUESTED) || ctx.is_closing() {
             return Poll::Ready(());
         }
@@ -87,8 +85,13 @@ impl Future for Cancelled {
 
 impl Drop for Cancelled {
     fn drop(&mut self) {
-        if let Some(header) = self.header.take() {
-            header.remove_listener();
+        let Some((task, loop_id)) = self.listening.take() else {
+            return;
+        };
+        if let Some(ctx) = context::current() {
+            if ctx.shared.id == loop_id {
+                ctx.remove_listener(task);
+            }
         }
     }
 }

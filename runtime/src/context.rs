@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::rc::Rc;
@@ -16,7 +16,7 @@ use slab::Slab;
 
 use crate::event_loop::{EventLoop, Park, Runnable};
 use crate::report::{self, Report, ReportKind};
-use crate::task::{Header, CANCEL_REQUESTED, COOPERATIVE};
+use crate::task::{Header, TaskId, CANCEL_REQUESTED, COOPERATIVE};
 use crate::threads::Threads;
 
 /// The most runnables one turn runs before the loop looks at timers and other threads again.
@@ -44,6 +44,13 @@ pub(crate) enum Remote {
     Cancel(Arc<Header>),
     /// A report raised on another thread (a task's panic dropped there unretrieved).
     Report(Report),
+}
+
+/// A task's listening `cancelled()` futures.
+#[derive(Default)]
+struct Listening {
+    count: usize,
+    waker: Option<Waker>,
 }
 
 /// The part of a loop that is `Send + Sync`: its remote queue and its unparker.
@@ -153,6 +160,9 @@ pub(crate) struct Context {
     forcing: Cell<bool>,
     /// How many runnables the runtime has queued on the loop and not yet taken back.
     queued: Cell<usize>,
+    /// The tasks listening on `cancelled()`, by id: kept here rather than in every task's header,
+    /// since few tasks listen and every wake of a listener happens on the loop's thread.
+    listeners: RefCell<HashMap<TaskId, Listening>>,
     /// The main task's turn in the ready queue came: `drive_main` polls it next.
     main_due: Cell<bool>,
     pub(crate) debug: bool,
@@ -181,6 +191,7 @@ impl Context {
             closing: Cell::new(false),
             forcing: Cell::new(false),
             queued: Cell::new(0),
+            listeners: RefCell::default(),
             main_due: Cell::new(false),
             debug,
             slow_poll_threshold: Duration::from_millis(100),
@@ -216,8 +227,72 @@ impl Context {
         self.tasks.borrow().len()
     }
 
-    /// Wakes a registered task (to let it see a cancellation).
+    /// A `cancelled()` future of task `id` started listening.
+    pub(crate) fn add_listener(&self, id: TaskId) {
+        self.listeners.borrow_mut().entry(id).or_default().count += 1;
+    }
+
+    /// Remembers the waker of a listening `cancelled()` future's latest poll.
+    pub(crate) fn listen(&self, id: TaskId, waker: &Waker) {
+        let mut listeners = self.listeners.borrow_mut();
+        let Some(listening) = listeners.get_mut(&id) else {
+            return;
+        };
+        if !listening.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            let old = listening.waker.replace(waker.clone());
+            drop(listeners);
+            drop(old);
+        }
+    }
+
+    /// A `cancelled()` future of task `id` went away.
+    pub(crate) fn remove_listener(&self, id: TaskId) {
+        let removed = {
+            let mut listeners = self.listeners.borrow_mut();
+            match listeners.get_mut(&id) {
+                Some(listening) if listening.count > 1 => {
+                    listening.count -= 1;
+                    None
+                }
+                Some(_) => listeners.remove(&id),
+                None => None,
+            }
+        };
+        drop(removed);
+    }
+
+    /// Forgets task `id`'s listeners once its future is gone.
+    pub(crate) fn forget_listeners(&self, id: TaskId) {
+        if self.listeners.borrow().is_empty() {
+            return;
+        }
+        let removed = self.listeners.borrow_mut().remove(&id);
+        drop(removed);
+    }
+
+    /// Whether task `id` has a `cancelled()` future alive.
+    pub(crate) fn is_listening(&self, id: TaskId) -> bool {
+        let listeners = self.listeners.borrow();
+        !listeners.is_empty() && listeners.contains_key(&id)
+    }
+
+    /// Wakes task `id`'s listening `cancelled()` future, if any.
+    fn wake_listener(&self, id: TaskId) {
+        let listeners = self.listeners.borrow();
+        if listeners.is_empty() {
+            return;
+        }
+        let waker = listeners.get(&id).and_then(|l| l.waker.clone());
+        drop(listeners);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Wakes a task (to let it see a cancellation): its listening `cancelled()` future, and the
+    /// task itself once registered.
     pub(crate) fn wake_task(&self, header: &Header) {
+        self.wake_listener(header.id());
         let Some(slot) = header.slot() else {
             // Not polled yet: it is queued, and its first poll sees the request.
             return;
@@ -228,8 +303,16 @@ impl Context {
         }
     }
 
-    /// Wakes every live task, so that each sees the shutdown at its next poll.
+    /// Wakes every live task, so that each sees the shutdown at its next poll, and every
+    /// listening `cancelled()` future.
     pub(crate) fn wake_all_tasks(&self) {
+        let listening: Vec<Waker> = self
+            .listeners
+            .borrow()
+            .values()
+            .filter_map(|l| l.waker.clone())
+            .collect();
+        listening.into_iter().for_each(Waker::wake);
         let wakers: Vec<Waker> = self.tasks.borrow().iter().map(|(_, w)| w.clone()).collect();
         wakers.into_iter().for_each(Waker::wake);
     }

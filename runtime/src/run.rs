@@ -644,7 +644,7 @@ fn drive_main<F: Future>(
         }
         if ctx.run_ready(&mut budget) {
             if cancel_seen && !main.has(COOPERATIVE) {
-                if main.listeners() > 0 {
+                if ctx.is_listening(main.id()) {
                     main.set(COOPERATIVE);
                 } else {
                     let dropped = ctx.as_task(&mut header, || {

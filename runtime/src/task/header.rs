@@ -5,10 +5,8 @@ use std::cell::Cell;
 use std::fmt;
 use std::num::NonZeroU64;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-
-use atomic_waker::AtomicWaker;
 
 use crate::context::{self, Remote, Shared};
 
@@ -40,10 +38,6 @@ pub(crate) struct Header {
     state: AtomicU8,
     /// The task's key in its loop's registry of live tasks.
     slot: AtomicUsize,
-    /// How many `cancelled()` futures of this task are alive.
-    listeners: AtomicU32,
-    /// Woken when the task is asked to cancel, for the `cancelled()` future that waits.
-    cancel_waker: AtomicWaker,
 }
 
 impl Header {
@@ -61,8 +55,6 @@ impl Header {
             shared,
             state: AtomicU8::new(flags),
             slot: AtomicUsize::new(UNREGISTERED),
-            listeners: AtomicU32::new(0),
-            cancel_waker: AtomicWaker::new(),
         };
         if let Some(name) = name {
             let _ = header.name.set(name.into_boxed_str());
@@ -105,30 +97,9 @@ impl Header {
         }
     }
 
-    pub(crate) fn set_slot(&self, slot: usize) {
-        self.slot.store(slot, Ordering::Release);
-    }
-
-    #[inline]
-    pub(crate) fn listeners(&self) -> u32 {
-        self.listeners.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn listen(&self, waker: &std::task::Waker) {
-        self.cancel_waker.register(waker);
-    }
-
-    pub(crate) fn add_listener(&self) {
-        self.listeners.fetch_add(1, Ordering::AcqRel);
-    }
-
-    pub(crate) fn remove_listener(&self) {
-        self.listeners.fetch_sub(1, Ordering::AcqRel);
-    }
-
-    /// Forgets the listener's waker, which refers back to this task.
-    pub(crate) fn clear_listener_waker(&self) {
-        drop(self.cancel_waker.take());
+    pub(crate) fn set_slot(&self, slot: Option<usize>) {
+        self.slot
+            .store(slot.unwrap_or(UNREGISTERED), Ordering::Release);
     }
 
     /// Asks the task to cancel, from any thread. Returns `false` if it had finished.
@@ -139,7 +110,6 @@ impl Header {
         if self.set(CANCEL_REQUESTED) {
             return true;
         }
-        self.cancel_waker.wake();
         match context::current() {
             Some(ctx) if Arc::ptr_eq(&ctx.shared, &self.shared) => ctx.wake_task(self),
             // Another thread: the loop wakes the task when it drains its remote queue. A closed

@@ -70,7 +70,6 @@ pub(crate) fn supervise<F: Future>(header: Arc<Header>, future: F) -> Supervise<
     Supervise {
         supervisor: Supervisor {
             header: Some(header),
-            slot: None,
         },
         future: Some(future),
     }
@@ -86,10 +85,10 @@ impl<F: Future> Future for Supervise<F> {
 }
 
 struct Supervisor {
-    /// Lent to the loop context (as the current task) while the user's future is polled.
+    /// Lent to the loop context (as the current task) while the user's future is polled. Its
+    /// `slot` is the task's key in the loop's registry of live tasks, from the first poll until
+    /// the end.
     header: Option<Arc<Header>>,
-    /// The key in the loop's registry of live tasks, from the first poll until the end.
-    slot: Option<usize>,
 }
 
 impl Supervisor {
@@ -103,14 +102,12 @@ impl Supervisor {
             .header
             .as_ref()
             .expect("the header is back after each poll");
-        if self.slot.is_none() {
-            let slot = ctx.register_task(cx.waker());
-            header.set_slot(slot);
-            self.slot = Some(slot);
+        if header.slot().is_none() {
+            header.set_slot(Some(ctx.register_task(cx.waker())));
         }
 
         if ctx.must_cancel(header) {
-            if header.listeners() > 0 && !ctx.is_forcing() {
+            if ctx.is_listening(header.id()) && !ctx.is_forcing() {
                 // Cooperative: the task heard the request through `cancelled()`; let it finish.
                 header.set(COOPERATIVE);
             } else {
@@ -177,8 +174,9 @@ impl Supervisor {
     fn finish(&mut self, ctx: &Context) {
         let header = self.header();
         header.set(POLLED | FINISHED);
-        header.clear_listener_waker();
-        if let Some(slot) = self.slot.take() {
+        ctx.forget_listeners(header.id());
+        if let Some(slot) = header.slot() {
+            header.set_slot(None);
             ctx.deregister_task(slot);
         }
     }
@@ -188,11 +186,15 @@ impl Drop for Supervisor {
     fn drop(&mut self) {
         // Normally `finish` ran. If the loop dropped the task without finishing it (only when a
         // loop is torn down without a shutdown), still forget it.
-        if let (Some(slot), Some(header)) = (self.slot.take(), self.header.as_ref()) {
+        let Some(header) = self.header.as_ref() else {
+            return;
+        };
+        if let Some(slot) = header.slot() {
+            header.set_slot(None);
             header.set(FINISHED);
-            header.clear_listener_waker();
             if let Some(ctx) = context::current() {
                 if Arc::ptr_eq(&ctx.shared, &header.shared) {
+                    ctx.forget_listeners(header.id());
                     ctx.deregister_task(slot);
                 }
             }
