@@ -38,6 +38,10 @@ use crate::task::{Header, CANCEL_REQUESTED, COOPERATIVE};
 /// ```
 #[track_caller]
 pub fn run<F: IntoFuture>(future: F) -> F::Output {
+    let future = future.into_future();
+    if const { crate::task::large::<F::IntoFuture>() } {
+        return Config::new().run(Box::pin(future));
+    }
     Config::new().run(future)
 }
 
@@ -291,7 +295,14 @@ impl Config {
     /// ```
     #[track_caller]
     pub fn run<F: IntoFuture>(self, future: F) -> F::Output {
-        match self.run_to_end(future, Location::caller()) {
+        let caller = Location::caller();
+        let future = future.into_future();
+        let ended = if const { crate::task::large::<F::IntoFuture>() } {
+            self.run_to_end(Box::pin(future), caller)
+        } else {
+            self.run_to_end(future, caller)
+        };
+        match ended {
             (Ok(output), _) => output,
             (Err(RunError::Interrupted), Some(signal)) => {
                 std::process::exit(signals::exit_code(signal))
@@ -317,12 +328,17 @@ impl Config {
     /// ```
     #[track_caller]
     pub fn try_run<F: IntoFuture>(self, future: F) -> Result<F::Output, RunError> {
-        self.run_to_end(future, Location::caller()).0
+        let caller = Location::caller();
+        let future = future.into_future();
+        if const { crate::task::large::<F::IntoFuture>() } {
+            return self.run_to_end(Box::pin(future), caller).0;
+        }
+        self.run_to_end(future, caller).0
     }
 
     /// One whole run, with signals handled until the loop has closed; also gives the signal that
     /// interrupted it, if one did.
-    fn run_to_end<F: IntoFuture>(
+    fn run_to_end<F: Future>(
         self,
         future: F,
         caller: &'static Location<'static>,
@@ -460,7 +476,13 @@ impl Runner {
     /// ```
     #[track_caller]
     pub fn run<F: IntoFuture>(&mut self, future: F) -> Result<F::Output, RunError> {
-        let outcome = self.run_main(future, Location::caller());
+        let caller = Location::caller();
+        let future = future.into_future();
+        let outcome = if const { crate::task::large::<F::IntoFuture>() } {
+            self.run_main(Box::pin(future), caller)
+        } else {
+            self.run_main(future, caller)
+        };
         self.signals = None;
         match outcome? {
             Ok(output) => Ok(output),
@@ -498,20 +520,14 @@ impl Runner {
         matches!(self.state, State::Closed)
     }
 
-    /// Runs the main future, catching its panic so the caller decides when to resume it.
-    fn run_main<F: IntoFuture>(
+    /// Runs the main future, catching its panic so the caller decides when to resume it. A large
+    /// future arrives boxed already (see `task::BOX_LARGER_THAN`).
+    fn run_main<F: Future>(
         &mut self,
         future: F,
         caller: &'static Location<'static>,
     ) -> Result<std::thread::Result<F::Output>, RunError> {
-        let future = future.into_future();
-        // A large main future goes to the heap first, as a large spawned one does (`spawn`):
-        // each frame down to the loop would otherwise hold its own copy of it.
-        if const { std::mem::size_of::<F::IntoFuture>() > crate::task::BOX_LARGER_THAN } {
-            self.run_future(Box::pin(future), caller)
-        } else {
-            self.run_future(future, caller)
-        }
+        self.run_future(future, caller)
     }
 
     fn run_future<F: Future>(

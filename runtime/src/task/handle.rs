@@ -108,6 +108,9 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        if const { super::large::<F>() } {
+            return self.spawn_inner(None, Box::pin(future), Location::caller());
+        }
         self.spawn_inner(None, future, Location::caller())
     }
 
@@ -129,6 +132,9 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        if const { super::large::<F>() } {
+            return self.spawn_inner(Some(name.into()), Box::pin(future), Location::caller());
+        }
         self.spawn_inner(Some(name.into()), future, Location::caller())
     }
 

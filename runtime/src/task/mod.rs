@@ -46,6 +46,9 @@ use crate::event_loop::Runnable;
 /// ```
 #[track_caller]
 pub fn spawn<F: Future + 'static>(future: F) -> Task<F::Output> {
+    if const { large::<F>() } {
+        return spawn_inner(None, Box::pin(future), Location::caller());
+    }
     spawn_inner(None, future, Location::caller())
 }
 
@@ -66,29 +69,25 @@ pub fn spawn<F: Future + 'static>(future: F) -> Task<F::Output> {
 /// ```
 #[track_caller]
 pub fn spawn_named<F: Future + 'static>(name: impl Into<String>, future: F) -> Task<F::Output> {
+    if const { large::<F>() } {
+        return spawn_inner(Some(name.into()), Box::pin(future), Location::caller());
+    }
     spawn_inner(Some(name.into()), future, Location::caller())
 }
 
-/// Futures larger than this are moved to the heap as soon as `spawn` receives them: each frame
-/// between here and the task's allocation would otherwise hold its own copy (in debug builds
-/// especially), and a 64 KiB future overflowed a 256 KiB thread stack.
+/// Futures larger than this are moved to the heap by the public function that receives them
+/// (`spawn`, `run`, `Handle::spawn`, …), before any other call: in debug builds every frame that
+/// takes a future by value holds its own copy, and a 64 KiB future passed down a few frames
+/// overflowed a 256 KiB thread stack.
 pub(crate) const BOX_LARGER_THAN: usize = 2048;
 
-#[track_caller]
-fn spawn_inner<F: Future + 'static>(
-    name: Option<String>,
-    future: F,
-    location: &'static Location<'static>,
-) -> Task<F::Output> {
-    if const { std::mem::size_of::<F>() > BOX_LARGER_THAN } {
-        spawn_allocated(name, Box::pin(future), location)
-    } else {
-        spawn_allocated(name, future, location)
-    }
+/// Whether `F` is large enough to be boxed on entry.
+pub(crate) const fn large<F>() -> bool {
+    std::mem::size_of::<F>() > BOX_LARGER_THAN
 }
 
 #[track_caller]
-fn spawn_allocated<F: Future + 'static>(
+fn spawn_inner<F: Future + 'static>(
     name: Option<String>,
     future: F,
     location: &'static Location<'static>,
