@@ -29,32 +29,8 @@ use std::task::{Context as PollContext, Poll};
 /// ```
 #[macro_export]
 macro_rules! gather {
-    (@bind [$($bound:ident)*] $head:expr, $($rest:expr,)*) => {{
-        let gathered = ::core::future::IntoFuture::into_future($head);
-        $crate::gather!(@bind [$($bound)* gathered] $($rest,)*)
-    }};
-    (@bind [$($bound:ident)*]) => {
-        async move {
-            $( let mut $bound = (
-                ::core::pin::pin!(::core::option::Option::Some($bound)),
-                ::core::option::Option::None,
-            ); )*
-            ::core::future::poll_fn(|cx| {
-                let mut done = true;
-                $( done &= $crate::__private::poll_slot($bound.0.as_mut(), &mut $bound.1, cx); )*
-                if done {
-                    ::core::task::Poll::Ready((
-                        $( $crate::__private::take_output(&mut $bound.1), )*
-                    ))
-                } else {
-                    ::core::task::Poll::Pending
-                }
-            })
-            .await
-        }
-    };
     ($($future:expr),+ $(,)?) => {
-        $crate::gather!(@bind [] $($future,)+)
+        $crate::__gather!(all [] $($future,)+)
     };
 }
 
@@ -76,11 +52,38 @@ macro_rules! gather {
 /// ```
 #[macro_export]
 macro_rules! try_gather {
-    (@bind [$($bound:ident)*] $head:expr, $($rest:expr,)*) => {{
-        let gathered = ::core::future::IntoFuture::into_future($head);
-        $crate::try_gather!(@bind [$($bound)* gathered] $($rest,)*)
-    }};
-    (@bind [$($bound:ident)*]) => {
+    ($($future:expr),+ $(,)?) => {
+        $crate::__gather!(ok [] $($future,)+)
+    };
+}
+
+/// What `gather!` and `try_gather!` expand to. The binding rule evaluates each expression into
+/// its own `let` (the identifiers of each recursion are distinct to the compiler, though all are
+/// spelled `gathered`); the last rule, `all` or `ok`, pins them in the async block and polls them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __gather {
+    (all [$($bound:ident)*]) => {
+        async move {
+            $( let mut $bound = (
+                ::core::pin::pin!(::core::option::Option::Some($bound)),
+                ::core::option::Option::None,
+            ); )*
+            ::core::future::poll_fn(|cx| {
+                let mut done = true;
+                $( done &= $crate::__private::poll_slot($bound.0.as_mut(), &mut $bound.1, cx); )*
+                if done {
+                    ::core::task::Poll::Ready((
+                        $( $crate::__private::take_output(&mut $bound.1), )*
+                    ))
+                } else {
+                    ::core::task::Poll::Pending
+                }
+            })
+            .await
+        }
+    };
+    (ok [$($bound:ident)*]) => {
         async move {
             $( let mut $bound = (
                 ::core::pin::pin!(::core::option::Option::Some($bound)),
@@ -107,9 +110,10 @@ macro_rules! try_gather {
             .await
         }
     };
-    ($($future:expr),+ $(,)?) => {
-        $crate::try_gather!(@bind [] $($future,)+)
-    };
+    ($mode:ident [$($bound:ident)*] $head:expr, $($rest:expr,)*) => {{
+        let gathered = ::core::future::IntoFuture::into_future($head);
+        $crate::__gather!($mode [$($bound)* gathered] $($rest,)*)
+    }};
 }
 
 /// Polls a gathered future if it still runs; returns whether its output is in.

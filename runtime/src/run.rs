@@ -527,14 +527,6 @@ impl Runner {
         future: F,
         caller: &'static Location<'static>,
     ) -> Result<std::thread::Result<F::Output>, RunError> {
-        self.run_future(future, caller)
-    }
-
-    fn run_future<F: Future>(
-        &mut self,
-        future: F,
-        caller: &'static Location<'static>,
-    ) -> Result<std::thread::Result<F::Output>, RunError> {
         if self.is_closed() {
             return Err(RunError::RunnerClosed);
         }

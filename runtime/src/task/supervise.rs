@@ -98,10 +98,7 @@ impl Supervisor {
         cx: &mut PollContext<'_>,
     ) -> Poll<Outcome<F::Output>> {
         let ctx = context::current().expect("tasks are only polled by their loop");
-        let header = self
-            .header
-            .as_ref()
-            .expect("the header is back after each poll");
+        let header = self.header();
         if header.slot().is_none() {
             header.set_slot(Some(ctx.register_task(cx.waker())));
         }
@@ -114,10 +111,7 @@ impl Supervisor {
                 let dropped = ctx.as_task(&mut self.header, || {
                     catch_unwind(AssertUnwindSafe(|| future.set(None)))
                 });
-                let header = self
-                    .header
-                    .as_ref()
-                    .expect("the header is back after each poll");
+                let header = self.header();
                 ctx.task_cancelled(header);
                 if let Err(payload) = dropped {
                     ctx.report_panic(ReportKind::PanicWhileCancelling, header, &*payload);
