@@ -14,7 +14,7 @@ struct Narrated {
 
 impl EventLoop for Narrated {
     fn call_soon(&self, work: Runnable) {
-        println!("  loop: call_soon({})", work.task_name());
+        println!("  loop: call_soon({})", work.task().name());
         self.inner.call_soon(work)
     }
     fn next_ready(&self) -> Option<Runnable> {

@@ -33,7 +33,7 @@ struct Counting<L> {
 
 impl<L: EventLoop> EventLoop for Counting<L> {
     fn call_soon(&self, work: Runnable) {
-        let counter = if work.task_name() == "main" {
+        let counter = if work.task().name() == "main" {
             &self.counts.main_turns
         } else {
             &self.counts.scheduled

@@ -68,15 +68,15 @@ impl Future for Cancelled {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<()> {
         let ctx = context::current().expect("corun::cancelled was polled outside a running loop");
-        let header = ctx
-            .current_header()
+        let (id, requested) = ctx
+            .with_current(|header| (header.id(), header.has(CANCEL_REQUESTED)))
             .expect("corun::cancelled was polled outside a task");
         let (task, _) = *self.listening.get_or_insert_with(|| {
-            ctx.add_listener(header.id());
-            (header.id(), ctx.shared.id)
+            ctx.add_listener(id);
+            (id, ctx.shared.id)
         });
         ctx.listen(task, cx.waker());
-        if header.has(CANCEL_REQUESTED) || ctx.is_closing() {
+        if requested || ctx.is_closing() {
             return Poll::Ready(());
         }
         Poll::Pending

@@ -6,17 +6,16 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
+use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::Duration;
 
-use slab::Slab;
-
 use crate::event_loop::{EventLoop, Park, Runnable};
 use crate::report::{self, Report, ReportKind};
-use crate::task::{Header, TaskId, CANCEL_REQUESTED, COOPERATIVE};
+use crate::task::{Header, RawRunnable, TaskId, CANCEL_REQUESTED, COOPERATIVE};
 use crate::threads::Threads;
 
 /// The most runnables one turn runs before the loop looks at timers and other threads again.
@@ -39,9 +38,10 @@ thread_local! {
 /// What another thread can send to a loop.
 pub(crate) enum Remote {
     /// A task woken (or spawned) from another thread.
-    Run(async_task::Runnable<Arc<Header>>),
-    /// `Task::cancel` called from another thread.
-    Cancel(Arc<Header>),
+    Run(RawRunnable),
+    /// `Task::cancel` called from another thread: the task's id, and its registry key as that
+    /// thread saw it (see `Header::request_cancel`).
+    Cancel { id: TaskId, slot: Option<u32> },
     /// A report raised on another thread (a task's panic dropped there unretrieved).
     Report(Report),
 }
@@ -51,6 +51,42 @@ pub(crate) enum Remote {
 struct Listening {
     count: usize,
     waker: Option<Waker>,
+}
+
+/// The loop's live tasks: the waker of each, under a key that stays the task's until it ends
+/// (`Header::slot`). Keys of ended tasks are reused, newest first.
+#[derive(Default)]
+struct Registry {
+    wakers: Vec<Option<Waker>>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+impl Registry {
+    fn insert(&mut self, waker: Waker) -> u32 {
+        self.live += 1;
+        if let Some(slot) = self.free.pop() {
+            self.wakers[slot as usize] = Some(waker);
+            return slot;
+        }
+        let slot = u32::try_from(self.wakers.len())
+            .ok()
+            .filter(|&slot| slot < u32::MAX)
+            .expect("a loop holds fewer than 2^32 - 1 live tasks");
+        self.wakers.push(Some(waker));
+        slot
+    }
+
+    fn remove(&mut self, slot: u32) -> Option<Waker> {
+        let waker = self.wakers.get_mut(slot as usize)?.take()?;
+        self.live -= 1;
+        self.free.push(slot);
+        Some(waker)
+    }
+
+    fn get(&self, slot: u32) -> Option<&Waker> {
+        self.wakers.get(slot as usize)?.as_ref()
+    }
 }
 
 /// The part of a loop that is `Send + Sync`: its remote queue and its unparker.
@@ -151,9 +187,10 @@ pub(crate) struct Context {
     pub(crate) event_loop: Box<dyn EventLoop>,
     pub(crate) shared: Arc<Shared>,
     /// The loop owns every live task: each registers its waker here on its first poll.
-    tasks: RefCell<Slab<Waker>>,
-    /// The header of the task being polled, lent by it for the duration of the poll.
-    current: Cell<Option<Arc<Header>>>,
+    tasks: RefCell<Registry>,
+    /// The header of the task being polled, lent by it for the duration of the poll (see
+    /// `as_task`; read only through `with_current`).
+    current: Cell<Option<NonNull<Header>>>,
     /// The run has ended: every task is to be cancelled, including ones spawned from now on.
     closing: Cell<bool>,
     /// The shutdown grace has run out: cooperative tasks are dropped too.
@@ -186,7 +223,7 @@ impl Context {
         Context {
             event_loop,
             shared,
-            tasks: RefCell::new(Slab::new()),
+            tasks: RefCell::default(),
             current: Cell::new(None),
             closing: Cell::new(false),
             forcing: Cell::new(false),
@@ -214,17 +251,17 @@ impl Context {
         self.queued.get() > 0
     }
 
-    pub(crate) fn register_task(&self, waker: &Waker) -> usize {
+    pub(crate) fn register_task(&self, waker: &Waker) -> u32 {
         self.tasks.borrow_mut().insert(waker.clone())
     }
 
-    pub(crate) fn deregister_task(&self, slot: usize) {
-        let waker = self.tasks.borrow_mut().try_remove(slot);
+    pub(crate) fn deregister_task(&self, slot: u32) {
+        let waker = self.tasks.borrow_mut().remove(slot);
         drop(waker);
     }
 
     pub(crate) fn live_tasks(&self) -> usize {
-        self.tasks.borrow().len()
+        self.tasks.borrow().live
     }
 
     /// A `cancelled()` future of task `id` started listening.
@@ -292,12 +329,14 @@ impl Context {
     /// Wakes a task (to let it see a cancellation): its listening `cancelled()` future, and the
     /// task itself once registered.
     pub(crate) fn wake_task(&self, header: &Header) {
-        self.wake_listener(header.id());
-        let Some(slot) = header.slot() else {
-            // Not polled yet: it is queued, and its first poll sees the request.
-            return;
-        };
-        let waker = self.tasks.borrow().get(slot).cloned();
+        self.wake_task_at(header.id(), header.slot());
+    }
+
+    /// Wakes task `id`, registered under `slot` unless it was not polled yet: then it is queued,
+    /// and its first poll sees the request.
+    fn wake_task_at(&self, id: TaskId, slot: Option<u32>) {
+        self.wake_listener(id);
+        let waker = slot.and_then(|slot| self.tasks.borrow().get(slot).cloned());
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -313,7 +352,14 @@ impl Context {
             .filter_map(|l| l.waker.clone())
             .collect();
         listening.into_iter().for_each(Waker::wake);
-        let wakers: Vec<Waker> = self.tasks.borrow().iter().map(|(_, w)| w.clone()).collect();
+        let wakers: Vec<Waker> = self
+            .tasks
+            .borrow()
+            .wakers
+            .iter()
+            .flatten()
+            .cloned()
+            .collect();
         wakers.into_iter().for_each(Waker::wake);
     }
 
@@ -355,18 +401,35 @@ impl Context {
     }
 
     /// Runs `f` with `header` as the current task, lending it to the context meanwhile.
-    pub(crate) fn as_task<R>(&self, header: &mut Option<Arc<Header>>, f: impl FnOnce() -> R) -> R {
-        let outer = self.current.replace(header.take());
-        let result = f();
-        *header = self.current.replace(outer);
-        result
+    pub(crate) fn as_task<R>(&self, header: &Header, f: impl FnOnce() -> R) -> R {
+        /// Puts the outer current task back, also if `f` unwinds.
+        struct Restore<'c> {
+            current: &'c Cell<Option<NonNull<Header>>>,
+            outer: Option<NonNull<Header>>,
+        }
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.current.set(self.outer);
+            }
+        }
+        let _restore = Restore {
+            current: &self.current,
+            outer: self.current.replace(Some(NonNull::from(header))),
+        };
+        f()
     }
 
-    pub(crate) fn current_header(&self) -> Option<Arc<Header>> {
-        let header = self.current.take();
-        let copy = header.clone();
-        self.current.set(header);
-        copy
+    /// Calls `f` with the header of the task being polled, if a task is being polled.
+    pub(crate) fn with_current<R>(&self, f: impl FnOnce(&Header) -> R) -> Option<R> {
+        let header = self.current.get()?;
+        // SAFETY: `current` is only ever set by `as_task`, to a pointer made from a `&Header`
+        // that `as_task` borrows for its whole call, and `as_task`'s guard puts the previous
+        // value back before it returns or unwinds. So a pointer in `current` always points to a
+        // header that is borrowed by a frame still on this thread's stack (the context is
+        // `!Send`), alive and not mutably borrowed: dereferencing it as shared is sound. The
+        // reference given to `f` cannot outlive the call (`R` cannot name its lifetime).
+        let header = unsafe { header.as_ref() };
+        Some(f(header))
     }
 
     /// Hands a report to the exception handler. A handler that panics is not allowed to unwind
@@ -384,7 +447,7 @@ impl Context {
         payload: &(dyn Any + Send),
     ) {
         let message = report::panic_message(payload);
-        self.report(&Report::for_task(kind, header, message));
+        self.report(&Report::for_task(kind, &header.task_ref(), message));
     }
 
     /// Moves what other threads sent into the loop: the messages queued on entry.
@@ -392,7 +455,7 @@ impl Context {
         for message in self.shared.remote.take_all() {
             match message {
                 Remote::Run(runnable) => self.call_soon(Runnable::new(runnable)),
-                Remote::Cancel(header) => self.wake_task(&header),
+                Remote::Cancel { id, slot } => self.wake_task_at(id, slot),
                 Remote::Report(report) => self.report(&report),
             }
         }
@@ -444,7 +507,7 @@ impl Context {
         for message in self.shared.remote.take_all() {
             match message {
                 Remote::Run(runnable) => self.call_soon(Runnable::new(runnable)),
-                Remote::Cancel(_) => {}
+                Remote::Cancel { .. } => {}
                 Remote::Report(report) => self.report(&report),
             }
         }
@@ -514,9 +577,7 @@ impl Drop for EnterGuard {
 }
 
 /// Queues a runnable on its loop directly when that loop is running on this thread.
-pub(crate) fn call_soon_local(
-    runnable: async_task::Runnable<Arc<Header>>,
-) -> Result<(), async_task::Runnable<Arc<Header>>> {
+pub(crate) fn call_soon_local(runnable: RawRunnable) -> Result<(), RawRunnable> {
     match current() {
         Some(ctx) if Arc::ptr_eq(&ctx.shared, &runnable.metadata().shared) => {
             ctx.call_soon(Runnable::new(runnable));

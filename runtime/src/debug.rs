@@ -12,7 +12,6 @@
 //! Always on, debug or not: [`run_error_message`] adds where the running loop was started to
 //! the panic of a nested run.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use crate::context::{self, Context};
@@ -23,24 +22,18 @@ use crate::task::{Header, COOPERATIVE, POLLED};
 /// Debug mode's version of `Context::as_task`: runs `poll` as the task `header`, and reports a
 /// slow poll if it took longer than the loop's threshold (wall-clock time, whatever the loop's
 /// clock: a virtual clock stands still while the loop is held).
-pub(crate) fn poll_timed<R>(
-    ctx: &Context,
-    header: &mut Option<Arc<Header>>,
-    poll: impl FnOnce() -> R,
-) -> R {
+pub(crate) fn poll_timed<R>(ctx: &Context, header: &Header, poll: impl FnOnce() -> R) -> R {
     let started = Instant::now();
     let result = ctx.as_task(header, poll);
     let elapsed = started.elapsed();
     if elapsed > ctx.slow_poll_threshold {
-        if let Some(header) = header.as_deref() {
-            let message = format!(
-                "one poll held the loop longer than the slow-poll threshold ({:?}); \
-                 blocking work belongs on a thread",
-                ctx.slow_poll_threshold
-            );
-            let report = Report::for_task(ReportKind::SlowPoll, header, message);
-            ctx.report(&report.with_elapsed(elapsed));
-        }
+        let message = format!(
+            "one poll held the loop longer than the slow-poll threshold ({:?}); \
+             blocking work belongs on a thread",
+            ctx.slow_poll_threshold
+        );
+        let report = Report::for_task(ReportKind::SlowPoll, &header.task_ref(), message);
+        ctx.report(&report.with_elapsed(elapsed));
     }
     result
 }
@@ -65,7 +58,11 @@ pub(crate) fn report_cancelled(ctx: &Context, header: &Header) {
         // An ordinary cancellation of a task that ran: nothing to point out.
         return;
     };
-    ctx.report(&Report::for_task(kind, header, message.to_owned()));
+    ctx.report(&Report::for_task(
+        kind,
+        &header.task_ref(),
+        message.to_owned(),
+    ));
 }
 
 /// The message `Config::run` panics with for `error`. For a nested run it also says where the

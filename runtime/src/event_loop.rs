@@ -7,11 +7,10 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
 
-use crate::task::Header;
+use crate::task::{RawRunnable, TaskRef};
 
 /// An event loop: the scheduler, clock and parking spot under one run.
 ///
@@ -153,28 +152,28 @@ pub enum Park {
 /// send::<corun_runtime::Runnable>();
 /// ```
 pub struct Runnable {
-    inner: async_task::Runnable<Arc<Header>>,
+    inner: RawRunnable,
     _loop_thread_only: PhantomData<*const ()>,
 }
 
 impl Runnable {
-    pub(crate) fn new(inner: async_task::Runnable<Arc<Header>>) -> Self {
+    pub(crate) fn new(inner: RawRunnable) -> Self {
         Runnable {
             inner,
             _loop_thread_only: PhantomData,
         }
     }
 
-    /// The name of the task this work belongs to.
+    /// The task this work belongs to: its name, id and where it was spawned.
     ///
     /// # Examples
     ///
     /// ```
     /// # use corun_runtime::{Runnable};
-    /// fn log(work: &Runnable) { eprintln!("scheduling {}", work.task_name()); }
+    /// fn log(work: &Runnable) { eprintln!("scheduling {}", work.task().name()); }
     /// ```
-    pub fn task_name(&self) -> &str {
-        self.inner.metadata().name()
+    pub fn task(&self) -> TaskRef {
+        self.inner.metadata().task_ref()
     }
 
     /// Polls the task once. Only the runtime runs work.
@@ -186,7 +185,7 @@ impl Runnable {
 impl fmt::Debug for Runnable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runnable")
-            .field("task", &self.task_name())
+            .field("task", &self.inner.metadata().name())
             .finish()
     }
 }

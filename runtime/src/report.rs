@@ -8,7 +8,7 @@ use std::panic::Location;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::task::{Header, TaskId};
+use crate::task::{TaskId, TaskRef};
 
 /// What a [`Report`] is about.
 ///
@@ -101,11 +101,11 @@ impl Report {
         }
     }
 
-    pub(crate) fn for_task(kind: ReportKind, header: &Header, message: String) -> Self {
+    pub(crate) fn for_task(kind: ReportKind, task: &TaskRef, message: String) -> Self {
         Report {
-            task: Some((header.name().to_owned(), header.id())),
-            spawned_at: Some(header.location),
-            spawn_backtrace: header.spawn_backtrace.clone(),
+            task: Some((task.name().to_owned(), task.id())),
+            spawned_at: Some(task.spawned_at()),
+            spawn_backtrace: task.spawn_backtrace.clone(),
             ..Report::new(kind, message)
         }
     }

@@ -15,7 +15,7 @@ use crate::event_loop::EventLoop;
 use crate::loops::DefaultLoop;
 use crate::report::{self, Report, ReportKind};
 use crate::signals::{self, SignalGuard};
-use crate::task::{Header, CANCEL_REQUESTED, COOPERATIVE};
+use crate::task::{Header, RawTask, CANCEL_REQUESTED, COOPERATIVE};
 
 /// Runs `future` to completion on a fresh loop and returns its output (asyncio's `run`).
 ///
@@ -535,23 +535,24 @@ impl Runner {
         }
         let (ctx, settings) = self.open();
         ctx.started_at.set(Some(caller));
-        let header = Arc::new(Header::new(
+        let header = Header::new(
             Some(settings.main_name.clone()),
             caller,
             ctx.shared.clone(),
             0,
-        ));
+            false,
+        );
         let handle_signals = settings.handle_signals;
         if self.signals.is_none() {
             self.signals = signals::handle(handle_signals, &ctx.event_loop.unparker());
         }
         let signals = self.signals.as_ref();
-        let mut future = Some(future);
+        let mut main = Some((header, future));
         let mut outcome = None;
         let _entered = context::enter(ctx.clone());
         ctx.event_loop.enter(&mut || {
-            if let Some(future) = future.take() {
-                outcome = Some(drive_main(&ctx, header.clone(), future, signals));
+            if let Some((header, future)) = main.take() {
+                outcome = Some(drive_main(&ctx, header, future, signals));
             }
         });
         outcome.expect("EventLoop::enter must call the function it is given")
@@ -602,14 +603,16 @@ fn debug_from_env() -> bool {
 /// Makes the main task's place in the ready queue: a task that never finishes and, whenever it
 /// runs, tells the driver that main is due. Its waker is main's waker, so main is woken, queued
 /// and polled in FIFO order with every other task, from this thread or any other.
-fn main_proxy(ctx: &Context, header: Arc<Header>) -> (Waker, async_task::Task<(), Arc<Header>>) {
+///
+/// The proxy's allocation holds main's header, as every task's holds its own.
+fn main_proxy(ctx: &Context, header: Header) -> (Waker, RawTask<()>) {
     let proxy = std::future::poll_fn(|_| {
         if let Some(ctx) = context::current() {
             ctx.set_main_due();
         }
         Poll::<()>::Pending
     });
-    let (runnable, task) = crate::task::allocate_local(header, proxy);
+    let (runnable, task) = crate::task::allocate(header, |_| proxy);
     let waker = runnable.waker();
     ctx.call_soon(crate::event_loop::Runnable::new(runnable));
     (waker, task)
@@ -624,15 +627,14 @@ fn main_proxy(ctx: &Context, header: Arc<Header>) -> (Waker, async_task::Task<()
 /// [`RunError::Interrupted`].
 fn drive_main<F: Future>(
     ctx: &Context,
-    header: Arc<Header>,
+    header: Header,
     future: F,
     signals: Option<&SignalGuard>,
 ) -> Result<std::thread::Result<F::Output>, RunError> {
-    let (waker, _proxy) = main_proxy(ctx, header.clone());
+    let (waker, proxy) = main_proxy(ctx, header);
+    let main = proxy.metadata();
     let mut cx = PollContext::from_waker(&waker);
     let mut future = pin!(Some(future));
-    let main = header.clone();
-    let mut header = Some(header);
     let mut cancel_seen = false;
     let mut budget = BUDGET;
     loop {
@@ -642,7 +644,11 @@ fn drive_main<F: Future>(
                     "{} received: cancelling the main task",
                     signals::name(signal)
                 );
-                ctx.report(&Report::for_task(ReportKind::Signal, &main, message));
+                ctx.report(&Report::for_task(
+                    ReportKind::Signal,
+                    &main.task_ref(),
+                    message,
+                ));
             }
             main.request_cancel();
         }
@@ -655,11 +661,10 @@ fn drive_main<F: Future>(
                 if ctx.is_listening(main.id()) {
                     main.set(COOPERATIVE);
                 } else {
-                    let dropped = ctx.as_task(&mut header, || {
-                        catch_unwind(AssertUnwindSafe(|| future.set(None)))
-                    });
+                    let dropped =
+                        ctx.as_task(main, || catch_unwind(AssertUnwindSafe(|| future.set(None))));
                     if let Err(payload) = dropped {
-                        ctx.report_panic(ReportKind::PanicWhileCancelling, &main, &*payload);
+                        ctx.report_panic(ReportKind::PanicWhileCancelling, main, &*payload);
                     }
                     return Err(RunError::Interrupted);
                 }
@@ -673,9 +678,9 @@ fn drive_main<F: Future>(
                 }))
             };
             let polled = if ctx.debug {
-                crate::debug::poll_timed(ctx, &mut header, poll)
+                crate::debug::poll_timed(ctx, main, poll)
             } else {
-                ctx.as_task(&mut header, poll)
+                ctx.as_task(main, poll)
             };
             match polled {
                 Ok(Poll::Pending) => {}

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use crate::context::{self, Context, Shared};
 use crate::report::{self, Report, ReportKind};
-use crate::task::Header;
+use crate::task::{Header, TaskRef};
 
 /// How long a worker thread waits for a job before it retires.
 pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -167,7 +167,7 @@ fn submit<T: Send + 'static>(work: Box<dyn FnOnce() -> T + Send>, waker: &Waker)
     };
     let slot = Arc::new(Slot {
         state: Mutex::new(SlotState::Waiting(waker.clone())),
-        task: ctx.current_header(),
+        task: ctx.with_current(Header::task_ref),
         shared: ctx.shared.clone(),
     });
     let filled = slot.clone();
@@ -188,7 +188,7 @@ type Job = Box<dyn FnOnce() + Send>;
 struct Slot<T> {
     state: Mutex<SlotState<T>>,
     /// The task that submitted the work, named in a report if the work panics unawaited.
-    task: Option<Arc<Header>>,
+    task: Option<TaskRef>,
     /// The loop to report to.
     shared: Arc<Shared>,
 }
@@ -236,7 +236,7 @@ impl<T> Slot<T> {
             report::panic_message(payload)
         );
         let report = match &self.task {
-            Some(header) => Report::for_task(ReportKind::UnretrievedPanic, header, message),
+            Some(task) => Report::for_task(ReportKind::UnretrievedPanic, task, message),
             None => Report::new(ReportKind::UnretrievedPanic, message),
         };
         context::deliver(&self.shared, report);

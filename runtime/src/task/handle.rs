@@ -6,7 +6,7 @@ use std::panic::Location;
 use std::sync::Arc;
 
 use super::header::{Header, SEND};
-use super::{schedule, supervise, Task};
+use super::{allocate, schedule, supervise, Task};
 use crate::context::{self, Shared};
 
 /// A handle to a running loop that other threads can keep and use (tokio's `Handle`).
@@ -148,10 +148,8 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let header = Arc::new(Header::new(name, location, self.shared.clone(), SEND));
-        let (runnable, task) = async_task::Builder::new()
-            .metadata(header.clone())
-            .spawn(move |_| supervise::supervise(header, future), schedule);
+        let header = Header::new(name, location, self.shared.clone(), SEND, false);
+        let (runnable, task) = allocate(header, |header| supervise::supervise(header, future));
         // On the loop's own thread this queues the task directly; elsewhere it goes through the
         // remote queue and unparks the loop; on a closed loop the runnable, and so the future, is
         // dropped and the task is cancelled.

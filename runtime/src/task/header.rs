@@ -1,13 +1,15 @@
 //! The per-task state shared by the task's future, its handle and its wakers.
 
 use std::backtrace::Backtrace;
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
 use std::num::NonZeroU64;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use super::TaskRef;
 use crate::context::{self, Remote, Shared};
 
 /// Set by `Task::cancel` (or a signal for the main task). Never cleared.
@@ -22,60 +24,90 @@ pub(crate) const FINISHED: u8 = 1 << 3;
 /// Set for tasks made by `Handle::spawn`, whose futures are `Send` and may be dropped anywhere.
 pub(crate) const SEND: u8 = 1 << 4;
 
-/// `slot` before the task's first poll registered it with its loop.
-const UNREGISTERED: usize = usize::MAX;
+/// `slot` before the task's first poll registered it with its loop, and after it finished.
+const UNREGISTERED: u32 = u32::MAX;
 
 /// Everything about a task that outlives a single poll.
+///
+/// It lives inside the task's async-task allocation, as its metadata: the task's future borrows
+/// it, handles reach it through async-task's `metadata()`, and it goes away with the allocation.
+/// It is kept to 40 bytes (a test checks), since every idle task pays for each of them; what
+/// few tasks need (a name, a spawn backtrace) sits behind one pointer.
 pub(crate) struct Header {
     id: TaskId,
-    /// Set at spawn for a named task; formatted on first use as `Task-N` otherwise.
-    name: OnceLock<Box<str>>,
     pub(crate) location: &'static Location<'static>,
-    /// Debug mode: the stack that spawned the task, shown with reports about it.
-    pub(crate) spawn_backtrace: Option<Arc<Backtrace>>,
+    /// The name given at spawn and, in debug mode, the spawning stack; `None` for most tasks.
+    extra: Option<Box<Extra>>,
     /// The loop the task belongs to, for wakes and reports that come from other threads.
     pub(crate) shared: Arc<Shared>,
+    /// The task's key in its loop's registry of live tasks, while registered.
+    slot: AtomicU32,
     state: AtomicU8,
-    /// The task's key in its loop's registry of live tasks.
-    slot: AtomicUsize,
+}
+
+/// The part of a header that only some tasks have.
+struct Extra {
+    name: Option<Arc<str>>,
+    /// Debug mode: the stack that spawned the task, shown with reports about it.
+    spawn_backtrace: Option<Arc<Backtrace>>,
 }
 
 impl Header {
+    /// A header for a task of the loop behind `shared`. With `backtrace` (debug mode) the
+    /// calling stack is captured as where the task was spawned, which costs microseconds.
     pub(crate) fn new(
         name: Option<String>,
         location: &'static Location<'static>,
         shared: Arc<Shared>,
         flags: u8,
+        backtrace: bool,
     ) -> Self {
-        let header = Header {
+        let extra = (name.is_some() || backtrace).then(|| {
+            Box::new(Extra {
+                name: name.map(Arc::from),
+                spawn_backtrace: backtrace.then(|| Arc::new(Backtrace::force_capture())),
+            })
+        });
+        Header {
             id: TaskId::next(),
-            name: OnceLock::new(),
             location,
-            spawn_backtrace: None,
+            extra,
             shared,
+            slot: AtomicU32::new(UNREGISTERED),
             state: AtomicU8::new(flags),
-            slot: AtomicUsize::new(UNREGISTERED),
-        };
-        if let Some(name) = name {
-            let _ = header.name.set(name.into_boxed_str());
         }
-        header
-    }
-
-    /// Captures the calling stack as where the task was spawned (debug mode only: it costs
-    /// microseconds).
-    pub(crate) fn with_spawn_backtrace(mut self) -> Self {
-        self.spawn_backtrace = Some(Arc::new(Backtrace::force_capture()));
-        self
     }
 
     pub(crate) fn id(&self) -> TaskId {
         self.id
     }
 
-    pub(crate) fn name(&self) -> &str {
-        self.name
-            .get_or_init(|| format!("Task-{}", self.id.0).into_boxed_str())
+    /// The name given at spawn, if any.
+    pub(crate) fn given_name(&self) -> Option<&Arc<str>> {
+        self.extra.as_ref()?.name.as_ref()
+    }
+
+    /// The task's name: the one given at spawn, else `Task-N`.
+    pub(crate) fn name(&self) -> Cow<'_, str> {
+        match self.given_name() {
+            Some(name) => Cow::Borrowed(name),
+            None => Cow::Owned(self.id.default_name()),
+        }
+    }
+
+    pub(crate) fn spawn_backtrace(&self) -> Option<&Arc<Backtrace>> {
+        self.extra.as_ref()?.spawn_backtrace.as_ref()
+    }
+
+    /// A reference to this task that outlives it, for `current_task` and reports.
+    pub(crate) fn task_ref(&self) -> TaskRef {
+        TaskRef {
+            id: self.id,
+            location: self.location,
+            given_name: self.given_name().cloned(),
+            default_name: OnceLock::new(),
+            spawn_backtrace: self.spawn_backtrace().cloned(),
+        }
     }
 
     #[inline]
@@ -90,20 +122,32 @@ impl Header {
     }
 
     #[inline]
-    pub(crate) fn slot(&self) -> Option<usize> {
+    pub(crate) fn slot(&self) -> Option<u32> {
         match self.slot.load(Ordering::Acquire) {
             UNREGISTERED => None,
             slot => Some(slot),
         }
     }
 
-    pub(crate) fn set_slot(&self, slot: Option<usize>) {
-        self.slot
-            .store(slot.unwrap_or(UNREGISTERED), Ordering::Release);
+    /// Records the task's registry key, on its first poll. The fence pairs with the one in
+    /// `request_cancel`: either the poll that follows sees a cancellation requested from another
+    /// thread, or that thread sees the key and wakes the task through the loop.
+    pub(crate) fn register(&self, slot: u32) {
+        debug_assert_ne!(slot, UNREGISTERED);
+        self.slot.store(slot, Ordering::Release);
+        fence(Ordering::SeqCst);
+    }
+
+    /// Forgets the registry key once the task's future is gone; returns it if it was set.
+    pub(crate) fn unregister(&self) -> Option<u32> {
+        match self.slot.swap(UNREGISTERED, Ordering::AcqRel) {
+            UNREGISTERED => None,
+            slot => Some(slot),
+        }
     }
 
     /// Asks the task to cancel, from any thread. Returns `false` if it had finished.
-    pub(crate) fn request_cancel(self: &Arc<Self>) -> bool {
+    pub(crate) fn request_cancel(&self) -> bool {
         if self.has(FINISHED) {
             return false;
         }
@@ -113,8 +157,18 @@ impl Header {
         match context::current() {
             Some(ctx) if Arc::ptr_eq(&ctx.shared, &self.shared) => ctx.wake_task(self),
             // Another thread: the loop wakes the task when it drains its remote queue. A closed
-            // loop has no live tasks left to wake.
-            _ => drop(self.shared.send(Remote::Cancel(self.clone()))),
+            // loop has no live tasks left to wake. A key read here may be stale by the time the
+            // loop uses it (the task finished and another took its key): the other task then
+            // gets one spurious wake, which futures allow. A task not registered yet sees the
+            // request at its first poll (see `register`).
+            _ => {
+                fence(Ordering::SeqCst);
+                let message = Remote::Cancel {
+                    id: self.id,
+                    slot: self.slot(),
+                };
+                drop(self.shared.send(message));
+            }
         }
         true
     }
@@ -180,6 +234,11 @@ impl TaskId {
     /// ```
     pub fn get(self) -> u64 {
         self.0.get()
+    }
+
+    /// The name of a task spawned without one: `Task-N`.
+    pub(crate) fn default_name(self) -> String {
+        format!("Task-{}", self.0)
     }
 }
 

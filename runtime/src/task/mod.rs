@@ -10,17 +10,18 @@ mod header;
 mod supervise;
 
 use std::any::Any;
+use std::backtrace::Backtrace;
 use std::fmt;
 use std::future::Future;
 use std::panic::{resume_unwind, Location};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context as PollContext, Poll};
 
 pub use handle::Handle;
 pub use header::TaskId;
 pub(crate) use header::{Header, CANCEL_REQUESTED, COOPERATIVE, FINISHED, POLLED, SEND};
-pub(crate) use supervise::Outcome;
+pub(crate) use supervise::{Failure, Outcome};
 
 use crate::context::{self, Remote};
 use crate::event_loop::Runnable;
@@ -98,39 +99,43 @@ fn spawn_inner<F: Future + 'static>(
              corun::run or #[corun::entry], or use Handle::spawn from other threads"
         );
     };
-    let mut header = Header::new(name, location, ctx.shared.clone(), 0);
-    if ctx.debug {
-        header = header.with_spawn_backtrace();
-    }
-    let header = Arc::new(header);
-    let (runnable, task) = allocate_local(header.clone(), supervise::supervise(header, future));
+    let header = Header::new(name, location, ctx.shared.clone(), 0, ctx.debug);
+    let (runnable, task) = allocate(header, |header| supervise::supervise(header, future));
     ctx.call_soon(Runnable::new(runnable));
     Task::new(task)
 }
 
 /// The runnable async-task hands out for every corun task.
-pub(crate) type RawRunnable = async_task::Runnable<Arc<Header>>;
+pub(crate) type RawRunnable = async_task::Runnable<Header>;
 
-/// Makes the async-task allocation for a future that is not `Send`: it is polled and dropped
-/// only on the thread of the loop that `header.shared` belongs to.
+/// The handle async-task hands out for every corun task.
+pub(crate) type RawTask<T> = async_task::Task<T, Header>;
+
+/// Makes the async-task allocation of a task: `header` becomes its metadata, and `body` makes
+/// the future from a reference to it, so the header is stored once, inside the task, and the
+/// future reaches it without a reference count.
 ///
-/// async-task's `spawn_local` would check the thread at every poll and drop through its
-/// `Checked` wrapper, which reborrows the whole future to read its thread id; Miri reports that
-/// as undefined behaviour for self-referential futures (smol-rs/async-task#102), and the check is
-/// redundant with the invariant below.
-pub(crate) fn allocate_local<F>(
-    header: Arc<Header>,
-    future: F,
-) -> (RawRunnable, async_task::Task<F::Output, Arc<Header>>)
+/// A future that is not `Send` is polled and dropped only on the thread of the loop that
+/// `header.shared` belongs to. async-task's `spawn_local` would check the thread at every poll
+/// and drop through its `Checked` wrapper, which reborrows the whole future to read its thread
+/// id; Miri reports that as undefined behaviour for self-referential futures
+/// (smol-rs/async-task#102), and the check is redundant with the invariant below.
+pub(crate) fn allocate<'a, B, F>(header: Header, body: B) -> (RawRunnable, RawTask<F::Output>)
 where
-    F: Future + 'static,
+    B: FnOnce(&'a Header) -> F,
+    F: Future + 'a,
 {
-    // SAFETY: `spawn_unchecked` asks, for a future that is not `Send`, that its `Runnable` be
-    // used and dropped on the thread that made it; the other conditions concern non-`'static`
-    // futures (`F: 'static` here) and schedule functions that are not `Send + Sync + 'static`
-    // (`schedule` is a function item: all three). This is called on the loop's thread (from a
-    // task or the driver, with the loop's context installed), and every `Runnable` of the task
-    // stays there:
+    // SAFETY: `spawn_unchecked` asks:
+    // - for a future that is not `'static`, that what it borrows other than the metadata
+    //   outlive its `Runnable`: `body` is given only the metadata to borrow (`'a` is the
+    //   metadata's lifetime, chosen by async-task), and every caller's future is otherwise
+    //   `'static` (`spawn`, `Handle::spawn` and `main_proxy` require or build `'static` futures);
+    // - for a schedule function that is not `Send + Sync + 'static`, conditions on its wakers:
+    //   `schedule` is a function item, all three;
+    // - for a future that is not `Send`, that its `Runnable` be used and dropped on the thread
+    //   that made it. `Handle::spawn`'s futures are `Send`, so this only concerns `spawn` and
+    //   `main_proxy`, which are called on the loop's thread (from a task or the driver, with the
+    //   loop's context installed), and every `Runnable` of such a task stays there:
     // - `schedule` hands a `Runnable` to the loop directly only when that loop's context is
     //   installed on the current thread (`context::call_soon_local`); from any other thread it
     //   goes into the loop's remote queue, which only the loop's thread drains (`drain_remote`,
@@ -144,13 +149,13 @@ where
     unsafe {
         async_task::Builder::new()
             .metadata(header)
-            .spawn_unchecked(move |_| future, schedule)
+            .spawn_unchecked(body, schedule)
     }
 }
 
 /// The schedule function of every task: a wake on the loop's own thread queues the task on the
 /// loop directly; a wake from anywhere else goes through the loop's remote queue and unparks it.
-pub(crate) fn schedule(runnable: async_task::Runnable<Arc<Header>>) {
+pub(crate) fn schedule(runnable: RawRunnable) {
     let runnable = match context::call_soon_local(runnable) {
         Ok(()) => return,
         Err(runnable) => runnable,
@@ -188,16 +193,19 @@ pub(crate) fn schedule(runnable: async_task::Runnable<Arc<Header>>) {
 pub struct Task<T> {
     /// `Some` until the handle is dropped (then detached); kept after the output is taken, so
     /// that `name`, `id` and `is_finished` still answer.
-    inner: Option<async_task::Task<Outcome<T>, Arc<Header>>>,
+    inner: Option<RawTask<Outcome<T>>>,
     /// The output (or panic) has been handed out.
     taken: bool,
+    /// `Task-N`, made on the first call to `name` for a task spawned without a name.
+    default_name: OnceLock<Box<str>>,
 }
 
 impl<T> Task<T> {
-    pub(crate) fn new(task: async_task::Task<Outcome<T>, Arc<Header>>) -> Self {
+    pub(crate) fn new(task: RawTask<Outcome<T>>) -> Self {
         Task {
             inner: Some(task),
             taken: false,
+            default_name: OnceLock::new(),
         }
     }
 
@@ -219,7 +227,13 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn name(&self) -> &str {
-        self.header().name()
+        let header = self.header();
+        match header.given_name() {
+            Some(name) => name,
+            None => self
+                .default_name
+                .get_or_init(|| header.id().default_name().into_boxed_str()),
+        }
     }
 
     /// The task's id.
@@ -306,7 +320,7 @@ impl<T> Task<T> {
         // A task whose work was dropped without ever finishing (only when its loop had closed)
         // has no output: async-task would panic if polled, so answer for it.
         let outcome = if inner.is_finished() && !inner.metadata().has(FINISHED) {
-            Outcome::Cancelled
+            Err(Box::new(Failure::Cancelled))
         } else {
             match Pin::new(inner).poll(cx) {
                 Poll::Pending => return Poll::Pending,
@@ -315,9 +329,11 @@ impl<T> Task<T> {
         };
         self.taken = true;
         Poll::Ready(match outcome {
-            Outcome::Ready(output) => Ok(output),
-            Outcome::Panicked(mut panic) => Err(TaskError::Panicked(panic.take())),
-            Outcome::Cancelled => Err(TaskError::Cancelled),
+            Ok(output) => Ok(output),
+            Err(failure) => match *failure {
+                Failure::Panicked(mut panic) => Err(TaskError::Panicked(panic.take())),
+                Failure::Cancelled => Err(TaskError::Cancelled),
+            },
         })
     }
 }
@@ -333,7 +349,7 @@ impl<T> Future for Task<T> {
             Err(TaskError::Cancelled) => panic!(
                 "task '{}' was cancelled; use Task::join to get Err(TaskError::Cancelled) \
                  instead of this panic",
-                this.header().name()
+                this.name()
             ),
         })
     }
@@ -444,8 +460,19 @@ impl std::error::Error for TaskError {}
 ///     assert_eq!(main.name(), "main");
 /// });
 /// ```
+///
+/// It stays valid after the task has finished: it holds what it shows, not the task.
 #[derive(Clone)]
-pub struct TaskRef(pub(crate) Arc<Header>);
+pub struct TaskRef {
+    pub(crate) id: TaskId,
+    pub(crate) location: &'static Location<'static>,
+    /// The name given at spawn, if any.
+    pub(crate) given_name: Option<Arc<str>>,
+    /// `Task-N`, made on the first call to `name` when no name was given.
+    pub(crate) default_name: OnceLock<Box<str>>,
+    /// Debug mode: where the task was spawned, for reports about it.
+    pub(crate) spawn_backtrace: Option<Arc<Backtrace>>,
+}
 
 impl TaskRef {
     /// The task's name.
@@ -461,7 +488,12 @@ impl TaskRef {
     /// });
     /// ```
     pub fn name(&self) -> &str {
-        self.0.name()
+        match &self.given_name {
+            Some(name) => name,
+            None => self
+                .default_name
+                .get_or_init(|| self.id.default_name().into_boxed_str()),
+        }
     }
 
     /// The task's id.
@@ -476,7 +508,7 @@ impl TaskRef {
     /// });
     /// ```
     pub fn id(&self) -> TaskId {
-        self.0.id()
+        self.id
     }
 
     /// Where the task was spawned (for the main task: where the run started).
@@ -490,13 +522,17 @@ impl TaskRef {
     /// });
     /// ```
     pub fn spawned_at(&self) -> &'static Location<'static> {
-        self.0.location
+        self.location
     }
 }
 
 impl fmt::Debug for TaskRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        f.debug_struct("Task")
+            .field("id", &self.id)
+            .field("name", &self.name())
+            .field("spawned_at", &format_args!("{}", self.location))
+            .finish()
     }
 }
 
@@ -512,5 +548,27 @@ impl fmt::Debug for TaskRef {
 /// });
 /// ```
 pub fn current_task() -> Option<TaskRef> {
-    context::current()?.current_header().map(TaskRef)
+    context::current()?.with_current(Header::task_ref)
+}
+#[cfg(test)]
+mod tests {
+    use std::any::Any;
+    use std::mem::size_of;
+
+    use super::{Header, Outcome};
+
+    /// Every idle task pays for its header: the heap bench's figure against tokio depends on it
+    /// staying at five words.
+    #[test]
+    fn header_fits_in_five_words() {
+        assert!(size_of::<Header>() <= 5 * size_of::<usize>());
+    }
+
+    /// The outcome of a task without output, wrapped as async-task stores it (with its `std`
+    /// feature, in a `Result` beside a panic payload), takes no more room than a small future.
+    #[test]
+    fn outcome_of_a_unit_task_fits_in_two_words() {
+        assert_eq!(size_of::<Outcome<()>>(), size_of::<usize>());
+        assert!(size_of::<Result<Outcome<()>, Box<dyn Any + Send>>>() <= 2 * size_of::<usize>());
+    }
 }

@@ -9,13 +9,21 @@ use std::sync::Arc;
 use std::task::{Context as PollContext, Poll};
 
 use super::header::{Header, COOPERATIVE, FINISHED, POLLED};
-use crate::context::{self, Context};
+use super::TaskRef;
+use crate::context::{self, Context, Shared};
 use crate::debug;
 use crate::report::{Report, ReportKind};
 
-/// How a task ended, as its handle receives it.
-pub(crate) enum Outcome<T> {
-    Ready(T),
+/// How a task ended, as its handle receives it: its output, or why it has none.
+///
+/// The failure is behind one pointer: the outcome shares its place in the task's allocation with
+/// the future (and, beside it, with async-task's own `Result` around it), so for a small output
+/// it must be no larger than one word for an idle task to cost no more than it has to. Failures
+/// are the rare path; the allocation they cost is made only when a task panics or is cancelled.
+pub(crate) type Outcome<T> = Result<T, Box<Failure>>;
+
+/// Why a task has no output.
+pub(crate) enum Failure {
     Panicked(Unretrieved),
     Cancelled,
 }
@@ -24,7 +32,8 @@ pub(crate) enum Outcome<T> {
 /// (the handle was dropped, or never awaited), the panic is reported: none is lost silently.
 pub(crate) struct Unretrieved {
     payload: Option<Box<dyn Any + Send>>,
-    header: Arc<Header>,
+    task: TaskRef,
+    shared: Arc<Shared>,
 }
 
 impl Unretrieved {
@@ -40,13 +49,13 @@ impl Drop for Unretrieved {
         if let Some(payload) = self.payload.take() {
             let report = Report::for_task(
                 ReportKind::UnretrievedPanic,
-                &self.header,
+                &self.task,
                 format!(
                     "Task exception was never retrieved: {}",
                     crate::report::panic_message(&*payload)
                 ),
             );
-            context::deliver(&self.header.shared, report);
+            context::deliver(&self.shared, report);
         }
     }
 }
@@ -57,25 +66,24 @@ pin_project_lite::pin_project! {
     /// A struct with a projected field rather than an `async fn` that pins the future in its own
     /// state: one layer per poll instead of an async block around `poll_fn` (fewer instructions
     /// and bytes per task), and no self-reference in the task's state.
-    pub(crate) struct Supervise<F> {
+    pub(crate) struct Supervise<'a, F> {
         // Dropped first, as the async fn dropped it, then the user's future.
-        supervisor: Supervisor,
+        supervisor: Supervisor<'a>,
         #[pin]
         future: Option<F>,
     }
 }
 
-/// Wraps `future` as the body of the task described by `header`.
-pub(crate) fn supervise<F: Future>(header: Arc<Header>, future: F) -> Supervise<F> {
+/// Wraps `future` as the body of the task described by `header`, which lives in the same
+/// allocation (the task's metadata) and so outlives the body.
+pub(crate) fn supervise<F: Future>(header: &Header, future: F) -> Supervise<'_, F> {
     Supervise {
-        supervisor: Supervisor {
-            header: Some(header),
-        },
+        supervisor: Supervisor { header },
         future: Some(future),
     }
 }
 
-impl<F: Future> Future for Supervise<F> {
+impl<F: Future> Future for Supervise<'_, F> {
     type Output = Outcome<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<Self::Output> {
@@ -84,23 +92,23 @@ impl<F: Future> Future for Supervise<F> {
     }
 }
 
-struct Supervisor {
+struct Supervisor<'a> {
     /// Lent to the loop context (as the current task) while the user's future is polled. Its
     /// `slot` is the task's key in the loop's registry of live tasks, from the first poll until
     /// the end.
-    header: Option<Arc<Header>>,
+    header: &'a Header,
 }
 
-impl Supervisor {
+impl Supervisor<'_> {
     fn poll<F: Future>(
         &mut self,
         mut future: Pin<&mut Option<F>>,
         cx: &mut PollContext<'_>,
     ) -> Poll<Outcome<F::Output>> {
         let ctx = context::current().expect("tasks are only polled by their loop");
-        let header = self.header();
-        if header.slot().is_none() {
-            header.set_slot(Some(ctx.register_task(cx.waker())));
+        let header = self.header;
+        if header.slot().is_none() && !header.has(FINISHED) {
+            header.register(ctx.register_task(cx.waker()));
         }
 
         if ctx.must_cancel(header) {
@@ -108,16 +116,15 @@ impl Supervisor {
                 // Cooperative: the task heard the request through `cancelled()`; let it finish.
                 header.set(COOPERATIVE);
             } else {
-                let dropped = ctx.as_task(&mut self.header, || {
+                let dropped = ctx.as_task(header, || {
                     catch_unwind(AssertUnwindSafe(|| future.set(None)))
                 });
-                let header = self.header();
                 ctx.task_cancelled(header);
                 if let Err(payload) = dropped {
                     ctx.report_panic(ReportKind::PanicWhileCancelling, header, &*payload);
                 }
                 self.finish(&ctx);
-                return Poll::Ready(Outcome::Cancelled);
+                return Poll::Ready(Err(Box::new(Failure::Cancelled)));
             }
         }
 
@@ -129,62 +136,52 @@ impl Supervisor {
         };
         // The only cost of debug mode when it is off: this branch.
         let polled = if ctx.debug {
-            debug::poll_timed(&ctx, &mut self.header, poll)
+            debug::poll_timed(&ctx, header, poll)
         } else {
-            ctx.as_task(&mut self.header, poll)
+            ctx.as_task(header, poll)
         };
         let outcome = match polled {
             Ok(Poll::Pending) => {
                 // Set once: a read is cheaper than a read-modify-write on every poll.
-                let header = self.header();
                 if !header.has(POLLED) {
                     header.set(POLLED);
                 }
                 return Poll::Pending;
             }
-            Ok(Poll::Ready(output)) => Outcome::Ready(output),
-            Err(payload) => Outcome::Panicked(Unretrieved {
+            Ok(Poll::Ready(output)) => Ok(output),
+            Err(payload) => Err(Box::new(Failure::Panicked(Unretrieved {
                 payload: Some(payload),
-                header: self.header().clone(),
-            }),
+                task: header.task_ref(),
+                shared: header.shared.clone(),
+            }))),
         };
         // The finished future's own fields are dropped now, still inside the loop's context.
-        let dropped = ctx.as_task(&mut self.header, || {
+        let dropped = ctx.as_task(header, || {
             catch_unwind(AssertUnwindSafe(|| future.set(None)))
         });
         if let Err(payload) = dropped {
-            ctx.report_panic(ReportKind::PanicWhileCancelling, self.header(), &*payload);
+            ctx.report_panic(ReportKind::PanicWhileCancelling, header, &*payload);
         }
         self.finish(&ctx);
         Poll::Ready(outcome)
     }
 
-    fn header(&self) -> &Arc<Header> {
-        self.header
-            .as_ref()
-            .expect("the header is back after each poll")
-    }
-
     fn finish(&mut self, ctx: &Context) {
-        let header = self.header();
+        let header = self.header;
         header.set(POLLED | FINISHED);
         ctx.forget_listeners(header.id());
-        if let Some(slot) = header.slot() {
-            header.set_slot(None);
+        if let Some(slot) = header.unregister() {
             ctx.deregister_task(slot);
         }
     }
 }
 
-impl Drop for Supervisor {
+impl Drop for Supervisor<'_> {
     fn drop(&mut self) {
         // Normally `finish` ran. If the loop dropped the task without finishing it (only when a
         // loop is torn down without a shutdown), still forget it.
-        let Some(header) = self.header.as_ref() else {
-            return;
-        };
-        if let Some(slot) = header.slot() {
-            header.set_slot(None);
+        let header = self.header;
+        if let Some(slot) = header.unregister() {
             header.set(FINISHED);
             if let Some(ctx) = context::current() {
                 if Arc::ptr_eq(&ctx.shared, &header.shared) {
