@@ -153,6 +153,60 @@ fn cancel_before_the_first_poll_never_polls() {
 }
 
 #[test]
+fn cancel_from_another_thread_drops_a_waiting_task_at_the_loops_next_turn() {
+    corun::run(async {
+        let drops = Drops::default();
+        let token = drops.token();
+        let (future, polls) = counted(async move {
+            let _token = token;
+            std::future::pending::<()>().await;
+        });
+        let task = corun::spawn(future);
+        corun::yield_now().await;
+        assert_eq!(polls.get(), 1, "the task waits, registered with its loop");
+        // The handle goes to another thread, which cancels it and hands it back.
+        let task = corun::to_thread(move || {
+            assert!(task.cancel());
+            task
+        })
+        .await;
+        assert!(task.join().await.unwrap_err().is_cancelled());
+        assert_eq!(drops.count(), 1, "the future was dropped");
+        assert_eq!(polls.get(), 1, "and not polled again");
+    });
+}
+
+#[test]
+fn cancel_from_another_thread_before_the_first_poll_never_polls() {
+    corun::run(async {
+        let (future, polls) = counted(async {});
+        let task = corun::spawn(future);
+        // Blocks the loop's thread while another thread cancels: the task is still queued,
+        // never polled.
+        std::thread::scope(|scope| {
+            scope.spawn(|| assert!(task.cancel()));
+        });
+        assert!(task.join().await.unwrap_err().is_cancelled());
+        assert_eq!(polls.get(), 0);
+    });
+}
+
+#[test]
+fn task_ref_outlives_its_task() {
+    let (named, unnamed, line) = corun::run(async {
+        let named = corun::spawn_named("short-lived", async { corun::current_task().unwrap() });
+        let unnamed = corun::spawn(async { corun::current_task().unwrap() });
+        (named.await, unnamed.await, line!() - 1)
+    });
+    // Both tasks and their loop are gone; the references still answer.
+    assert_eq!(named.name(), "short-lived");
+    assert_eq!(unnamed.name(), format!("Task-{}", unnamed.id()));
+    assert!(named.id() < unnamed.id());
+    assert_eq!(unnamed.spawned_at().line(), line);
+    assert_eq!(unnamed.spawned_at().file(), file!());
+}
+
+#[test]
 fn cancel_of_a_finished_task_returns_false() {
     corun::run(async {
         let task = corun::spawn(async { 1 });

@@ -401,6 +401,7 @@ impl Context {
     }
 
     /// Runs `f` with `header` as the current task, lending it to the context meanwhile.
+    #[inline]
     pub(crate) fn as_task<R>(&self, header: &Header, f: impl FnOnce() -> R) -> R {
         /// Puts the outer current task back, also if `f` unwinds.
         struct Restore<'c> {
@@ -598,5 +599,40 @@ pub(crate) fn deliver(shared: &Arc<Shared>, report: Report) {
     }
     if let Err(Remote::Report(report)) = shared.send(Remote::Report(report)) {
         report::default_handler(&report);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::task::Waker;
+
+    use super::Registry;
+
+    #[test]
+    fn registry_reuses_the_key_of_an_ended_task_and_counts_live_ones() {
+        let mut registry = Registry::default();
+        let a = registry.insert(Waker::noop().clone());
+        let b = registry.insert(Waker::noop().clone());
+        assert_ne!(a, b);
+        assert_eq!(registry.live, 2);
+        assert!(registry.remove(a).is_some());
+        assert!(
+            registry.get(a).is_none(),
+            "an ended task's key wakes nothing"
+        );
+        assert!(registry.remove(a).is_none(), "a key is freed once");
+        assert_eq!(registry.live, 1);
+        assert_eq!(
+            registry.insert(Waker::noop().clone()),
+            a,
+            "the freed key is reused"
+        );
+        assert_eq!(
+            registry.insert(Waker::noop().clone()),
+            2,
+            "then the table grows"
+        );
+        assert_eq!(registry.live, 3);
+        assert!(registry.get(b).is_some());
     }
 }
