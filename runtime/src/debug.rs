@@ -6,7 +6,7 @@
 //!   so they read no clock.
 //! - Cancellations: [`report_cancelled`] says which tasks the end of a run cancelled, which ones
 //!   outlived the shutdown grace, and which were cancelled before they ever ran.
-//! - Spawn backtraces: captured at spawn (see `Header::with_spawn_backtrace`) and carried by
+//! - Spawn backtraces: captured at spawn (see `Header::new`) and carried by
 //!   every report about the task ([`Report::spawn_backtrace`](crate::Report::spawn_backtrace)).
 //!
 //! Always on, debug or not: [`run_error_message`] adds where the running loop was started to
