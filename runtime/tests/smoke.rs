@@ -34,3 +34,34 @@ fn smoke() {
         drop(spawn(std::future::pending::<()>()));
     });
 }
+
+/// The paths that reach a task's header from elsewhere, for Miri: the header lives in the task's
+/// allocation and is lent to the context during polls (`current_task`, `cancelled`), read by
+/// handles on another thread (`Task::cancel`, `name`), and copied into a `TaskRef` that outlives
+/// the task.
+#[test]
+fn task_headers_are_reached_from_polls_handles_and_other_threads() {
+    let (kept, cancelled) = run(async {
+        let listener = spawn_named("listener", async {
+            cancelled().await;
+            current_task().unwrap()
+        });
+        let idle = spawn(std::future::pending::<()>());
+        yield_now().await;
+        assert_eq!(listener.name(), "listener");
+        assert!(idle.name().starts_with("Task-"));
+        let (listener, idle) = std::thread::scope(|scope| {
+            scope
+                .spawn(move || {
+                    assert!(listener.cancel());
+                    assert!(idle.cancel());
+                    (listener, idle)
+                })
+                .join()
+                .unwrap()
+        });
+        (listener.await, idle.join().await)
+    });
+    assert_eq!(kept.name(), "listener");
+    assert!(cancelled.unwrap_err().is_cancelled());
+}
