@@ -66,6 +66,10 @@ mod unix {
                 "a_process_with_its_own_handler_is_left_alone",
                 a_process_with_its_own_handler_is_left_alone,
             ),
+            (
+                "after_a_forced_run_the_process_handler_has_the_signal_again",
+                after_a_forced_run_the_process_handler_has_the_signal_again,
+            ),
         ];
         let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
         for (name, case) in cases {
@@ -167,6 +171,20 @@ mod unix {
         );
     }
 
+    fn after_a_forced_run_the_process_handler_has_the_signal_again() {
+        let mut child = Child::start("own-handler-after-forced-run", &[]);
+        child.wait_for("ready");
+        child.signal("INT");
+        let (status, lines) = child.finish();
+        assert_eq!(status.code(), Some(0), "{status:?}: {lines:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l == "the process's own handler saw SIGINT after the run"),
+            "{lines:?}"
+        );
+    }
+
     /// The child side: runs the named program on this process's main thread.
     fn child(program: &str) {
         match program {
@@ -196,6 +214,21 @@ mod unix {
                     "the process's own handler saw SIGINT"
                 });
                 println!("main returned: {message}");
+            }
+            "own-handler-after-forced-run" => {
+                let seen = Arc::new(AtomicBool::new(false));
+                signal_hook::flag::register(signal_hook::consts::SIGINT, seen.clone()).unwrap();
+                corun::Config::new()
+                    .handle_signals(true)
+                    .run(async { corun::yield_now().await });
+                println!("ready");
+                let start = Instant::now();
+                while !seen.load(Ordering::SeqCst) && start.elapsed() < PATIENCE {
+                    thread::sleep(Duration::from_millis(5));
+                }
+                if seen.load(Ordering::SeqCst) {
+                    println!("the process's own handler saw SIGINT after the run");
+                }
             }
             other => panic!("unknown child program {other:?}"),
         }

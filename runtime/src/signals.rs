@@ -1,19 +1,26 @@
 //! SIGINT and SIGTERM during a run (`Config::handle_signals`): the first cancels the main task,
-//! a second exits at once; outside runs the two signals behave as their default disposition.
+//! a second exits at once; outside runs each signal does what its disposition before the first
+//! handling run did (for the usual `SIG_DFL`, the process dies of it).
 //!
-//! The handlers are signal-hook's, installed for each signal once per process, by the first run
-//! that handles it, and never removed (signal-hook cannot put the previous disposition back).
-//! Each signal gets, in this order:
+//! The handler is signal-hook-registry's, installed for each signal once per process, by the
+//! first run that handles it, and never removed (the registry chains to the disposition it
+//! found, but cannot put it back). On each signal it calls that previous handler, if there was
+//! one, then the single action registered here (`unix::on_signal`), which:
 //!
-//! 1. a conditional default action, armed while no run handles signals ([`IDLE`]): the process
-//!    then dies of the signal exactly as with `SIG_DFL` — this is how the default disposition is
-//!    restored after a run;
-//! 2. a conditional exit with `128 + signal`, armed once a first signal reached the run
-//!    ([`RECEIVED`]) — the second signal exits at once;
-//! 3. a flag action that arms (2);
-//! 4. signal-hook's self-pipe, read by the `corun-signals` thread, which records the signal in
-//!    the run's [`Target`] and unparks its loop. The loop then cancels its main task on its own
-//!    thread.
+//! 1. while no run handles signals (`IDLE`), does what the previous disposition does: for
+//!    `SIG_DFL` it resets the disposition to `SIG_DFL`, unblocks the signal and raises it again,
+//!    so that the process dies of the signal exactly as without corun; for `SIG_IGN` or a
+//!    handler (already called by the registry) it does nothing. This is how the previous
+//!    disposition is restored after a run, including a process's own handler when
+//!    `handle_signals(true)` took the signal over for the run;
+//! 2. once a first signal reached the run (`RECEIVED`), exits at once with `128 + signal`;
+//! 3. otherwise marks the signal received and pending, and writes one byte to a nonblocking
+//!    self-pipe, read by the `corun-signals` thread, which records the signal in the run's
+//!    [`Target`] and unparks its loop. The loop then cancels its main task on its own thread.
+//!
+//! The action only loads and stores atomics and calls async-signal-safe functions (`write`,
+//! `_exit`, `sigaction`, `sigemptyset`, `sigaddset`, `pthread_sigmask`, `raise`, `abort`): it
+//! never allocates, locks, or panics.
 //!
 //! Only one run at a time handles signals; a run that starts while another does leaves them to
 //! it. On platforms other than Unix, and without the `signals` cargo feature (on by default),
@@ -71,11 +78,11 @@ pub(crate) fn exit_code(signal: i32) -> i32 {
     128 + signal
 }
 
-/// The name of `signal`, for reports.
+/// The name of `signal`, for reports: only the two signals a run handles have one.
 pub(crate) fn name(signal: i32) -> &'static str {
     #[cfg(all(unix, feature = "signals"))]
-    if let Some(name) = signal_hook::low_level::signal_name(signal) {
-        return name;
+    if let Some(i) = unix::HANDLED.iter().position(|&handled| handled == signal) {
+        return unix::NAMES[i];
     }
     let _ = signal;
     "a signal"
@@ -91,27 +98,53 @@ pub(crate) fn handle(_setting: Option<bool>, _unparker: &Waker) -> Option<Signal
 
 #[cfg(all(unix, feature = "signals"))]
 mod unix {
-    use std::io;
+    use std::io::{self, Read};
+    use std::os::fd::IntoRawFd;
+    use std::os::unix::net::UnixStream;
+    use std::ptr;
     use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
     use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
     use std::task::Waker;
     use std::thread;
 
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    use signal_hook::flag;
-    use signal_hook::iterator::{Handle as Forwarder, Signals};
-
     use super::{exit_code, SignalGuard, Target};
 
-    const HANDLED: [i32; 2] = [SIGINT, SIGTERM];
+    pub(super) const HANDLED: [i32; 2] = [libc::SIGINT, libc::SIGTERM];
+    pub(super) const NAMES: [&str; 2] = ["SIGINT", "SIGTERM"];
 
-    /// Set while no run handles signals: the handler then does what `SIG_DFL` does.
+    /// What the signal handler knows of one of the handled signals: atomics only.
+    struct Slot {
+        signal: i32,
+        /// Whether the disposition before ours was `SIG_DFL`: while idle, the handler then
+        /// kills the process by the signal. Set before our action is registered.
+        idle_default: AtomicBool,
+        /// Set by the handler for the `corun-signals` thread, which clears it.
+        pending: AtomicBool,
+    }
+
+    static SLOTS: [Slot; 2] = [Slot::new(HANDLED[0]), Slot::new(HANDLED[1])];
+
+    impl Slot {
+        const fn new(signal: i32) -> Slot {
+            Slot {
+                signal,
+                idle_default: AtomicBool::new(false),
+                pending: AtomicBool::new(false),
+            }
+        }
+    }
+
+    /// Set while no run handles signals: the handler then does what the previous disposition
+    /// does.
     static IDLE: AtomicBool = AtomicBool::new(true);
     /// Set by the handler once a signal reached the running run: a further one exits at once.
     static RECEIVED: AtomicBool = AtomicBool::new(false);
+    /// The write end of the self-pipe (nonblocking, never closed); -1 until the `corun-signals`
+    /// thread runs.
+    static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
     static STATE: Mutex<State> = Mutex::new(State {
         installed: [None; 2],
-        forwarder: None,
+        forwarding: false,
         target: None,
     });
 
@@ -119,8 +152,8 @@ mod unix {
         /// For SIGINT and SIGTERM, the disposition right after ours was installed, to tell ours
         /// from a handler the process installs later; `None` while not installed.
         installed: [Option<libc::sighandler_t>; 2],
-        /// The self-pipe the `corun-signals` thread reads, once a signal is installed.
-        forwarder: Option<Forwarder>,
+        /// Whether the `corun-signals` thread and its self-pipe exist.
+        forwarding: bool,
         /// The run that handles signals now.
         target: Option<Arc<Target>>,
     }
@@ -145,16 +178,15 @@ mod unix {
             None if !on_main_thread() => [false; 2],
             None => [0, 1].map(|i| is_default_or_ours(&state, i)),
         };
-        for (i, _) in wanted.iter().enumerate().filter(|(_, wanted)| **wanted) {
-            if state.installed[i].is_some() {
+        for (i, slot) in SLOTS.iter().enumerate() {
+            if !wanted[i] || state.installed[i].is_some() {
                 continue;
             }
-            match install(&mut state, HANDLED[i]) {
+            match install(&mut state, slot) {
                 Ok(disposition) => state.installed[i] = Some(disposition),
-                Err(error) => eprintln!(
-                    "corun: could not install the {} handler: {error}",
-                    super::name(HANDLED[i])
-                ),
+                Err(error) => {
+                    eprintln!("corun: could not install the {} handler: {error}", NAMES[i])
+                }
             }
         }
         if !(0..HANDLED.len()).any(|i| wanted[i] && state.installed[i].is_some()) {
@@ -198,7 +230,7 @@ mod unix {
         // changed, so no other code's assumptions about the disposition are affected.
         let (result, old) = unsafe {
             let mut old: libc::sigaction = std::mem::zeroed();
-            let result = libc::sigaction(signal, std::ptr::null(), &mut old);
+            let result = libc::sigaction(signal, ptr::null(), &mut old);
             (result, old)
         };
         if result != 0 {
@@ -207,37 +239,122 @@ mod unix {
         Ok(old.sa_sigaction)
     }
 
-    /// Installs the actions for `signal` (see the module's documentation), starting the thread
-    /// that forwards signals to the running run if needed; returns the resulting disposition.
-    fn install(state: &mut State, signal: i32) -> io::Result<libc::sighandler_t> {
-        flag::register_conditional_default(signal, &IDLE)?;
-        flag::register_conditional_shutdown(signal, exit_code(signal), &RECEIVED)?;
-        flag::register(signal, &RECEIVED)?;
-        match &state.forwarder {
-            Some(forwarder) => forwarder.add_signal(signal)?,
-            None => {
-                let mut signals = Signals::new([signal])?;
-                let forwarder = signals.handle();
-                thread::Builder::new()
-                    .name("corun-signals".to_owned())
-                    .spawn(move || {
-                        for signal in signals.forever() {
-                            forward(signal);
-                        }
-                    })?;
-                state.forwarder = Some(forwarder);
-            }
+    /// Installs our action for `slot`'s signal (see the module's documentation), starting the
+    /// thread that forwards signals to the running run if needed; returns the resulting
+    /// disposition.
+    fn install(state: &mut State, slot: &'static Slot) -> io::Result<libc::sighandler_t> {
+        if !state.forwarding {
+            start_forwarding()?;
+            state.forwarding = true;
         }
-        disposition(signal)
+        let previous = disposition(slot.signal)?;
+        slot.idle_default
+            .store(previous == libc::SIG_DFL, Ordering::SeqCst);
+        // SAFETY: `register` requires an action that is safe to run inside a signal handler, on
+        // any thread, at any moment. `on_signal` only touches `'static` atomics and calls
+        // async-signal-safe functions (see its comments); it cannot panic (no indexing, no
+        // arithmetic that can overflow for a signal number, no allocation). SIGINT and SIGTERM
+        // are not among the registry's forbidden signals, so `register` does not panic either.
+        unsafe { signal_hook_registry::register(slot.signal, move || on_signal(slot)) }?;
+        disposition(slot.signal)
     }
 
-    /// On the `corun-signals` thread: hands `signal` to the running run.
-    fn forward(signal: i32) {
+    /// The action run inside the signal handler for `slot`'s signal, after the previous
+    /// disposition's handler if there was one.
+    fn on_signal(slot: &Slot) {
+        if IDLE.load(Ordering::SeqCst) {
+            if slot.idle_default.load(Ordering::SeqCst) {
+                die_of(slot.signal);
+            }
+            return;
+        }
+        if RECEIVED.swap(true, Ordering::SeqCst) {
+            // SAFETY: `_exit` is async-signal-safe and takes no pointers; it ends the process
+            // without running atexit hooks or destructors, which is what a second signal asks.
+            unsafe { libc::_exit(exit_code(slot.signal)) }
+        }
+        // Pending before the byte: the thread that reads the byte then sees the flag.
+        slot.pending.store(true, Ordering::SeqCst);
+        let fd = WAKE_FD.load(Ordering::SeqCst);
+        if fd >= 0 {
+            let byte = 1_u8;
+            // SAFETY: `write` is async-signal-safe; the buffer is one readable byte on this
+            // stack frame; `fd` is the self-pipe's write end, never closed once stored, and
+            // nonblocking, so the handler cannot hang. The result is ignored: the only failure
+            // worth a thought is `EAGAIN` (the pipe is full of unread bytes), and then the
+            // thread wakes anyway and sees the pending flag.
+            unsafe { libc::write(fd, ptr::from_ref(&byte).cast(), 1) };
+        }
+    }
+
+    /// Does what `SIG_DFL` does for SIGINT and SIGTERM: the process dies of `signal`. As
+    /// signal-hook's `emulate_default_handler`: reset the disposition, unblock the signal (it is
+    /// blocked while its handler runs), raise it; should the process survive that (another
+    /// thread installed a handler in between), abort.
+    fn die_of(signal: i32) -> ! {
+        // SAFETY: every call is async-signal-safe (POSIX.1-2008 lists `sigaction`,
+        // `sigemptyset`, `sigaddset`, `pthread_sigmask`, `raise` and `abort`), so this may run
+        // inside a signal handler. All-zero `sigaction` and `sigset_t` are valid values of those
+        // plain C structs (`SIG_DFL` is zero). The pointers passed are to locals that outlive
+        // each call, or null where the old value is not wanted. Replacing the disposition under
+        // the registry is sound: the process is about to end.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = libc::SIG_DFL;
+            if libc::sigaction(signal, &action, ptr::null_mut()) == 0 {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, signal);
+                libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, ptr::null_mut());
+                libc::raise(signal);
+            }
+            libc::abort()
+        }
+    }
+
+    /// Makes the self-pipe and the `corun-signals` thread that reads it.
+    fn start_forwarding() -> io::Result<()> {
+        let (reader, writer) = UnixStream::pair()?;
+        writer.set_nonblocking(true)?;
+        thread::Builder::new()
+            .name("corun-signals".to_owned())
+            .spawn(move || forward_forever(reader))?;
+        // Leaked on purpose: the handler may write to it at any time from now on.
+        WAKE_FD.store(writer.into_raw_fd(), Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// The `corun-signals` thread: on each wake-up byte, hands every pending signal to the
+    /// running run.
+    fn forward_forever(mut reader: UnixStream) {
+        let mut buffer = [0_u8; 16];
+        loop {
+            match reader.read(&mut buffer) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    eprintln!("corun: signals are no longer forwarded to runs: {error}");
+                    return;
+                }
+            }
+            for slot in &SLOTS {
+                if slot.pending.swap(false, Ordering::SeqCst) {
+                    forward(slot);
+                }
+            }
+        }
+    }
+
+    /// On the `corun-signals` thread: hands `slot`'s signal to the running run.
+    fn forward(slot: &Slot) {
         let target = state().target.clone();
         match target {
-            Some(target) => target.receive(signal),
-            // The run ended between the handler and here: behave as the default disposition.
-            None => drop(signal_hook::low_level::emulate_default_handler(signal)),
+            Some(target) => target.receive(slot.signal),
+            // The run ended between the handler and here: do what the signal does between runs
+            // (the registry already called a previous handler, if there was one).
+            None if slot.idle_default.load(Ordering::SeqCst) => die_of(slot.signal),
+            None => {}
         }
     }
 }
