@@ -1,6 +1,8 @@
 //! A compile error with a span range, turned into `::core::compile_error!` tokens.
 
-use crate::tt::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
+use crate::tt::{Delimiter, Ident, Literal, Punct, Spacing, Span, TokenTree};
+
+use crate::tokens::{group_of_one, Tokens};
 
 /// One message for the user, pointing at the tokens from `start` to `end`.
 ///
@@ -16,55 +18,61 @@ pub(crate) struct Error {
 
 impl Error {
     /// An error at a single span.
-    pub(crate) fn new(span: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn new(span: Span, message: String) -> Self {
         Self::spanning(span, span, message)
     }
 
     /// An error covering everything from `start` to `end`.
-    pub(crate) fn spanning(start: Span, end: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn spanning(start: Span, end: Span, message: String) -> Self {
         Self {
             start,
             end,
-            message: message.into(),
+            message,
         }
     }
 
     /// An error covering the tokens of `tokens` (or `fallback` when it is empty).
-    pub(crate) fn covering(
-        tokens: &[TokenTree],
-        fallback: Span,
-        message: impl Into<String>,
-    ) -> Self {
-        let start = tokens.first().map_or(fallback, TokenTree::span);
-        let end = tokens.last().map_or(fallback, TokenTree::span);
+    pub(crate) fn covering(tokens: &[TokenTree], fallback: Span, message: String) -> Self {
+        let start = crate::tokens::first_span(tokens, fallback);
+        let end = crate::tokens::last_span(tokens, fallback);
         Self::spanning(start, end, message)
     }
 
-    /// `::core::compile_error! { "message" }`, its first tokens at `start`, the braces at `end`.
-    pub(crate) fn to_compile_error(&self) -> TokenStream {
-        let punct = |ch, spacing| {
-            let mut punct = Punct::new(ch, spacing);
-            punct.set_span(self.start);
-            TokenTree::Punct(punct)
-        };
+    /// Appends `::core::compile_error! { "message" }`, its first tokens at `start`, the braces
+    /// at `end`.
+    pub(crate) fn push_compile_error(&self, tokens: &mut Tokens) {
+        push_punct(tokens, ':', Spacing::Joint, self.start);
+        push_punct(tokens, ':', Spacing::Alone, self.start);
+        tokens.push(TokenTree::Ident(Ident::new("core", self.start)));
+        push_punct(tokens, ':', Spacing::Joint, self.start);
+        push_punct(tokens, ':', Spacing::Alone, self.start);
+        tokens.push(TokenTree::Ident(Ident::new("compile_error", self.start)));
+        push_punct(tokens, '!', Spacing::Alone, self.start);
         let mut message = Literal::string(&self.message);
         message.set_span(self.end);
-        let mut braces = Group::new(Delimiter::Brace, TokenTree::Literal(message).into());
-        braces.set_span(self.end);
-        TokenStream::from_iter([
-            punct(':', Spacing::Joint),
-            punct(':', Spacing::Alone),
-            TokenTree::Ident(Ident::new("core", self.start)),
-            punct(':', Spacing::Joint),
-            punct(':', Spacing::Alone),
-            TokenTree::Ident(Ident::new("compile_error", self.start)),
-            punct('!', Spacing::Alone),
-            TokenTree::Group(braces),
-        ])
+        let message = TokenTree::Literal(message);
+        tokens.push(group_of_one(Delimiter::Brace, message, self.end));
     }
 }
 
-/// Every error of `errors`, one `compile_error!` each.
-pub(crate) fn to_compile_errors(errors: &[Error]) -> TokenStream {
-    errors.iter().map(Error::to_compile_error).collect()
+fn push_punct(tokens: &mut Tokens, ch: char, spacing: Spacing, span: Span) {
+    let mut punct = Punct::new(ch, spacing);
+    punct.set_span(span);
+    tokens.push(TokenTree::Punct(punct));
+}
+
+/// Appends every error of `errors`, one `compile_error!` each.
+pub(crate) fn push_compile_errors(tokens: &mut Tokens, errors: &[Error]) {
+    for error in errors {
+        error.push_compile_error(tokens);
+    }
+}
+
+/// The concatenation of `parts`, for messages (cheaper to build than `format!`).
+pub(crate) fn message(parts: &[&str]) -> String {
+    let mut message = String::new();
+    for part in parts {
+        message.push_str(part);
+    }
+    message
 }

@@ -2,10 +2,13 @@
 
 use crate::tt::{Delimiter, Ident, Literal, TokenStream, TokenTree};
 
-use crate::error::to_compile_errors;
+use crate::error::push_compile_errors;
 use crate::fallback;
 use crate::parse;
-use crate::tokens::{code, group, relocate, Push, Span};
+use crate::tokens::{
+    code, first_span, group, group_of_one, ident_is, last_span, push_code, push_ident,
+    push_relocated, stream, trees, Span, Tokens,
+};
 use crate::validate::{self, Kind, Options};
 
 /// Parse → validate → expand, or fall back to a compiling sync fn next to the errors.
@@ -15,36 +18,37 @@ use crate::validate::{self, Kind, Options};
 pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     let (raw_options, mut errors) = parse::options(args);
     let options = validate::options(raw_options, &mut errors);
-    let tokens: Vec<TokenTree> = item.into_iter().collect();
+    let mut tokens = trees(item);
+    let mut output = Vec::new();
     let function = match parse::function(&tokens, kind.attribute()) {
         Ok(function) => function,
         Err(error) => {
             // Not a function: the item is given back untouched, so nothing else breaks.
             errors.push(error);
-            let mut output = to_compile_errors(&errors);
-            output.extend(tokens);
-            return output;
+            push_compile_errors(&mut output, &errors);
+            output.append(&mut tokens);
+            return stream(output);
         }
     };
     let signature_errors = validate::signature(kind, &function);
     if !signature_errors.is_empty() {
         errors.extend(signature_errors);
-        let mut output = to_compile_errors(&errors);
-        output.extend(fallback::sync_function(&function));
-        return output;
+        push_compile_errors(&mut output, &errors);
+        fallback::push_sync_function(&mut output, &function);
+        return stream(output);
     }
     // Option errors alone do not stop the expansion: the valid options are applied, so the
     // body is still checked and the IDE still sees a runnable function.
-    let mut output = to_compile_errors(&errors);
-    output.extend(function_with_runtime(kind, &options, &function));
-    output
+    push_compile_errors(&mut output, &errors);
+    push_function_with_runtime(&mut output, kind, options, &function);
+    stream(output)
 }
 
 /// How the body's output type is fixed.
 enum Output {
     /// No `->` (the output is `()`) or a type that can be named: the async block's return type
-    /// is set to it before the body runs (see [`function_with_runtime`]).
-    Named(TokenStream),
+    /// is set to it before the body runs (see [`push_function_with_runtime`]).
+    Named(Tokens),
     /// `-> impl Trait`: cannot be named, so the block's output is inferred from the function's.
     Opaque,
     /// `-> !`: cannot be named in a generic argument on stable, but can be an async closure's
@@ -62,19 +66,25 @@ fn output_kind(function: &parse::Function) -> Output {
             return Output::Never;
         }
     }
-    if contains_impl(output.iter()) {
+    if contains_impl(output) {
         return Output::Opaque;
     }
-    Output::Named(output.iter().cloned().collect())
+    Output::Named(output.clone())
 }
 
 /// Whether `impl` appears anywhere in the tokens (`impl Trait`, `Box<impl Trait>`).
-pub(crate) fn contains_impl<'a>(tokens: impl IntoIterator<Item = &'a TokenTree>) -> bool {
-    tokens.into_iter().any(|token| match token {
-        TokenTree::Ident(ident) => crate::tokens::ident_is(ident, "impl"),
-        TokenTree::Group(group) => contains_impl(&group.stream().into_iter().collect::<Vec<_>>()),
-        _ => false,
-    })
+pub(crate) fn contains_impl(tokens: &[TokenTree]) -> bool {
+    for token in tokens {
+        let found = match token {
+            TokenTree::Ident(ident) => ident_is(ident, "impl"),
+            TokenTree::Group(group) => contains_impl(&trees(group.stream())),
+            _ => false,
+        };
+        if found {
+            return true;
+        }
+    }
+    false
 }
 
 /// The rewrite itself:
@@ -100,154 +110,127 @@ pub(crate) fn contains_impl<'a>(tokens: impl IntoIterator<Item = &'a TokenTree>)
 /// tail expression; and since the body comes last, a diverging body (`loop { .. }`) leaves no
 /// code unreachable. `-> impl Trait` has its output inferred instead, and `-> !` is the return
 /// type of an async closure (`async move || -> ! #body`), the one place stable Rust accepts it.
-fn function_with_runtime(kind: Kind, options: &Options, function: &parse::Function) -> TokenStream {
+fn push_function_with_runtime(
+    item: &mut Tokens,
+    kind: Kind,
+    options: Options,
+    function: &parse::Function,
+) {
     let call_site = Span::call_site();
-    let krate = match &options.krate {
-        Some(path) => path.clone(),
+    let krate = match options.krate {
+        Some(path) => path,
         None => code("::corun", call_site),
     };
-    let mut private = krate.clone();
-    private.push(code("::__private", call_site));
 
     // Glue is located at the user's code (so errors land there) but keeps the macro's hygiene
     // and expansion context (so lints like `unused_braces` do not fire on code the user did not
     // write).
     let body_span = function.body.span();
     let glue = call_site.located_at(body_span);
-    let body_var = TokenTree::Ident(Ident::new("body", Span::mixed_site().located_at(body_span)));
-    let body = group(Delimiter::Brace, function.body.stream(), glue);
-
-    let mut future = TokenStream::new();
-    let mut call = TokenStream::new();
-    match output_kind(function) {
-        Output::Named(output) => {
-            // Located at the declared type, so that rustc's "return type inferred to be ..
-            // here" points at it.
-            let first = output
-                .clone()
-                .into_iter()
-                .next()
-                .map_or(glue, |token| token.span());
-            let last = output
-                .clone()
-                .into_iter()
-                .last()
-                .map_or(glue, |token| token.span());
-            let at_output = call_site.located_at(first);
-            let mut early_return = code("return", glue);
-            early_return
-                .push(relocate(private.clone(), at_output))
-                .push(code("::output_type::<", at_output))
-                .push(output)
-                .push(code(">", at_output))
-                .push([group(
-                    Delimiter::Parenthesis,
-                    TokenStream::new(),
-                    call_site.located_at(last),
-                )])
-                .push(code(";", glue));
-            let mut block = code("if false", glue);
-            block
-                .push([group(Delimiter::Brace, early_return, glue)])
-                .push([body]);
-            future
-                .push(code("async move", glue))
-                .push([group(Delimiter::Brace, block, glue)]);
-        }
-        Output::Opaque => {
-            future.push(code("async move", glue)).push([body]);
-        }
-        Output::Never => {
-            future.push(code("async move || -> !", glue)).push([body]);
-            call = code("()", glue);
-        }
-    }
-
-    let mut config = private.clone();
-    config.push(code("::Config::new()", call_site));
-    match options.debug {
-        Some(true) => config.push(code(".debug(true)", call_site)),
-        Some(false) => config.push(code(".debug(false)", call_site)),
-        None => &mut config,
-    };
-    if let Some(path) = &options.loop_factory {
-        config = with_loop_factory(&krate, config, path);
-    }
-    let main_name = TokenTree::Literal(Literal::string(&validate::unraw(&function.name)));
-    let mut run_arguments = TokenStream::from(body_var.clone());
-    run_arguments.push(call);
+    let body_var = Ident::new("body", Span::mixed_site().located_at(body_span));
+    let body = group(Delimiter::Brace, trees(function.body.stream()), glue);
 
     let mut statements = code("let", glue);
-    statements
-        .push([body_var])
-        .push(code("=", glue))
-        .push(future)
-        .push(code(";", glue))
-        .push(config)
-        .push(code(".main_name", glue))
-        .push([group(Delimiter::Parenthesis, main_name.into(), glue)])
-        .push(code(".run", glue))
-        .push([group(Delimiter::Parenthesis, run_arguments, glue)]);
+    push_ident(&mut statements, &body_var);
+    push_code(&mut statements, "=", glue);
+    let mut run_arguments = Vec::new();
+    push_ident(&mut run_arguments, &body_var);
+    match output_kind(function) {
+        Output::Named(mut output) => {
+            // Located at the declared type, so that rustc's "return type inferred to be ..
+            // here" points at it.
+            let at_output = call_site.located_at(first_span(&output, glue));
+            let last = last_span(&output, glue);
+            let mut early_return = code("return", glue);
+            push_relocated(&mut early_return, &krate, at_output);
+            push_code(&mut early_return, "::__private::output_type::<", at_output);
+            early_return.append(&mut output);
+            push_code(&mut early_return, ">", at_output);
+            early_return.push(group(
+                Delimiter::Parenthesis,
+                Vec::new(),
+                call_site.located_at(last),
+            ));
+            push_code(&mut early_return, ";", glue);
+            let mut block = code("if false", glue);
+            block.push(group(Delimiter::Brace, early_return, glue));
+            block.push(body);
+            push_code(&mut statements, "async move", glue);
+            statements.push(group(Delimiter::Brace, block, glue));
+        }
+        Output::Opaque => {
+            push_code(&mut statements, "async move", glue);
+            statements.push(body);
+        }
+        Output::Never => {
+            push_code(&mut statements, "async move || -> !", glue);
+            statements.push(body);
+            push_code(&mut run_arguments, "()", glue);
+        }
+    }
+    push_code(&mut statements, ";", glue);
 
-    let mut item: TokenStream = function
-        .attributes
-        .iter()
-        .flat_map(parse::Attribute::tokens)
-        .collect();
+    let mut config = krate.clone();
+    push_code(&mut config, "::__private::Config::new()", call_site);
+    match options.debug {
+        Some(true) => push_code(&mut config, ".debug(true)", call_site),
+        Some(false) => push_code(&mut config, ".debug(false)", call_site),
+        None => {}
+    }
+    match options.loop_factory {
+        Some(path) => push_loop_factory(&mut statements, &krate, config, path),
+        None => statements.append(&mut config),
+    }
+    let main_name = TokenTree::Literal(Literal::string(&validate::unraw(&function.name)));
+    push_code(&mut statements, ".main_name", glue);
+    statements.push(group_of_one(Delimiter::Parenthesis, main_name, glue));
+    push_code(&mut statements, ".run", glue);
+    statements.push(group(Delimiter::Parenthesis, run_arguments, glue));
+
+    parse::push_attributes(item, &function.attributes);
     if kind == Kind::Test {
-        item.push(code("#[::core::prelude::v1::test]", call_site));
+        push_code(item, "#[::core::prelude::v1::test]", call_site);
     }
-    push_head(&mut item, function);
+    push_head(item, function);
     if !function.output.is_empty() {
-        item.push(code("->", call_site))
-            .push(function.output.iter().cloned());
+        push_code(item, "->", call_site);
+        item.extend_from_slice(&function.output);
     }
-    item.push(function.where_clause.iter().cloned())
-        .push([group(Delimiter::Brace, statements, function.body.span())]);
-    item
+    item.extend_from_slice(&function.where_clause);
+    item.push(group(Delimiter::Brace, statements, function.body.span()));
 }
 
-/// `::corun::__private::loop_factory(#config, #path)`, the call located at the path.
+/// Appends `::corun::__private::loop_factory(#config, #path)`, the call located at the path.
 ///
 /// The helper's bounds are where a wrong path is caught, and rustc reports an unmet bound that
 /// no argument's type names at the whole call, so the call itself is given the path's location:
 /// the error then underlines the path, not the attribute.
-fn with_loop_factory(krate: &TokenStream, config: TokenStream, path: &TokenStream) -> TokenStream {
-    let first = path
-        .clone()
-        .into_iter()
-        .next()
-        .map_or_else(Span::call_site, |token| token.span());
-    let last = path
-        .clone()
-        .into_iter()
-        .last()
-        .map_or_else(Span::call_site, |token| token.span());
-    let at_path = Span::call_site().located_at(first);
+fn push_loop_factory(tokens: &mut Tokens, krate: &[TokenTree], config: Tokens, mut path: Tokens) {
+    let call_site = Span::call_site();
+    let at_path = call_site.located_at(first_span(&path, call_site));
+    let last = last_span(&path, call_site);
     let mut arguments = config;
-    arguments.push(code(",", at_path)).push(path.clone());
-    let mut call = relocate(krate.clone(), at_path);
-    call.push(code("::__private::loop_factory", at_path))
-        .push([group(
-            Delimiter::Parenthesis,
-            arguments,
-            Span::call_site().located_at(last),
-        )]);
-    call
+    push_code(&mut arguments, ",", at_path);
+    arguments.append(&mut path);
+    push_relocated(tokens, krate, at_path);
+    push_code(tokens, "::__private::loop_factory", at_path);
+    tokens.push(group(
+        Delimiter::Parenthesis,
+        arguments,
+        call_site.located_at(last),
+    ));
 }
 
-/// `#visibility #qualifiers fn #name()`: the head of the rewritten function, shared with the
-/// fallback. The parentheses keep the span of the user's parameter list.
-pub(crate) fn push_head(item: &mut TokenStream, function: &parse::Function) {
-    item.push(function.visibility.iter().cloned())
-        .push(function.other_qualifiers.iter().cloned())
-        .push([
-            TokenTree::Ident(function.fn_token.clone()),
-            TokenTree::Ident(function.name.clone()),
-        ])
-        .push([group(
-            Delimiter::Parenthesis,
-            TokenStream::new(),
-            function.parameters.span(),
-        )]);
+/// Appends `#visibility #qualifiers fn #name()`: the head of the rewritten function, shared
+/// with the fallback. The parentheses keep the span of the user's parameter list.
+pub(crate) fn push_head(item: &mut Tokens, function: &parse::Function) {
+    item.extend_from_slice(&function.visibility);
+    item.extend_from_slice(&function.other_qualifiers);
+    push_ident(item, &function.fn_token);
+    push_ident(item, &function.name);
+    item.push(group(
+        Delimiter::Parenthesis,
+        Vec::new(),
+        function.parameters.span(),
+    ));
 }

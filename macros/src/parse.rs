@@ -6,7 +6,8 @@
 
 use crate::tt::{Delimiter, Group, Ident, Spacing, Span, TokenStream, TokenTree};
 
-use crate::error::Error;
+use crate::error::{message, Error};
+use crate::tokens::{ident_is, is_punct, trees, Tokens};
 
 /// One `name` or `name = value` of the attribute's arguments, not yet checked.
 pub(crate) struct RawOption {
@@ -24,23 +25,47 @@ pub(crate) const VALID_OPTIONS: &str =
 
 /// Splits the attribute's arguments into options; a piece that is not `name [= value]` is an
 /// error and is skipped, so that every mistake of one attribute is reported together.
+///
+/// Pieces are separated by commas outside angle brackets (`Loop::<A, B>::new` is one piece). A
+/// trailing comma is allowed.
 pub(crate) fn options(args: TokenStream) -> (Vec<RawOption>, Vec<Error>) {
     let mut options = Vec::new();
     let mut errors = Vec::new();
-    let tokens: Vec<TokenTree> = args.into_iter().collect();
-    for piece in split_top_level_commas(&tokens) {
-        match piece {
-            Piece::Empty(comma) => errors.push(Error::new(
-                comma,
-                format!("expected an option before `,`: the options are {VALID_OPTIONS}"),
-            )),
-            Piece::Tokens(tokens) => match option(tokens) {
-                Ok(option) => options.push(option),
-                Err(error) => errors.push(error),
-            },
+    let tokens = trees(args);
+    let mut angles = AngleDepth::default();
+    let mut start = 0;
+    for index in 0..tokens.len() {
+        let token = &tokens[index];
+        angles.step(token);
+        if angles.depth != 0 || !is_punct(token, ',') {
+            continue;
         }
+        if index == start {
+            // Nothing before this comma (`,,` or a leading `,`).
+            errors.push(Error::new(
+                token.span(),
+                message(&[
+                    "expected an option before `,`: the options are ",
+                    VALID_OPTIONS,
+                ]),
+            ));
+        } else {
+            push_option(&tokens[start..index], &mut options, &mut errors);
+        }
+        start = index + 1;
+    }
+    if start < tokens.len() {
+        push_option(&tokens[start..], &mut options, &mut errors);
     }
     (options, errors)
+}
+
+/// Reads one piece between commas into `options`, or its mistake into `errors`.
+fn push_option(tokens: &[TokenTree], options: &mut Vec<RawOption>, errors: &mut Vec<Error>) {
+    match option(tokens) {
+        Ok(option) => options.push(option),
+        Err(error) => errors.push(error),
+    }
 }
 
 /// One piece between commas; `tokens` is never empty.
@@ -48,7 +73,7 @@ fn option(tokens: &[TokenTree]) -> Result<RawOption, Error> {
     let Some(first) = tokens.first() else {
         return Err(Error::new(
             Span::call_site(),
-            format!("expected an option: the options are {VALID_OPTIONS}"),
+            message(&["expected an option: the options are ", VALID_OPTIONS]),
         ));
     };
     let name = match first {
@@ -57,10 +82,12 @@ fn option(tokens: &[TokenTree]) -> Result<RawOption, Error> {
             return Err(Error::covering(
                 tokens,
                 other.span(),
-                format!(
-                    "expected an option, found {}: the options are {VALID_OPTIONS}",
-                    describe(other)
-                ),
+                message(&[
+                    "expected an option, found ",
+                    &describe(other),
+                    ": the options are ",
+                    VALID_OPTIONS,
+                ]),
             ))
         }
     };
@@ -82,41 +109,14 @@ fn option(tokens: &[TokenTree]) -> Result<RawOption, Error> {
         other => Err(Error::covering(
             &tokens[1..],
             other.span(),
-            format!(
-                "expected `=` or `,` after `{name}`, found {}",
-                describe(other)
-            ),
+            message(&[
+                "expected `=` or `,` after `",
+                &name.to_string(),
+                "`, found ",
+                &describe(other),
+            ]),
         )),
     }
-}
-
-enum Piece<'a> {
-    /// Nothing before this comma (`,,` or a leading `,`).
-    Empty(Span),
-    Tokens(&'a [TokenTree]),
-}
-
-/// Splits at commas outside angle brackets (`Loop::<A, B>::new` is one piece). A trailing comma
-/// is allowed.
-fn split_top_level_commas(tokens: &[TokenTree]) -> Vec<Piece<'_>> {
-    let mut pieces = Vec::new();
-    let mut angles = AngleDepth::default();
-    let mut start = 0;
-    for (index, token) in tokens.iter().enumerate() {
-        angles.step(token);
-        if angles.depth == 0 && is_punct(token, ',') {
-            if index == start {
-                pieces.push(Piece::Empty(token.span()));
-            } else {
-                pieces.push(Piece::Tokens(&tokens[start..index]));
-            }
-            start = index + 1;
-        }
-    }
-    if start < tokens.len() {
-        pieces.push(Piece::Tokens(&tokens[start..]));
-    }
-    pieces
 }
 
 /// One `#[...]` attribute of the item, kept as its two token trees.
@@ -129,19 +129,23 @@ impl Attribute {
     /// Whether this is a test attribute: its path's last segment is `test` (`#[test]`,
     /// `#[::core::prelude::v1::test]`, `#[corun::test]`, `#[tokio::test(...)]`).
     pub(crate) fn is_test(&self) -> bool {
-        let mut last = None;
+        let mut last_is_test = false;
         for token in self.brackets.stream() {
             match token {
-                TokenTree::Ident(ident) => last = Some(ident.to_string()),
+                TokenTree::Ident(ident) => last_is_test = ident_is(&ident, "test"),
                 TokenTree::Punct(punct) if punct.as_char() == ':' => {}
                 _ => break,
             }
         }
-        last.as_deref() == Some("test")
+        last_is_test
     }
+}
 
-    pub(crate) fn tokens(&self) -> TokenStream {
-        TokenStream::from_iter([self.pound.clone(), TokenTree::Group(self.brackets.clone())])
+/// Appends every attribute of `attributes`, `#` and brackets.
+pub(crate) fn push_attributes(tokens: &mut Tokens, attributes: &[Attribute]) {
+    for attribute in attributes {
+        tokens.push(attribute.pound.clone());
+        tokens.push(TokenTree::Group(attribute.brackets.clone()));
     }
 }
 
@@ -168,40 +172,31 @@ pub(crate) struct Function {
 /// Splits an item into the parts of a function, or says where it stops looking like one.
 pub(crate) fn function(tokens: &[TokenTree], attribute: &str) -> Result<Function, Error> {
     let mut cursor = Cursor { tokens, index: 0 };
-    let not_a_function = |found: Option<&TokenTree>| {
-        let (span, found) = match found {
-            Some(token) => (token.span(), describe(token)),
-            None => (
-                tokens.last().map_or_else(Span::call_site, TokenTree::span),
-                "the end of the item".to_owned(),
-            ),
-        };
-        Error::new(
-            span,
-            format!("expected `async fn`, found {found}: `{attribute}` goes on a function like `async fn main() {{}}`"),
-        )
-    };
 
     let mut attributes = Vec::new();
-    while let Some(pound) = cursor.peek().filter(|token| is_punct(token, '#')) {
+    while cursor.peek_punct('#') {
+        let pound = tokens[cursor.index].clone();
         cursor.index += 1;
-        match cursor.next() {
-            Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Bracket => {
-                attributes.push(Attribute {
-                    pound: pound.clone(),
-                    brackets: group.clone(),
-                });
-            }
-            other => return Err(not_a_function(other)),
+        let Some(TokenTree::Group(brackets)) = cursor.next() else {
+            return Err(cursor.not_a_function_before(attribute));
+        };
+        if brackets.delimiter() != Delimiter::Bracket {
+            return Err(cursor.not_a_function_before(attribute));
         }
+        attributes.push(Attribute {
+            pound,
+            brackets: brackets.clone(),
+        });
     }
 
     let mut visibility = Vec::new();
     if cursor.peek_ident("pub") {
-        visibility.extend(cursor.next().cloned());
+        visibility.push(tokens[cursor.index].clone());
+        cursor.index += 1;
         if let Some(TokenTree::Group(group)) = cursor.peek() {
             if group.delimiter() == Delimiter::Parenthesis {
-                visibility.extend(cursor.next().cloned());
+                visibility.push(tokens[cursor.index].clone());
+                cursor.index += 1;
             }
         }
     }
@@ -211,7 +206,7 @@ pub(crate) fn function(tokens: &[TokenTree], attribute: &str) -> Result<Function
     let mut other_qualifiers = Vec::new();
     let fn_token = loop {
         let Some(TokenTree::Ident(ident)) = cursor.peek() else {
-            return Err(not_a_function(cursor.peek()));
+            return Err(cursor.not_a_function(attribute));
         };
         let ident = ident.clone();
         match ident.to_string().as_str() {
@@ -224,28 +219,29 @@ pub(crate) fn function(tokens: &[TokenTree], attribute: &str) -> Result<Function
             "unsafe" | "safe" | "default" => other_qualifiers.push(TokenTree::Ident(ident)),
             "extern" => {
                 other_qualifiers.push(TokenTree::Ident(ident));
-                if let Some(TokenTree::Literal(abi)) = cursor.tokens.get(cursor.index + 1) {
+                if let Some(TokenTree::Literal(abi)) = tokens.get(cursor.index + 1) {
                     other_qualifiers.push(TokenTree::Literal(abi.clone()));
                     cursor.index += 1;
                 }
             }
-            _ => return Err(not_a_function(cursor.peek())),
+            _ => return Err(cursor.not_a_function(attribute)),
         }
         cursor.index += 1;
     };
 
     let name = match cursor.next() {
         Some(TokenTree::Ident(name)) => name.clone(),
-        other => return Err(not_a_function(other)),
+        _ => return Err(cursor.not_a_function_before(attribute)),
     };
 
     let mut generics = Vec::new();
     if cursor.peek_punct('<') {
         let mut angles = AngleDepth::default();
         loop {
-            let Some(token) = cursor.next() else {
-                return Err(not_a_function(None));
+            let Some(token) = cursor.peek() else {
+                return Err(cursor.not_a_function(attribute));
             };
+            cursor.index += 1;
             angles.step(token);
             generics.push(token.clone());
             if angles.depth == 0 {
@@ -258,32 +254,33 @@ pub(crate) fn function(tokens: &[TokenTree], attribute: &str) -> Result<Function
         Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Parenthesis => {
             group.clone()
         }
-        other => return Err(not_a_function(other)),
+        _ => return Err(cursor.not_a_function_before(attribute)),
     };
 
     let mut output = Vec::new();
     if cursor.peek_punct('-')
-        && matches!(cursor.tokens.get(cursor.index + 1), Some(token) if is_punct(token, '>'))
+        && matches!(tokens.get(cursor.index + 1), Some(token) if is_punct(token, '>'))
     {
         cursor.index += 2;
         output = cursor.take_until_body_or_where();
         if output.is_empty() {
-            return Err(not_a_function(cursor.peek()));
+            return Err(cursor.not_a_function(attribute));
         }
     }
 
     let mut where_clause = Vec::new();
     if cursor.peek_ident("where") {
-        where_clause.extend(cursor.next().cloned());
-        where_clause.extend(cursor.take_until_body_or_where());
+        where_clause.push(tokens[cursor.index].clone());
+        cursor.index += 1;
+        where_clause.append(&mut cursor.take_until_body_or_where());
     }
 
     let body = match cursor.next() {
         Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace => group.clone(),
-        other => return Err(not_a_function(other)),
+        _ => return Err(cursor.not_a_function_before(attribute)),
     };
-    if let Some(extra) = cursor.peek() {
-        return Err(not_a_function(Some(extra)));
+    if cursor.peek().is_some() {
+        return Err(cursor.not_a_function(attribute));
     }
 
     Ok(Function {
@@ -319,11 +316,11 @@ impl<'a> Cursor<'a> {
     }
 
     fn peek_punct(&self, ch: char) -> bool {
-        self.peek().is_some_and(|token| is_punct(token, ch))
+        matches!(self.peek(), Some(token) if is_punct(token, ch))
     }
 
     fn peek_ident(&self, name: &str) -> bool {
-        matches!(self.peek(), Some(TokenTree::Ident(ident)) if crate::tokens::ident_is(ident, name))
+        matches!(self.peek(), Some(TokenTree::Ident(ident)) if ident_is(ident, name))
     }
 
     /// Takes tokens up to a `where` or a `{...}` that is not inside angle brackets.
@@ -333,7 +330,7 @@ impl<'a> Cursor<'a> {
         while let Some(token) = self.peek() {
             if angles.depth == 0 {
                 let is_body = matches!(token, TokenTree::Group(group) if group.delimiter() == Delimiter::Brace);
-                let is_where = matches!(token, TokenTree::Ident(ident) if crate::tokens::ident_is(ident, "where"));
+                let is_where = matches!(token, TokenTree::Ident(ident) if ident_is(ident, "where"));
                 if is_body || is_where {
                     break;
                 }
@@ -343,6 +340,37 @@ impl<'a> Cursor<'a> {
             self.index += 1;
         }
         taken
+    }
+
+    /// The error for an item that stops looking like a function at the next token (or at its
+    /// end).
+    fn not_a_function(&self, attribute: &str) -> Error {
+        let (span, found) = match self.peek() {
+            Some(token) => (token.span(), describe(token)),
+            None => (
+                match self.tokens.last() {
+                    Some(token) => token.span(),
+                    None => Span::call_site(),
+                },
+                "the end of the item".to_owned(),
+            ),
+        };
+        Error::new(
+            span,
+            message(&[
+                "expected `async fn`, found ",
+                &found,
+                ": `",
+                attribute,
+                "` goes on a function like `async fn main() {}`",
+            ]),
+        )
+    }
+
+    /// [`Cursor::not_a_function`] at the token just taken by [`Cursor::next`].
+    fn not_a_function_before(&mut self, attribute: &str) -> Error {
+        self.index -= 1;
+        self.not_a_function(attribute)
     }
 }
 
@@ -369,28 +397,38 @@ impl AngleDepth {
     }
 }
 
-pub(crate) fn is_punct(token: &TokenTree, ch: char) -> bool {
-    matches!(token, TokenTree::Punct(punct) if punct.as_char() == ch)
-}
-
 /// How a token is named in a message: `` `struct` ``, `` `=` ``, `` `(...)` ``.
 pub(crate) fn describe(token: &TokenTree) -> String {
-    match token {
-        TokenTree::Group(group) => match group.delimiter() {
-            Delimiter::Parenthesis => "`(...)`".to_owned(),
-            Delimiter::Brace => "`{...}`".to_owned(),
-            Delimiter::Bracket => "`[...]`".to_owned(),
-            Delimiter::None => "an invisible group".to_owned(),
-        },
-        TokenTree::Ident(ident) => format!("`{ident}`"),
-        TokenTree::Punct(punct) => format!("`{}`", punct.as_char()),
+    let text = match token {
+        TokenTree::Group(group) => {
+            return match group.delimiter() {
+                Delimiter::Parenthesis => "`(...)`",
+                Delimiter::Brace => "`{...}`",
+                Delimiter::Bracket => "`[...]`",
+                Delimiter::None => "an invisible group",
+            }
+            .to_owned()
+        }
+        TokenTree::Ident(ident) => ident.to_string(),
+        TokenTree::Punct(punct) => {
+            let mut text = String::new();
+            text.push(punct.as_char());
+            text
+        }
         TokenTree::Literal(literal) => {
             let text = literal.to_string();
-            if text.chars().count() > 20 {
-                "a literal".to_owned()
-            } else {
-                format!("`{text}`")
+            // Characters, not bytes: every byte that does not continue a UTF-8 sequence.
+            let mut chars = 0;
+            for byte in text.as_bytes() {
+                if byte & 0xC0 != 0x80 {
+                    chars += 1;
+                }
             }
+            if chars > 20 {
+                return "a literal".to_owned();
+            }
+            text
         }
-    }
+    };
+    message(&["`", &text, "`"])
 }

@@ -1,9 +1,10 @@
 //! Validate: decide what the parsed options and signature mean, or why they are rejected.
 
-use crate::tt::{Ident, Span, TokenStream, TokenTree};
+use crate::tt::{Ident, Spacing, Span, TokenTree};
 
-use crate::error::Error;
-use crate::parse::{self, AngleDepth, Function, RawOption, VALID_OPTIONS};
+use crate::error::{message, Error};
+use crate::parse::{AngleDepth, Function, RawOption, VALID_OPTIONS};
+use crate::tokens::{ident_is, is_punct, last_span, trees, Tokens};
 
 /// Which attribute is being expanded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,48 +31,56 @@ pub(crate) struct Options {
     /// `debug` or `debug = bool`; unset means "let `CORUN_DEBUG` decide".
     pub(crate) debug: Option<bool>,
     /// The path after `loop_factory =`.
-    pub(crate) loop_factory: Option<TokenStream>,
+    pub(crate) loop_factory: Option<Tokens>,
     /// The path after `crate =`.
-    pub(crate) krate: Option<TokenStream>,
+    pub(crate) krate: Option<Tokens>,
 }
 
 /// Checks every option, pushing one error per mistake, and keeps the valid ones.
 pub(crate) fn options(raw: Vec<RawOption>, errors: &mut Vec<Error>) -> Options {
     let mut options = Options::default();
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen_debug = false;
+    let mut seen_loop_factory = false;
+    let mut seen_crate = false;
     for option in raw {
         let name = option.name.to_string();
-        let known = matches!(name.as_str(), "debug" | "loop_factory" | "crate");
-        if !known {
-            errors.push(Error::new(
-                option.name.span(),
-                format!("unknown option `{name}`: the options are {VALID_OPTIONS}"),
-            ));
-            continue;
-        }
-        if seen.contains(&name) {
-            let end = option
-                .value
-                .last()
-                .map_or(option.eq.unwrap_or(option.name.span()), TokenTree::span);
+        let seen = match name.as_str() {
+            "debug" => &mut seen_debug,
+            "loop_factory" => &mut seen_loop_factory,
+            "crate" => &mut seen_crate,
+            _ => {
+                errors.push(Error::new(
+                    option.name.span(),
+                    message(&[
+                        "unknown option `",
+                        &name,
+                        "`: the options are ",
+                        VALID_OPTIONS,
+                    ]),
+                ));
+                continue;
+            }
+        };
+        if *seen {
+            let otherwise = option.eq.unwrap_or(option.name.span());
             errors.push(Error::spanning(
                 option.name.span(),
-                end,
-                format!("option `{name}` is given twice: remove this one"),
+                last_span(&option.value, otherwise),
+                message(&["option `", &name, "` is given twice: remove this one"]),
             ));
             continue;
         }
-        seen.push(name.clone());
+        *seen = true;
         match name.as_str() {
             "debug" => match debug_value(&option) {
                 Ok(on) => options.debug = Some(on),
                 Err(error) => errors.push(error),
             },
-            "loop_factory" => match path_value(&option, true) {
+            "loop_factory" => match path_value(option, true) {
                 Ok(path) => options.loop_factory = Some(path),
                 Err(error) => errors.push(error),
             },
-            _ => match path_value(&option, false) {
+            _ => match path_value(option, false) {
                 Ok(path) => options.krate = Some(path),
                 Err(error) => errors.push(error),
             },
@@ -85,75 +94,86 @@ fn debug_value(option: &RawOption) -> Result<bool, Error> {
         return Ok(true);
     };
     if let [TokenTree::Ident(value)] = option.value.as_slice() {
-        if crate::tokens::ident_is(value, "true") {
+        if ident_is(value, "true") {
             return Ok(true);
         }
-        if crate::tokens::ident_is(value, "false") {
+        if ident_is(value, "false") {
             return Ok(false);
         }
     }
     Err(Error::covering(
         &option.value,
         eq,
-        "`debug` takes a bool: write `debug`, `debug = true` or `debug = false`",
+        "`debug` takes a bool: write `debug`, `debug = true` or `debug = false`".to_owned(),
     ))
 }
 
-fn path_value(option: &RawOption, is_loop_factory: bool) -> Result<TokenStream, Error> {
-    let message = if is_loop_factory {
-        "`loop_factory` takes the path of a function that makes the loop: \
-         write `loop_factory = corun::loops::VirtualTimeLoop::new`"
+fn path_value(option: RawOption, is_loop_factory: bool) -> Result<Tokens, Error> {
+    let (takes, needs) = if is_loop_factory {
+        (
+            "`loop_factory` takes the path of a function that makes the loop: \
+             write `loop_factory = corun::loops::VirtualTimeLoop::new`",
+            "`loop_factory` needs the path of a function that makes the loop: \
+             write `loop_factory = corun::loops::VirtualTimeLoop::new`",
+        )
     } else {
-        "`crate` takes the path of the corun crate: write `crate = my_corun`"
+        (
+            "`crate` takes the path of the corun crate: write `crate = my_corun`",
+            "`crate` needs the path of the corun crate: write `crate = my_corun`",
+        )
     };
     if option.eq.is_none() || option.value.is_empty() {
         let end = option.eq.unwrap_or(option.name.span());
-        return Err(Error::spanning(
-            option.name.span(),
-            end,
-            message.replace(" takes ", " needs "),
-        ));
+        return Err(Error::spanning(option.name.span(), end, needs.to_owned()));
     }
     if !is_path(&option.value, is_loop_factory) {
-        return Err(Error::covering(&option.value, option.name.span(), message));
+        return Err(Error::covering(
+            &option.value,
+            option.name.span(),
+            takes.to_owned(),
+        ));
     }
-    Ok(option.value.iter().cloned().collect())
+    Ok(option.value)
+}
+
+/// Whether `tokens[index..]` starts with `::`.
+fn is_colons(tokens: &[TokenTree], index: usize) -> bool {
+    matches!((tokens.get(index), tokens.get(index + 1)),
+        (Some(TokenTree::Punct(first)), Some(TokenTree::Punct(second)))
+            if first.as_char() == ':' && first.spacing() == Spacing::Joint
+                && second.as_char() == ':')
+}
+
+/// Skips a balanced `<...>` starting at `index`, returning the index after it.
+fn skip_angles(tokens: &[TokenTree], mut index: usize) -> Option<usize> {
+    let mut angles = AngleDepth::default();
+    loop {
+        angles.step(tokens.get(index)?);
+        index += 1;
+        if angles.depth == 0 {
+            return Some(index);
+        }
+    }
+}
+
+/// Whether `tokens[index]` is a `<`.
+fn is_angle_at(tokens: &[TokenTree], index: usize) -> bool {
+    matches!(tokens.get(index), Some(token) if is_punct(token, '<'))
 }
 
 /// `a::b::c`, optionally with a leading `::`; with `generics`, also `Loop::<T>::new` and
 /// `<Loop as Trait>::new`.
 fn is_path(tokens: &[TokenTree], generics: bool) -> bool {
     let mut index = 0;
-    let is_colons = |index: usize| {
-        matches!((tokens.get(index), tokens.get(index + 1)),
-            (Some(TokenTree::Punct(first)), Some(TokenTree::Punct(second)))
-                if first.as_char() == ':' && first.spacing() == crate::tt::Spacing::Joint
-                    && second.as_char() == ':')
-    };
-    // Skips a balanced `<...>` starting at `index`, returning the index after it.
-    let skip_angles = |mut index: usize| -> Option<usize> {
-        let mut angles = AngleDepth::default();
-        loop {
-            angles.step(tokens.get(index)?);
-            index += 1;
-            if angles.depth == 0 {
-                return Some(index);
-            }
-        }
-    };
-    if generics
-        && tokens
-            .first()
-            .is_some_and(|token| parse::is_punct(token, '<'))
-    {
-        let Some(after) = skip_angles(0) else {
+    if generics && is_angle_at(tokens, 0) {
+        let Some(after) = skip_angles(tokens, 0) else {
             return false;
         };
-        if !is_colons(after) {
+        if !is_colons(tokens, after) {
             return false;
         }
         index = after + 2;
-    } else if is_colons(0) {
+    } else if is_colons(tokens, 0) {
         index = 2;
     }
     loop {
@@ -164,22 +184,18 @@ fn is_path(tokens: &[TokenTree], generics: bool) -> bool {
         if index == tokens.len() {
             return true;
         }
-        if !is_colons(index) {
+        if !is_colons(tokens, index) {
             return false;
         }
         index += 2;
-        if generics
-            && tokens
-                .get(index)
-                .is_some_and(|token| parse::is_punct(token, '<'))
-        {
-            let Some(after) = skip_angles(index) else {
+        if generics && is_angle_at(tokens, index) {
+            let Some(after) = skip_angles(tokens, index) else {
                 return false;
             };
             if after == tokens.len() {
                 return true;
             }
-            if !is_colons(after) {
+            if !is_colons(tokens, after) {
                 return false;
             }
             index = after + 2;
@@ -195,50 +211,72 @@ pub(crate) fn signature(kind: Kind, function: &Function) -> Vec<Error> {
     if let Some(constness) = &function.constness {
         errors.push(Error::new(
             constness.span(),
-            format!(
-                "`{attribute}` cannot run a `const fn`: remove `const` and write `async fn {name}`"
-            ),
+            message(&[
+                "`",
+                attribute,
+                "` cannot run a `const fn`: remove `const` and write `async fn ",
+                &name,
+                "`",
+            ]),
         ));
     }
     if function.asyncness.is_none() {
         errors.push(Error::new(
             function.fn_token.span(),
-            format!("a coroutine was expected, found a plain `fn`: write `async fn {name}`"),
+            message(&[
+                "a coroutine was expected, found a plain `fn`: write `async fn ",
+                &name,
+                "`",
+            ]),
         ));
     }
     if !function.generics.is_empty() {
         errors.push(Error::covering(
             &function.generics,
             function.name.span(),
-            format!("`{attribute}` takes a function without generic parameters: write `async fn {name}()`"),
+            message(&[
+                "`",
+                attribute,
+                "` takes a function without generic parameters: write `async fn ",
+                &name,
+                "()`",
+            ]),
         ));
     }
-    let parameters: Vec<TokenTree> = function.parameters.stream().into_iter().collect();
+    let parameters = trees(function.parameters.stream());
     if let Some(receiver) = self_token(&parameters) {
         errors.push(Error::new(
             receiver,
-            format!(
-                "`{attribute}` cannot run a method: remove `self` and write `async fn {name}()`"
-            ),
+            message(&[
+                "`",
+                attribute,
+                "` cannot run a method: remove `self` and write `async fn ",
+                &name,
+                "()`",
+            ]),
         ));
     } else if !parameters.is_empty() {
         errors.push(Error::covering(
             &parameters,
             function.parameters.span(),
-            format!("`{attribute}` takes a function without parameters: write `async fn {name}()`"),
+            message(&[
+                "`",
+                attribute,
+                "` takes a function without parameters: write `async fn ",
+                &name,
+                "()`",
+            ]),
         ));
     }
     if kind == Kind::Test {
-        for attribute in function
-            .attributes
-            .iter()
-            .filter(|attribute| attribute.is_test())
-        {
-            errors.push(Error::spanning(
-                attribute.pound.span(),
-                attribute.brackets.span(),
-                "this function is already a test: remove this attribute, `#[corun::test]` adds `#[test]` itself",
-            ));
+        for attribute in &function.attributes {
+            if attribute.is_test() {
+                errors.push(Error::spanning(
+                    attribute.pound.span(),
+                    attribute.brackets.span(),
+                    "this function is already a test: remove this attribute, `#[corun::test]` adds `#[test]` itself".to_owned(),
+                ));
+            }
         }
     }
     errors
@@ -246,20 +284,21 @@ pub(crate) fn signature(kind: Kind, function: &Function) -> Vec<Error> {
 
 /// The span of `self` in the first parameter (`self`, `&self`, `&'a mut self`, `self: Box<Self>`).
 fn self_token(parameters: &[TokenTree]) -> Option<Span> {
-    parameters
-        .iter()
-        .take_while(|token| !parse::is_punct(token, ',') && !parse::is_punct(token, ':'))
-        .find_map(|token| match token {
-            TokenTree::Ident(ident) if crate::tokens::ident_is(ident, "self") => Some(ident.span()),
-            _ => None,
-        })
+    for token in parameters {
+        match token {
+            TokenTree::Punct(punct) if punct.as_char() == ',' || punct.as_char() == ':' => break,
+            TokenTree::Ident(ident) if ident_is(ident, "self") => return Some(ident.span()),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The name without `r#`, as users and the task name see it.
 pub(crate) fn unraw(ident: &Ident) -> String {
     let name = ident.to_string();
-    match name.strip_prefix("r#") {
-        Some(stripped) => stripped.to_owned(),
-        None => name,
+    match name.as_bytes() {
+        [b'r', b'#', ..] => name[2..].to_owned(),
+        _ => name,
     }
 }
