@@ -1,4 +1,7 @@
 //! A compile error with a span range, turned into `::core::compile_error!` tokens.
+//!
+//! Errors are collected as those tokens, in the order they are found, ahead of the item: there
+//! is no list of `Error` values to keep.
 
 use crate::tt::{Delimiter, Ident, Literal, Punct, Spacing, Span, TokenTree};
 
@@ -9,7 +12,6 @@ use crate::tokens::{group_of_one, Tokens};
 /// Stable proc macros cannot join two spans, so a range is kept as its two ends: the emitted
 /// `compile_error!` invocation starts at `start` and ends at `end`, and rustc underlines
 /// everything in between.
-#[derive(Debug, Clone)]
 pub(crate) struct Error {
     start: Span,
     end: Span,
@@ -40,7 +42,7 @@ impl Error {
 
     /// Appends `::core::compile_error! { "message" }`, its first tokens at `start`, the braces
     /// at `end`.
-    pub(crate) fn push_compile_error(&self, tokens: &mut Tokens) {
+    pub(crate) fn push_to(self, tokens: &mut Tokens) {
         push_punct(tokens, ':', Spacing::Joint, self.start);
         push_punct(tokens, ':', Spacing::Alone, self.start);
         tokens.push(TokenTree::Ident(Ident::new("core", self.start)));
@@ -59,13 +61,6 @@ fn push_punct(tokens: &mut Tokens, ch: char, spacing: Spacing, span: Span) {
     let mut punct = Punct::new(ch, spacing);
     punct.set_span(span);
     tokens.push(TokenTree::Punct(punct));
-}
-
-/// Appends every error of `errors`, one `compile_error!` each.
-pub(crate) fn push_compile_errors(tokens: &mut Tokens, errors: &[Error]) {
-    for error in errors {
-        error.push_compile_error(tokens);
-    }
 }
 
 /// The concatenation of `parts`, for messages (cheaper to build than `format!`).

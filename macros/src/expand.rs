@@ -2,12 +2,11 @@
 
 use crate::tt::{Delimiter, Ident, Literal, TokenStream, TokenTree};
 
-use crate::error::push_compile_errors;
 use crate::fallback;
 use crate::parse;
 use crate::tokens::{
-    code, first_span, group, group_of_one, ident_is, last_span, push_code, push_ident,
-    push_relocated, stream, trees, Span, Tokens,
+    code, copy, first_span, group, group_of_one, ident_is, last_span, push_code, push_copies,
+    push_ident, push_relocated, stream, trees, Span, Tokens,
 };
 use crate::validate::{self, Kind, Options};
 
@@ -16,30 +15,25 @@ use crate::validate::{self, Kind, Options};
 /// A plain function of token streams so that it can be tested without the compiler; it never
 /// panics, whatever it is given.
 pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
-    let (raw_options, mut errors) = parse::options(args);
-    let options = validate::options(raw_options, &mut errors);
-    let mut tokens = trees(item);
+    // The compile errors come first, in the order they are found, then the item.
     let mut output = Vec::new();
+    let options = validate::options(args, &mut output);
+    let mut tokens = trees(item);
     let function = match parse::function(&tokens, kind.attribute()) {
         Ok(function) => function,
         Err(error) => {
             // Not a function: the item is given back untouched, so nothing else breaks.
-            errors.push(error);
-            push_compile_errors(&mut output, &errors);
+            error.push_to(&mut output);
             output.append(&mut tokens);
             return stream(output);
         }
     };
-    let signature_errors = validate::signature(kind, &function);
-    if !signature_errors.is_empty() {
-        errors.extend(signature_errors);
-        push_compile_errors(&mut output, &errors);
+    if !validate::signature(kind, &function, &mut output) {
         fallback::push_sync_function(&mut output, &function);
         return stream(output);
     }
     // Option errors alone do not stop the expansion: the valid options are applied, so the
     // body is still checked and the IDE still sees a runnable function.
-    push_compile_errors(&mut output, &errors);
     push_function_with_runtime(&mut output, kind, options, &function);
     stream(output)
 }
@@ -69,7 +63,7 @@ fn output_kind(function: &parse::Function) -> Output {
     if contains_impl(output) {
         return Output::Opaque;
     }
-    Output::Named(output.clone())
+    Output::Named(copy(output))
 }
 
 /// Whether `impl` appears anywhere in the tokens (`impl Trait`, `Box<impl Trait>`).
@@ -170,7 +164,7 @@ fn push_function_with_runtime(
     }
     push_code(&mut statements, ";", glue);
 
-    let mut config = krate.clone();
+    let mut config = copy(&krate);
     push_code(&mut config, "::__private::Config::new()", call_site);
     match options.debug {
         Some(true) => push_code(&mut config, ".debug(true)", call_site),
@@ -187,16 +181,16 @@ fn push_function_with_runtime(
     push_code(&mut statements, ".run", glue);
     statements.push(group(Delimiter::Parenthesis, run_arguments, glue));
 
-    parse::push_attributes(item, &function.attributes);
+    push_copies(item, &function.attributes);
     if kind == Kind::Test {
         push_code(item, "#[::core::prelude::v1::test]", call_site);
     }
     push_head(item, function);
     if !function.output.is_empty() {
         push_code(item, "->", call_site);
-        item.extend_from_slice(&function.output);
+        push_copies(item, &function.output);
     }
-    item.extend_from_slice(&function.where_clause);
+    push_copies(item, &function.where_clause);
     item.push(group(Delimiter::Brace, statements, function.body.span()));
 }
 
@@ -224,8 +218,8 @@ fn push_loop_factory(tokens: &mut Tokens, krate: &[TokenTree], config: Tokens, m
 /// Appends `#visibility #qualifiers fn #name()`: the head of the rewritten function, shared
 /// with the fallback. The parentheses keep the span of the user's parameter list.
 pub(crate) fn push_head(item: &mut Tokens, function: &parse::Function) {
-    item.extend_from_slice(&function.visibility);
-    item.extend_from_slice(&function.other_qualifiers);
+    push_copies(item, &function.visibility);
+    push_copies(item, &function.other_qualifiers);
     push_ident(item, &function.fn_token);
     push_ident(item, &function.name);
     item.push(group(

@@ -7,8 +7,8 @@
 use crate::tt::Delimiter;
 
 use crate::expand::{contains_impl, push_head};
-use crate::parse::{push_attributes, Function};
-use crate::tokens::{code, group, push_code, Span, Tokens};
+use crate::parse::Function;
+use crate::tokens::{code, group, push_code, push_copies, Span, Tokens};
 
 /// Appends `#attributes #[allow(dead_code)] #visibility fn #name() [-> #output] { loop {} }`.
 ///
@@ -17,7 +17,7 @@ use crate::tokens::{code, group, push_code, Span, Tokens};
 /// `impl Trait` that `loop {}` cannot satisfy.
 pub(crate) fn push_sync_function(item: &mut Tokens, function: &Function) {
     let call_site = Span::call_site();
-    push_attributes(item, &function.attributes);
+    push_copies(item, &function.attributes);
     push_code(item, "#[allow(dead_code)]", call_site);
     push_head(item, function);
     let keep_output = !function.output.is_empty()
@@ -25,10 +25,10 @@ pub(crate) fn push_sync_function(item: &mut Tokens, function: &Function) {
         && !contains_impl(&function.output);
     if keep_output {
         push_code(item, "->", call_site);
-        item.extend_from_slice(&function.output);
+        push_copies(item, &function.output);
     }
     if function.generics.is_empty() {
-        item.extend_from_slice(&function.where_clause);
+        push_copies(item, &function.where_clause);
     }
     item.push(group(
         Delimiter::Brace,

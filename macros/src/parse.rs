@@ -7,7 +7,7 @@
 use crate::tt::{Delimiter, Group, Ident, Spacing, Span, TokenStream, TokenTree};
 
 use crate::error::{message, Error};
-use crate::tokens::{ident_is, is_punct, trees, Tokens};
+use crate::tokens::{copy, ident_is, is_punct, trees, Tokens};
 
 /// One `name` or `name = value` of the attribute's arguments, not yet checked.
 pub(crate) struct RawOption {
@@ -23,48 +23,53 @@ pub(crate) struct RawOption {
 pub(crate) const VALID_OPTIONS: &str =
     "`debug`, `debug = true|false`, `loop_factory = path` and `crate = path`";
 
-/// Splits the attribute's arguments into options; a piece that is not `name [= value]` is an
-/// error and is skipped, so that every mistake of one attribute is reported together.
+/// The attribute's arguments, split into options one at a time by [`OptionList::next`].
 ///
 /// Pieces are separated by commas outside angle brackets (`Loop::<A, B>::new` is one piece). A
 /// trailing comma is allowed.
-pub(crate) fn options(args: TokenStream) -> (Vec<RawOption>, Vec<Error>) {
-    let mut options = Vec::new();
-    let mut errors = Vec::new();
-    let tokens = trees(args);
-    let mut angles = AngleDepth::default();
-    let mut start = 0;
-    for index in 0..tokens.len() {
-        let token = &tokens[index];
-        angles.step(token);
-        if angles.depth != 0 || !is_punct(token, ',') {
-            continue;
+pub(crate) struct OptionList {
+    tokens: Tokens,
+    /// Where the next piece starts.
+    start: usize,
+}
+
+impl OptionList {
+    pub(crate) fn new(args: TokenStream) -> Self {
+        Self {
+            tokens: trees(args),
+            start: 0,
         }
-        if index == start {
+    }
+
+    /// The next option, or why the next piece is not `name [= value]` (the caller reports it
+    /// and goes on, so that every mistake of one attribute is reported together); `None` after
+    /// the last piece.
+    pub(crate) fn next(&mut self) -> Option<Result<RawOption, Error>> {
+        let tokens = &self.tokens;
+        if self.start >= tokens.len() {
+            return None;
+        }
+        let mut angles = AngleDepth::default();
+        let mut end = self.start;
+        while end < tokens.len() {
+            angles.step(&tokens[end]);
+            if angles.depth == 0 && is_punct(&tokens[end], ',') {
+                break;
+            }
+            end += 1;
+        }
+        let start = std::mem::replace(&mut self.start, end + 1);
+        if start == end {
             // Nothing before this comma (`,,` or a leading `,`).
-            errors.push(Error::new(
-                token.span(),
+            return Some(Err(Error::new(
+                tokens[end].span(),
                 message(&[
                     "expected an option before `,`: the options are ",
                     VALID_OPTIONS,
                 ]),
-            ));
-        } else {
-            push_option(&tokens[start..index], &mut options, &mut errors);
+            )));
         }
-        start = index + 1;
-    }
-    if start < tokens.len() {
-        push_option(&tokens[start..], &mut options, &mut errors);
-    }
-    (options, errors)
-}
-
-/// Reads one piece between commas into `options`, or its mistake into `errors`.
-fn push_option(tokens: &[TokenTree], options: &mut Vec<RawOption>, errors: &mut Vec<Error>) {
-    match option(tokens) {
-        Ok(option) => options.push(option),
-        Err(error) => errors.push(error),
+        Some(option(&tokens[start..end]))
     }
 }
 
@@ -103,7 +108,7 @@ fn option(tokens: &[TokenTree]) -> Result<RawOption, Error> {
             Ok(RawOption {
                 name,
                 eq: Some(eq.span()),
-                value: tokens[2..].to_vec(),
+                value: copy(&tokens[2..]),
             })
         }
         other => Err(Error::covering(
@@ -119,39 +124,26 @@ fn option(tokens: &[TokenTree]) -> Result<RawOption, Error> {
     }
 }
 
-/// One `#[...]` attribute of the item, kept as its two token trees.
-pub(crate) struct Attribute {
-    pub(crate) pound: TokenTree,
-    pub(crate) brackets: Group,
-}
-
-impl Attribute {
-    /// Whether this is a test attribute: its path's last segment is `test` (`#[test]`,
-    /// `#[::core::prelude::v1::test]`, `#[corun::test]`, `#[tokio::test(...)]`).
-    pub(crate) fn is_test(&self) -> bool {
-        let mut last_is_test = false;
-        for token in self.brackets.stream() {
-            match token {
-                TokenTree::Ident(ident) => last_is_test = ident_is(&ident, "test"),
-                TokenTree::Punct(punct) if punct.as_char() == ':' => {}
-                _ => break,
-            }
+/// Whether the attribute in `brackets` (`#[...]`) is a test attribute: its path's last segment
+/// is `test` (`#[test]`, `#[::core::prelude::v1::test]`, `#[corun::test]`,
+/// `#[tokio::test(...)]`).
+pub(crate) fn is_test_attribute(brackets: &Group) -> bool {
+    let mut last_is_test = false;
+    for token in brackets.stream() {
+        match token {
+            TokenTree::Ident(ident) => last_is_test = ident_is(&ident, "test"),
+            TokenTree::Punct(punct) if punct.as_char() == ':' => {}
+            _ => break,
         }
-        last_is_test
     }
-}
-
-/// Appends every attribute of `attributes`, `#` and brackets.
-pub(crate) fn push_attributes(tokens: &mut Tokens, attributes: &[Attribute]) {
-    for attribute in attributes {
-        tokens.push(attribute.pound.clone());
-        tokens.push(TokenTree::Group(attribute.brackets.clone()));
-    }
+    last_is_test
 }
 
 /// The parts of an `fn` item. Each `Vec<TokenTree>` is empty when the part is absent.
 pub(crate) struct Function {
-    pub(crate) attributes: Vec<Attribute>,
+    /// Every `#[...]` of the item (doc comments included) in order, each as two tokens: the `#`
+    /// and the bracket group.
+    pub(crate) attributes: Vec<TokenTree>,
     pub(crate) visibility: Vec<TokenTree>,
     pub(crate) constness: Option<Ident>,
     pub(crate) asyncness: Option<Ident>,
@@ -175,18 +167,15 @@ pub(crate) fn function(tokens: &[TokenTree], attribute: &str) -> Result<Function
 
     let mut attributes = Vec::new();
     while cursor.peek_punct('#') {
-        let pound = tokens[cursor.index].clone();
+        let pound = &tokens[cursor.index];
         cursor.index += 1;
-        let Some(TokenTree::Group(brackets)) = cursor.next() else {
-            return Err(cursor.not_a_function_before(attribute));
-        };
-        if brackets.delimiter() != Delimiter::Bracket {
-            return Err(cursor.not_a_function_before(attribute));
+        match cursor.next() {
+            Some(brackets @ TokenTree::Group(group)) if group.delimiter() == Delimiter::Bracket => {
+                attributes.push(pound.clone());
+                attributes.push(brackets.clone());
+            }
+            _ => return Err(cursor.not_a_function_before(attribute)),
         }
-        attributes.push(Attribute {
-            pound,
-            brackets: brackets.clone(),
-        });
     }
 
     let mut visibility = Vec::new();

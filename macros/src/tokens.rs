@@ -70,6 +70,22 @@ pub(crate) fn group_of_one(delimiter: Delimiter, token: TokenTree, span: Span) -
     TokenTree::Group(group)
 }
 
+/// Appends copies of `from`.
+///
+/// A plain loop: `extend_from_slice` would compile a cloning iterator pipeline for this one use.
+pub(crate) fn push_copies(tokens: &mut Tokens, from: &[TokenTree]) {
+    for token in from {
+        tokens.push(token.clone());
+    }
+}
+
+/// A copy of `from`, by [`push_copies`].
+pub(crate) fn copy(from: &[TokenTree]) -> Tokens {
+    let mut tokens = Vec::new();
+    push_copies(&mut tokens, from);
+    tokens
+}
+
 /// Appends `ident` as a token.
 pub(crate) fn push_ident(tokens: &mut Tokens, ident: &Ident) {
     tokens.push(TokenTree::Ident(ident.clone()));

@@ -1,9 +1,9 @@
 //! Validate: decide what the parsed options and signature mean, or why they are rejected.
 
-use crate::tt::{Ident, Spacing, Span, TokenTree};
+use crate::tt::{Ident, Spacing, Span, TokenStream, TokenTree};
 
 use crate::error::{message, Error};
-use crate::parse::{AngleDepth, Function, RawOption, VALID_OPTIONS};
+use crate::parse::{is_test_attribute, AngleDepth, Function, OptionList, RawOption, VALID_OPTIONS};
 use crate::tokens::{ident_is, is_punct, last_span, trees, Tokens};
 
 /// Which attribute is being expanded.
@@ -36,20 +36,33 @@ pub(crate) struct Options {
     pub(crate) krate: Option<Tokens>,
 }
 
-/// Checks every option, pushing one error per mistake, and keeps the valid ones.
-pub(crate) fn options(raw: Vec<RawOption>, errors: &mut Vec<Error>) -> Options {
+/// Reads and checks every option of the attribute's arguments, appending one compile error per
+/// mistake to `errors`, and keeps the valid ones.
+///
+/// The errors of pieces that are not `name [= value]` come first, then those of options that
+/// are unknown, repeated or given a wrong value, each group in the order written.
+pub(crate) fn options(args: TokenStream, errors: &mut Tokens) -> Options {
     let mut options = Options::default();
+    let mut meaning_errors = Vec::new();
     let mut seen_debug = false;
     let mut seen_loop_factory = false;
     let mut seen_crate = false;
-    for option in raw {
+    let mut list = OptionList::new(args);
+    while let Some(piece) = list.next() {
+        let option = match piece {
+            Ok(option) => option,
+            Err(error) => {
+                error.push_to(errors);
+                continue;
+            }
+        };
         let name = option.name.to_string();
         let seen = match name.as_str() {
             "debug" => &mut seen_debug,
             "loop_factory" => &mut seen_loop_factory,
             "crate" => &mut seen_crate,
             _ => {
-                errors.push(Error::new(
+                let error = Error::new(
                     option.name.span(),
                     message(&[
                         "unknown option `",
@@ -57,35 +70,38 @@ pub(crate) fn options(raw: Vec<RawOption>, errors: &mut Vec<Error>) -> Options {
                         "`: the options are ",
                         VALID_OPTIONS,
                     ]),
-                ));
+                );
+                error.push_to(&mut meaning_errors);
                 continue;
             }
         };
         if *seen {
             let otherwise = option.eq.unwrap_or(option.name.span());
-            errors.push(Error::spanning(
+            let error = Error::spanning(
                 option.name.span(),
                 last_span(&option.value, otherwise),
                 message(&["option `", &name, "` is given twice: remove this one"]),
-            ));
+            );
+            error.push_to(&mut meaning_errors);
             continue;
         }
         *seen = true;
         match name.as_str() {
             "debug" => match debug_value(&option) {
                 Ok(on) => options.debug = Some(on),
-                Err(error) => errors.push(error),
+                Err(error) => error.push_to(&mut meaning_errors),
             },
             "loop_factory" => match path_value(option, true) {
                 Ok(path) => options.loop_factory = Some(path),
-                Err(error) => errors.push(error),
+                Err(error) => error.push_to(&mut meaning_errors),
             },
             _ => match path_value(option, false) {
                 Ok(path) => options.krate = Some(path),
-                Err(error) => errors.push(error),
+                Err(error) => error.push_to(&mut meaning_errors),
             },
         }
     }
+    errors.append(&mut meaning_errors);
     options
 }
 
@@ -203,13 +219,14 @@ fn is_path(tokens: &[TokenTree], generics: bool) -> bool {
     }
 }
 
-/// Checks that the function can be run by the attribute; one error per problem.
-pub(crate) fn signature(kind: Kind, function: &Function) -> Vec<Error> {
+/// Checks that the function can be run by the attribute, appending one compile error per
+/// problem to `errors`; whether there was none.
+pub(crate) fn signature(kind: Kind, function: &Function, errors: &mut Tokens) -> bool {
     let attribute = kind.attribute();
     let name = unraw(&function.name);
-    let mut errors = Vec::new();
+    let errors_before = errors.len();
     if let Some(constness) = &function.constness {
-        errors.push(Error::new(
+        Error::new(
             constness.span(),
             message(&[
                 "`",
@@ -218,20 +235,22 @@ pub(crate) fn signature(kind: Kind, function: &Function) -> Vec<Error> {
                 &name,
                 "`",
             ]),
-        ));
+        )
+        .push_to(errors);
     }
     if function.asyncness.is_none() {
-        errors.push(Error::new(
+        Error::new(
             function.fn_token.span(),
             message(&[
                 "a coroutine was expected, found a plain `fn`: write `async fn ",
                 &name,
                 "`",
             ]),
-        ));
+        )
+        .push_to(errors);
     }
     if !function.generics.is_empty() {
-        errors.push(Error::covering(
+        Error::covering(
             &function.generics,
             function.name.span(),
             message(&[
@@ -241,11 +260,12 @@ pub(crate) fn signature(kind: Kind, function: &Function) -> Vec<Error> {
                 &name,
                 "()`",
             ]),
-        ));
+        )
+        .push_to(errors);
     }
     let parameters = trees(function.parameters.stream());
     if let Some(receiver) = self_token(&parameters) {
-        errors.push(Error::new(
+        Error::new(
             receiver,
             message(&[
                 "`",
@@ -254,9 +274,10 @@ pub(crate) fn signature(kind: Kind, function: &Function) -> Vec<Error> {
                 &name,
                 "()`",
             ]),
-        ));
+        )
+        .push_to(errors);
     } else if !parameters.is_empty() {
-        errors.push(Error::covering(
+        Error::covering(
             &parameters,
             function.parameters.span(),
             message(&[
@@ -266,20 +287,27 @@ pub(crate) fn signature(kind: Kind, function: &Function) -> Vec<Error> {
                 &name,
                 "()`",
             ]),
-        ));
+        )
+        .push_to(errors);
     }
     if kind == Kind::Test {
-        for attribute in &function.attributes {
-            if attribute.is_test() {
-                errors.push(Error::spanning(
-                    attribute.pound.span(),
-                    attribute.brackets.span(),
-                    "this function is already a test: remove this attribute, `#[corun::test]` adds `#[test]` itself".to_owned(),
-                ));
+        // The attributes come in pairs: `#`, `[...]`.
+        let attributes = &function.attributes;
+        let mut index = 1;
+        while index < attributes.len() {
+            if let TokenTree::Group(brackets) = &attributes[index] {
+                if is_test_attribute(brackets) {
+                    Error::spanning(
+                        attributes[index - 1].span(),
+                        brackets.span(),
+                        "this function is already a test: remove this attribute, `#[corun::test]` adds `#[test]` itself".to_owned(),
+                    ).push_to(errors);
+                }
             }
+            index += 2;
         }
     }
-    errors
+    errors.len() == errors_before
 }
 
 /// The span of `self` in the first parameter (`self`, `&self`, `&'a mut self`, `self: Box<Self>`).
