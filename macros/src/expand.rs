@@ -51,11 +51,11 @@ enum Output {
 }
 
 fn output_kind(function: &parse::Function) -> Output {
-    let output = &function.output;
+    let output = function.output;
     if output.is_empty() {
         return Output::Named(code("()", Span::call_site()));
     }
-    if let [TokenTree::Punct(bang)] = output.as_slice() {
+    if let [TokenTree::Punct(bang)] = output {
         if bang.as_char() == '!' {
             return Output::Never;
         }
@@ -175,22 +175,22 @@ fn push_function_with_runtime(
         Some(path) => push_loop_factory(&mut statements, &krate, config, path),
         None => statements.append(&mut config),
     }
-    let main_name = TokenTree::Literal(Literal::string(&validate::unraw(&function.name)));
+    let main_name = TokenTree::Literal(Literal::string(&validate::unraw(function.name)));
     push_code(&mut statements, ".main_name", glue);
     statements.push(group_of_one(Delimiter::Parenthesis, main_name, glue));
     push_code(&mut statements, ".run", glue);
     statements.push(group(Delimiter::Parenthesis, run_arguments, glue));
 
-    push_copies(item, &function.attributes);
+    push_copies(item, function.attributes);
     if kind == Kind::Test {
         push_code(item, "#[::core::prelude::v1::test]", call_site);
     }
     push_head(item, function);
     if !function.output.is_empty() {
         push_code(item, "->", call_site);
-        push_copies(item, &function.output);
+        push_copies(item, function.output);
     }
-    push_copies(item, &function.where_clause);
+    push_copies(item, function.where_clause);
     item.push(group(Delimiter::Brace, statements, function.body.span()));
 }
 
@@ -215,13 +215,19 @@ fn push_loop_factory(tokens: &mut Tokens, krate: &[TokenTree], config: Tokens, m
     ));
 }
 
-/// Appends `#visibility #qualifiers fn #name()`: the head of the rewritten function, shared
+/// Appends `#visibility #qualifiers fn #name()`, without `const` and `async`: the head of the rewritten function, shared
 /// with the fallback. The parentheses keep the span of the user's parameter list.
 pub(crate) fn push_head(item: &mut Tokens, function: &parse::Function) {
-    push_copies(item, &function.visibility);
-    push_copies(item, &function.other_qualifiers);
-    push_ident(item, &function.fn_token);
-    push_ident(item, &function.name);
+    push_copies(item, function.visibility);
+    for qualifier in function.qualifiers {
+        let is_const_or_async = matches!(qualifier,
+            TokenTree::Ident(ident) if ident_is(ident, "const") || ident_is(ident, "async"));
+        if !is_const_or_async {
+            item.push(qualifier.clone());
+        }
+    }
+    push_ident(item, function.fn_token);
+    push_ident(item, function.name);
     item.push(group(
         Delimiter::Parenthesis,
         Vec::new(),

@@ -17,18 +17,18 @@ use crate::tokens::{code, group, push_code, push_copies, Span, Tokens};
 /// `impl Trait` that `loop {}` cannot satisfy.
 pub(crate) fn push_sync_function(item: &mut Tokens, function: &Function) {
     let call_site = Span::call_site();
-    push_copies(item, &function.attributes);
+    push_copies(item, function.attributes);
     push_code(item, "#[allow(dead_code)]", call_site);
     push_head(item, function);
     let keep_output = !function.output.is_empty()
         && function.generics.is_empty()
-        && !contains_impl(&function.output);
+        && !contains_impl(function.output);
     if keep_output {
         push_code(item, "->", call_site);
-        push_copies(item, &function.output);
+        push_copies(item, function.output);
     }
     if function.generics.is_empty() {
-        push_copies(item, &function.where_clause);
+        push_copies(item, function.where_clause);
     }
     item.push(group(
         Delimiter::Brace,

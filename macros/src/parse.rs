@@ -139,77 +139,73 @@ pub(crate) fn is_test_attribute(brackets: &Group) -> bool {
     last_is_test
 }
 
-/// The parts of an `fn` item. Each `Vec<TokenTree>` is empty when the part is absent.
-pub(crate) struct Function {
+/// The parts of an `fn` item, borrowed from its tokens. Each slice is empty when the part is
+/// absent.
+pub(crate) struct Function<'a> {
     /// Every `#[...]` of the item (doc comments included) in order, each as two tokens: the `#`
     /// and the bracket group.
-    pub(crate) attributes: Vec<TokenTree>,
-    pub(crate) visibility: Vec<TokenTree>,
-    pub(crate) constness: Option<Ident>,
-    pub(crate) asyncness: Option<Ident>,
-    /// `unsafe`, `extern "C"` and the like, in the order written.
-    pub(crate) other_qualifiers: Vec<TokenTree>,
-    pub(crate) fn_token: Ident,
-    pub(crate) name: Ident,
+    pub(crate) attributes: &'a [TokenTree],
+    pub(crate) visibility: &'a [TokenTree],
+    /// Everything between the visibility and `fn`: `const`, `async`, `unsafe`, `extern "C"`
+    /// and the like, in the order written.
+    pub(crate) qualifiers: &'a [TokenTree],
+    /// The (last) `const` of `qualifiers`.
+    pub(crate) constness: Option<&'a Ident>,
+    /// The (last) `async` of `qualifiers`.
+    pub(crate) asyncness: Option<&'a Ident>,
+    pub(crate) fn_token: &'a Ident,
+    pub(crate) name: &'a Ident,
     /// `<...>`, brackets included.
-    pub(crate) generics: Vec<TokenTree>,
-    pub(crate) parameters: Group,
+    pub(crate) generics: &'a [TokenTree],
+    pub(crate) parameters: &'a Group,
     /// The return type, without the `->`.
-    pub(crate) output: Vec<TokenTree>,
+    pub(crate) output: &'a [TokenTree],
     /// `where ...`, the keyword included.
-    pub(crate) where_clause: Vec<TokenTree>,
-    pub(crate) body: Group,
+    pub(crate) where_clause: &'a [TokenTree],
+    pub(crate) body: &'a Group,
 }
 
 /// Splits an item into the parts of a function, or says where it stops looking like one.
-pub(crate) fn function(tokens: &[TokenTree], attribute: &str) -> Result<Function, Error> {
+pub(crate) fn function<'a>(
+    tokens: &'a [TokenTree],
+    attribute: &str,
+) -> Result<Function<'a>, Error> {
     let mut cursor = Cursor { tokens, index: 0 };
 
-    let mut attributes = Vec::new();
     while cursor.peek_punct('#') {
-        let pound = &tokens[cursor.index];
         cursor.index += 1;
         match cursor.next() {
-            Some(brackets @ TokenTree::Group(group)) if group.delimiter() == Delimiter::Bracket => {
-                attributes.push(pound.clone());
-                attributes.push(brackets.clone());
-            }
+            Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Bracket => {}
             _ => return Err(cursor.not_a_function_before(attribute)),
         }
     }
+    let attributes = &tokens[..cursor.index];
 
-    let mut visibility = Vec::new();
+    let visibility_start = cursor.index;
     if cursor.peek_ident("pub") {
-        visibility.push(tokens[cursor.index].clone());
         cursor.index += 1;
         if let Some(TokenTree::Group(group)) = cursor.peek() {
             if group.delimiter() == Delimiter::Parenthesis {
-                visibility.push(tokens[cursor.index].clone());
                 cursor.index += 1;
             }
         }
     }
+    let visibility = &tokens[visibility_start..cursor.index];
 
+    let qualifiers_start = cursor.index;
     let mut constness = None;
     let mut asyncness = None;
-    let mut other_qualifiers = Vec::new();
     let fn_token = loop {
         let Some(TokenTree::Ident(ident)) = cursor.peek() else {
             return Err(cursor.not_a_function(attribute));
         };
-        let ident = ident.clone();
         match ident.to_string().as_str() {
-            "fn" => {
-                cursor.index += 1;
-                break ident;
-            }
+            "fn" => break ident,
             "const" => constness = Some(ident),
             "async" => asyncness = Some(ident),
-            "unsafe" | "safe" | "default" => other_qualifiers.push(TokenTree::Ident(ident)),
+            "unsafe" | "safe" | "default" => {}
             "extern" => {
-                other_qualifiers.push(TokenTree::Ident(ident));
-                if let Some(TokenTree::Literal(abi)) = tokens.get(cursor.index + 1) {
-                    other_qualifiers.push(TokenTree::Literal(abi.clone()));
+                if let Some(TokenTree::Literal(_)) = tokens.get(cursor.index + 1) {
                     cursor.index += 1;
                 }
             }
@@ -217,13 +213,14 @@ pub(crate) fn function(tokens: &[TokenTree], attribute: &str) -> Result<Function
         }
         cursor.index += 1;
     };
+    let qualifiers = &tokens[qualifiers_start..cursor.index];
+    cursor.index += 1;
 
-    let name = match cursor.next() {
-        Some(TokenTree::Ident(name)) => name.clone(),
-        _ => return Err(cursor.not_a_function_before(attribute)),
+    let Some(TokenTree::Ident(name)) = cursor.next() else {
+        return Err(cursor.not_a_function_before(attribute));
     };
 
-    let mut generics = Vec::new();
+    let generics_start = cursor.index;
     if cursor.peek_punct('<') {
         let mut angles = AngleDepth::default();
         loop {
@@ -232,40 +229,40 @@ pub(crate) fn function(tokens: &[TokenTree], attribute: &str) -> Result<Function
             };
             cursor.index += 1;
             angles.step(token);
-            generics.push(token.clone());
             if angles.depth == 0 {
                 break;
             }
         }
     }
+    let generics = &tokens[generics_start..cursor.index];
 
     let parameters = match cursor.next() {
-        Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Parenthesis => {
-            group.clone()
-        }
+        Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Parenthesis => group,
         _ => return Err(cursor.not_a_function_before(attribute)),
     };
 
-    let mut output = Vec::new();
+    let mut output: &[TokenTree] = &[];
     if cursor.peek_punct('-')
         && matches!(tokens.get(cursor.index + 1), Some(token) if is_punct(token, '>'))
     {
         cursor.index += 2;
-        output = cursor.take_until_body_or_where();
-        if output.is_empty() {
+        let output_start = cursor.index;
+        cursor.skip_until_body_or_where();
+        if cursor.index == output_start {
             return Err(cursor.not_a_function(attribute));
         }
+        output = &tokens[output_start..cursor.index];
     }
 
-    let mut where_clause = Vec::new();
+    let where_start = cursor.index;
     if cursor.peek_ident("where") {
-        where_clause.push(tokens[cursor.index].clone());
         cursor.index += 1;
-        where_clause.append(&mut cursor.take_until_body_or_where());
+        cursor.skip_until_body_or_where();
     }
+    let where_clause = &tokens[where_start..cursor.index];
 
     let body = match cursor.next() {
-        Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace => group.clone(),
+        Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace => group,
         _ => return Err(cursor.not_a_function_before(attribute)),
     };
     if cursor.peek().is_some() {
@@ -275,9 +272,9 @@ pub(crate) fn function(tokens: &[TokenTree], attribute: &str) -> Result<Function
     Ok(Function {
         attributes,
         visibility,
+        qualifiers,
         constness,
         asyncness,
-        other_qualifiers,
         fn_token,
         name,
         generics,
@@ -312,9 +309,8 @@ impl<'a> Cursor<'a> {
         matches!(self.peek(), Some(TokenTree::Ident(ident)) if ident_is(ident, name))
     }
 
-    /// Takes tokens up to a `where` or a `{...}` that is not inside angle brackets.
-    fn take_until_body_or_where(&mut self) -> Vec<TokenTree> {
-        let mut taken = Vec::new();
+    /// Moves up to a `where` or a `{...}` that is not inside angle brackets.
+    fn skip_until_body_or_where(&mut self) {
         let mut angles = AngleDepth::default();
         while let Some(token) = self.peek() {
             if angles.depth == 0 {
@@ -325,10 +321,8 @@ impl<'a> Cursor<'a> {
                 }
             }
             angles.step(token);
-            taken.push(token.clone());
             self.index += 1;
         }
-        taken
     }
 
     /// The error for an item that stops looking like a function at the next token (or at its
@@ -388,36 +382,27 @@ impl AngleDepth {
 
 /// How a token is named in a message: `` `struct` ``, `` `=` ``, `` `(...)` ``.
 pub(crate) fn describe(token: &TokenTree) -> String {
-    let text = match token {
-        TokenTree::Group(group) => {
-            return match group.delimiter() {
-                Delimiter::Parenthesis => "`(...)`",
-                Delimiter::Brace => "`{...}`",
-                Delimiter::Bracket => "`[...]`",
-                Delimiter::None => "an invisible group",
+    if let TokenTree::Group(group) = token {
+        let text = match group.delimiter() {
+            Delimiter::Parenthesis => "`(...)`",
+            Delimiter::Brace => "`{...}`",
+            Delimiter::Bracket => "`[...]`",
+            Delimiter::None => "an invisible group",
+        };
+        return text.to_owned();
+    }
+    let text = token.to_string();
+    if let TokenTree::Literal(_) = token {
+        // Characters, not bytes: every byte that does not continue a UTF-8 sequence.
+        let mut chars = 0;
+        for byte in text.as_bytes() {
+            if byte & 0xC0 != 0x80 {
+                chars += 1;
             }
-            .to_owned()
         }
-        TokenTree::Ident(ident) => ident.to_string(),
-        TokenTree::Punct(punct) => {
-            let mut text = String::new();
-            text.push(punct.as_char());
-            text
+        if chars > 20 {
+            return "a literal".to_owned();
         }
-        TokenTree::Literal(literal) => {
-            let text = literal.to_string();
-            // Characters, not bytes: every byte that does not continue a UTF-8 sequence.
-            let mut chars = 0;
-            for byte in text.as_bytes() {
-                if byte & 0xC0 != 0x80 {
-                    chars += 1;
-                }
-            }
-            if chars > 20 {
-                return "a literal".to_owned();
-            }
-            text
-        }
-    };
+    }
     message(&["`", &text, "`"])
 }

@@ -117,11 +117,9 @@ pub(crate) fn last_span(tokens: &[TokenTree], otherwise: Span) -> Span {
     }
 }
 
-/// Whether `ident` is `name`. `proc_macro::Ident` cannot be compared with a `str` directly
-/// (proc-macro2's can, hence the lint when this is built for tests).
-#[allow(clippy::cmp_owned)]
+/// Whether `ident` is `name`. `proc_macro::Ident` cannot be compared with a `str` directly.
 pub(crate) fn ident_is(ident: &Ident, name: &str) -> bool {
-    ident.to_string() == name
+    ident.to_string().as_bytes() == name.as_bytes()
 }
 
 /// Whether `token` is the punctuation `ch`.

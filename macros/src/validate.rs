@@ -7,7 +7,7 @@ use crate::parse::{is_test_attribute, AngleDepth, Function, OptionList, RawOptio
 use crate::tokens::{ident_is, is_punct, last_span, trees, Tokens};
 
 /// Which attribute is being expanded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     /// `#[corun::entry]`.
     Entry,
@@ -223,9 +223,9 @@ fn is_path(tokens: &[TokenTree], generics: bool) -> bool {
 /// problem to `errors`; whether there was none.
 pub(crate) fn signature(kind: Kind, function: &Function, errors: &mut Tokens) -> bool {
     let attribute = kind.attribute();
-    let name = unraw(&function.name);
+    let name = unraw(function.name);
     let errors_before = errors.len();
-    if let Some(constness) = &function.constness {
+    if let Some(constness) = function.constness {
         Error::new(
             constness.span(),
             message(&[
@@ -251,7 +251,7 @@ pub(crate) fn signature(kind: Kind, function: &Function, errors: &mut Tokens) ->
     }
     if !function.generics.is_empty() {
         Error::covering(
-            &function.generics,
+            function.generics,
             function.name.span(),
             message(&[
                 "`",
@@ -292,7 +292,7 @@ pub(crate) fn signature(kind: Kind, function: &Function, errors: &mut Tokens) ->
     }
     if kind == Kind::Test {
         // The attributes come in pairs: `#`, `[...]`.
-        let attributes = &function.attributes;
+        let attributes = function.attributes;
         let mut index = 1;
         while index < attributes.len() {
             if let TokenTree::Group(brackets) = &attributes[index] {
@@ -325,8 +325,8 @@ fn self_token(parameters: &[TokenTree]) -> Option<Span> {
 /// The name without `r#`, as users and the task name see it.
 pub(crate) fn unraw(ident: &Ident) -> String {
     let name = ident.to_string();
-    match name.as_bytes() {
-        [b'r', b'#', ..] => name[2..].to_owned(),
-        _ => name,
+    match name.strip_prefix("r#") {
+        Some(stripped) => message(&[stripped]),
+        None => name,
     }
 }
