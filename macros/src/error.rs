@@ -1,7 +1,7 @@
 //! A compile error with a span range, turned into `::core::compile_error!` tokens.
 //!
-//! Errors are collected as those tokens, in the order they are found, ahead of the item: there
-//! is no list of `Error` values to keep.
+//! Each error is appended as those tokens to the expansion, ahead of the item, as soon as it is
+//! decided: there is no list of `Error` values to keep.
 
 use crate::tt::{Delimiter, Ident, Literal, Punct, Spacing, Span, TokenTree};
 

@@ -5,8 +5,8 @@ use crate::tt::{Delimiter, Ident, Literal, TokenStream, TokenTree};
 use crate::fallback;
 use crate::parse;
 use crate::tokens::{
-    code, copy, first_span, group, group_of_one, ident_is, last_span, push_code, push_copies,
-    push_ident, push_relocated, stream, trees, Span, Tokens,
+    code, copy, first_span, group, group_of_one, group_of_stream, ident_is, last_span, push_code,
+    push_copies, push_ident, push_relocated, stream, trees, Span, Tokens,
 };
 use crate::validate::{self, Kind, Options};
 
@@ -15,7 +15,7 @@ use crate::validate::{self, Kind, Options};
 /// A plain function of token streams so that it can be tested without the compiler; it never
 /// panics, whatever it is given.
 pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
-    // The compile errors come first, in the order they are found, then the item.
+    // The compile errors come first (the options', then the signature's), then the item.
     let mut output = Vec::new();
     let options = validate::options(args, &mut output);
     let mut tokens = trees(item);
@@ -81,7 +81,7 @@ pub(crate) fn contains_impl(tokens: &[TokenTree]) -> bool {
     false
 }
 
-/// The rewrite itself:
+/// Appends the rewrite itself:
 ///
 /// ```text
 /// #attributes [#[::core::prelude::v1::test]] #visibility fn #name() -> #output {
@@ -122,7 +122,7 @@ fn push_function_with_runtime(
     let body_span = function.body.span();
     let glue = call_site.located_at(body_span);
     let body_var = Ident::new("body", Span::mixed_site().located_at(body_span));
-    let body = group(Delimiter::Brace, trees(function.body.stream()), glue);
+    let body = group_of_stream(Delimiter::Brace, function.body.stream(), glue);
 
     let mut statements = code("let", glue);
     push_ident(&mut statements, &body_var);

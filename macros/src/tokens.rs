@@ -58,14 +58,21 @@ fn push_respanned(tokens: &mut Tokens, lexed: TokenStream, span: Span) {
 
 /// A group around `tokens`, its delimiters at `span`.
 pub(crate) fn group(delimiter: Delimiter, tokens: Tokens, span: Span) -> TokenTree {
-    let mut group = Group::new(delimiter, stream(tokens));
-    group.set_span(span);
-    TokenTree::Group(group)
+    group_of_stream(delimiter, stream(tokens), span)
 }
 
 /// A group around the single token `token`, its delimiters at `span`.
 pub(crate) fn group_of_one(delimiter: Delimiter, token: TokenTree, span: Span) -> TokenTree {
-    let mut group = Group::new(delimiter, TokenStream::from(token));
+    group_of_stream(delimiter, TokenStream::from(token), span)
+}
+
+/// A group around `contents`, its delimiters at `span`.
+pub(crate) fn group_of_stream(
+    delimiter: Delimiter,
+    contents: TokenStream,
+    span: Span,
+) -> TokenTree {
+    let mut group = Group::new(delimiter, contents);
     group.set_span(span);
     TokenTree::Group(group)
 }
