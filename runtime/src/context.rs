@@ -385,23 +385,19 @@ impl Context {
     /// Wakes every live task, so that each sees the shutdown at its next poll, and every
     /// listening `cancelled()` future.
     pub(crate) fn wake_all_tasks(&self) {
-        let listening: Vec<Waker> = self
-            .listeners
-            .borrow()
-            .by_id
-            .iter()
-            .filter_map(|l| l.waker.clone())
-            .collect();
-        listening.into_iter().for_each(Waker::wake);
-        let wakers: Vec<Waker> = self
-            .tasks
-            .borrow()
-            .wakers
-            .iter()
-            .flatten()
-            .cloned()
-            .collect();
-        wakers.into_iter().for_each(Waker::wake);
+        // Plain loops into one vector rather than two `collect`s: less code to compile.
+        let mut wakers = Vec::new();
+        for listening in &self.listeners.borrow().by_id {
+            if let Some(waker) = &listening.waker {
+                wakers.push(waker.clone());
+            }
+        }
+        for waker in self.tasks.borrow().wakers.iter().flatten() {
+            wakers.push(waker.clone());
+        }
+        for waker in wakers {
+            waker.wake();
+        }
     }
 
     /// Whether the task must stop being polled: it was asked to cancel (or the run is ending)
