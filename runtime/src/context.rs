@@ -290,7 +290,9 @@ impl Context {
         self.tasks.borrow().live
     }
 
-    /// A `cancelled()` future of task `id` started listening.
+    /// A `cancelled()` future of task `id` started listening. This and the next two are
+    /// `#[inline]`: only `cancelled()` calls them (see `cancel.rs`).
+    #[inline]
     pub(crate) fn add_listener(&self, id: TaskId) {
         let mut listeners = self.listeners.borrow_mut();
         match listeners.find(id) {
@@ -307,6 +309,7 @@ impl Context {
     }
 
     /// Remembers the waker of a listening `cancelled()` future's latest poll.
+    #[inline]
     pub(crate) fn listen(&self, id: TaskId, waker: &Waker) {
         let mut listeners = self.listeners.borrow_mut();
         let Some(listening) = listeners.get_mut(id) else {
@@ -320,6 +323,7 @@ impl Context {
     }
 
     /// A `cancelled()` future of task `id` went away.
+    #[inline]
     pub(crate) fn remove_listener(&self, id: TaskId) {
         let removed = {
             let mut listeners = self.listeners.borrow_mut();
