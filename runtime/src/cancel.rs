@@ -1,4 +1,8 @@
 //! `cancelled()`: how a task hears that it was asked to cancel, and gets to finish on its own.
+//!
+//! The future and the context's listener bookkeeping it calls (`add_listener`, `listen`,
+//! `remove_listener`) are `#[inline]`, so only programs that listen compile them (ARCHITECTURE.md,
+//! "Pay for what you use").
 
 use std::future::Future;
 use std::pin::Pin;
@@ -45,6 +49,7 @@ use crate::task::{TaskId, CANCEL_REQUESTED};
 ///     assert_eq!(worker.await, 5);
 /// });
 /// ```
+#[inline]
 pub fn cancelled() -> Cancelled {
     Cancelled { listening: None }
 }
@@ -66,6 +71,7 @@ pub struct Cancelled {
 impl Future for Cancelled {
     type Output = ();
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<()> {
         let ctx = context::current().expect("corun::cancelled was polled outside a running loop");
         let (id, requested) = ctx
@@ -84,6 +90,7 @@ impl Future for Cancelled {
 }
 
 impl Drop for Cancelled {
+    #[inline]
     fn drop(&mut self) {
         let Some((task, loop_id)) = self.listening.take() else {
             return;

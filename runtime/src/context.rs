@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::ptr::NonNull;
@@ -47,10 +47,36 @@ pub(crate) enum Remote {
 }
 
 /// A task's listening `cancelled()` futures.
-#[derive(Default)]
 struct Listening {
+    id: TaskId,
     count: usize,
     waker: Option<Waker>,
+}
+
+/// The tasks listening on `cancelled()`, sorted by id. Few tasks listen, so a sorted vector
+/// (found by binary search) does what a hash map would, without a hasher and a table's code in
+/// every build; task ids count up, so a new listener is usually pushed at the end.
+#[derive(Default)]
+struct Listeners {
+    by_id: Vec<Listening>,
+}
+
+impl Listeners {
+    /// Where task `id` is, or would be inserted.
+    fn find(&self, id: TaskId) -> Result<usize, usize> {
+        self.by_id
+            .binary_search_by(|listening| listening.id.cmp(&id))
+    }
+
+    fn get_mut(&mut self, id: TaskId) -> Option<&mut Listening> {
+        let at = self.find(id).ok()?;
+        Some(&mut self.by_id[at])
+    }
+
+    fn remove(&mut self, id: TaskId) -> Option<Listening> {
+        let at = self.find(id).ok()?;
+        Some(self.by_id.remove(at))
+    }
 }
 
 /// The loop's live tasks: the waker of each, under a key that stays the task's until it ends
@@ -199,7 +225,7 @@ pub(crate) struct Context {
     queued: Cell<usize>,
     /// The tasks listening on `cancelled()`, by id: kept here rather than in every task's header,
     /// since few tasks listen and every wake of a listener happens on the loop's thread.
-    listeners: RefCell<HashMap<TaskId, Listening>>,
+    listeners: RefCell<Listeners>,
     /// The main task's turn in the ready queue came: `drive_main` polls it next.
     main_due: Cell<bool>,
     pub(crate) debug: bool,
@@ -264,15 +290,29 @@ impl Context {
         self.tasks.borrow().live
     }
 
-    /// A `cancelled()` future of task `id` started listening.
+    /// A `cancelled()` future of task `id` started listening. This and the next two are
+    /// `#[inline]`: only `cancelled()` calls them (see `cancel.rs`).
+    #[inline]
     pub(crate) fn add_listener(&self, id: TaskId) {
-        self.listeners.borrow_mut().entry(id).or_default().count += 1;
+        let mut listeners = self.listeners.borrow_mut();
+        match listeners.find(id) {
+            Ok(at) => listeners.by_id[at].count += 1,
+            Err(at) => listeners.by_id.insert(
+                at,
+                Listening {
+                    id,
+                    count: 1,
+                    waker: None,
+                },
+            ),
+        }
     }
 
     /// Remembers the waker of a listening `cancelled()` future's latest poll.
+    #[inline]
     pub(crate) fn listen(&self, id: TaskId, waker: &Waker) {
         let mut listeners = self.listeners.borrow_mut();
-        let Some(listening) = listeners.get_mut(&id) else {
+        let Some(listening) = listeners.get_mut(id) else {
             return;
         };
         if !listening.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
@@ -283,15 +323,16 @@ impl Context {
     }
 
     /// A `cancelled()` future of task `id` went away.
+    #[inline]
     pub(crate) fn remove_listener(&self, id: TaskId) {
         let removed = {
             let mut listeners = self.listeners.borrow_mut();
-            match listeners.get_mut(&id) {
+            match listeners.get_mut(id) {
                 Some(listening) if listening.count > 1 => {
                     listening.count -= 1;
                     None
                 }
-                Some(_) => listeners.remove(&id),
+                Some(_) => listeners.remove(id),
                 None => None,
             }
         };
@@ -300,26 +341,29 @@ impl Context {
 
     /// Forgets task `id`'s listeners once its future is gone.
     pub(crate) fn forget_listeners(&self, id: TaskId) {
-        if self.listeners.borrow().is_empty() {
+        if self.listeners.borrow().by_id.is_empty() {
             return;
         }
-        let removed = self.listeners.borrow_mut().remove(&id);
+        let removed = self.listeners.borrow_mut().remove(id);
         drop(removed);
     }
 
     /// Whether task `id` has a `cancelled()` future alive.
     pub(crate) fn is_listening(&self, id: TaskId) -> bool {
         let listeners = self.listeners.borrow();
-        !listeners.is_empty() && listeners.contains_key(&id)
+        !listeners.by_id.is_empty() && listeners.find(id).is_ok()
     }
 
     /// Wakes task `id`'s listening `cancelled()` future, if any.
     fn wake_listener(&self, id: TaskId) {
         let listeners = self.listeners.borrow();
-        if listeners.is_empty() {
+        if listeners.by_id.is_empty() {
             return;
         }
-        let waker = listeners.get(&id).and_then(|l| l.waker.clone());
+        let waker = listeners
+            .find(id)
+            .ok()
+            .and_then(|at| listeners.by_id[at].waker.clone());
         drop(listeners);
         if let Some(waker) = waker {
             waker.wake();
@@ -345,22 +389,19 @@ impl Context {
     /// Wakes every live task, so that each sees the shutdown at its next poll, and every
     /// listening `cancelled()` future.
     pub(crate) fn wake_all_tasks(&self) {
-        let listening: Vec<Waker> = self
-            .listeners
-            .borrow()
-            .values()
-            .filter_map(|l| l.waker.clone())
-            .collect();
-        listening.into_iter().for_each(Waker::wake);
-        let wakers: Vec<Waker> = self
-            .tasks
-            .borrow()
-            .wakers
-            .iter()
-            .flatten()
-            .cloned()
-            .collect();
-        wakers.into_iter().for_each(Waker::wake);
+        // Plain loops into one vector rather than two `collect`s: less code to compile.
+        let mut wakers = Vec::new();
+        for listening in &self.listeners.borrow().by_id {
+            if let Some(waker) = &listening.waker {
+                wakers.push(waker.clone());
+            }
+        }
+        for waker in self.tasks.borrow().wakers.iter().flatten() {
+            wakers.push(waker.clone());
+        }
+        for waker in wakers {
+            waker.wake();
+        }
     }
 
     /// Whether the task must stop being polled: it was asked to cancel (or the run is ending)
@@ -606,7 +647,32 @@ pub(crate) fn deliver(shared: &Arc<Shared>, report: Report) {
 mod tests {
     use std::task::Waker;
 
-    use super::Registry;
+    use super::{Listeners, Listening, Registry};
+    use crate::task::TaskId;
+
+    #[test]
+    fn listeners_are_found_whatever_order_they_came_in() {
+        let ids: Vec<TaskId> = (0..5).map(|_| TaskId::next()).collect();
+        let mut listeners = Listeners::default();
+        for &i in &[3, 0, 4, 1] {
+            let at = listeners.find(ids[i]).expect_err("not listening yet");
+            let listening = Listening {
+                id: ids[i],
+                count: 1,
+                waker: None,
+            };
+            listeners.by_id.insert(at, listening);
+        }
+        assert!(listeners.find(ids[2]).is_err());
+        assert!(listeners.get_mut(ids[2]).is_none());
+        for &i in &[0, 1, 3, 4] {
+            assert_eq!(listeners.get_mut(ids[i]).map(|l| l.id), Some(ids[i]));
+        }
+        assert_eq!(listeners.remove(ids[1]).map(|l| l.id), Some(ids[1]));
+        assert!(listeners.remove(ids[1]).is_none(), "removed once");
+        let left: Vec<TaskId> = listeners.by_id.iter().map(|l| l.id).collect();
+        assert_eq!(left, [ids[0], ids[3], ids[4]]);
+    }
 
     #[test]
     fn registry_reuses_the_key_of_an_ended_task_and_counts_live_ones() {

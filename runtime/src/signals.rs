@@ -316,9 +316,7 @@ mod unix {
     fn start_forwarding() -> io::Result<()> {
         let (reader, writer) = UnixStream::pair()?;
         writer.set_nonblocking(true)?;
-        thread::Builder::new()
-            .name("corun-signals".to_owned())
-            .spawn(move || forward_forever(reader))?;
+        crate::threads::spawn_thread("corun-signals", Box::new(move || forward_forever(reader)))?;
         // Leaked on purpose: the handler may write to it at any time from now on.
         WAKE_FD.store(writer.into_raw_fd(), Ordering::SeqCst);
         Ok(())

@@ -244,10 +244,27 @@ impl<T> Slot<T> {
 }
 
 /// The loop's side of its thread pool: made with the loop, the pool itself on first use.
+///
+/// The pool is held as a trait object made by [`Threads::submit`], which only the generic
+/// [`to_thread`] reaches: a program that never calls `to_thread` never compiles the pool (its
+/// queue, condition variables and worker loop), while the end of a run waits for it through the
+/// vtable (see "Pay for what you use" in ARCHITECTURE.md).
 pub(crate) struct Threads {
-    pool: OnceCell<Arc<Pool>>,
+    pool: OnceCell<Box<dyn ThreadPool>>,
     /// The loop's unparker, woken when the last job in flight finishes.
     unparker: Waker,
+}
+
+/// What the loop asks of its pool; implemented by [`Pool`], reached through a vtable.
+trait ThreadPool {
+    fn submit(&self, job: Job) -> Result<(), SubmitError>;
+
+    /// How many jobs are queued or running.
+    fn in_flight(&self) -> usize;
+
+    /// Stops taking jobs and waits up to `timeout` (real time) for the ones in flight. Returns
+    /// how many are left and how long the wait took, if any are left.
+    fn shut_down(&self, timeout: Duration) -> Option<(usize, Duration)>;
 }
 
 impl Threads {
@@ -260,46 +277,26 @@ impl Threads {
 
     /// How many jobs are queued or running.
     pub(crate) fn in_flight(&self) -> usize {
-        self.pool.get().map_or(0, |pool| pool.lock().in_flight)
+        self.pool.get().map_or(0, |pool| pool.in_flight())
     }
 
+    /// Inline: only [`to_thread`] reaches it (see [`Threads`]).
+    #[inline]
     fn submit(&self, job: Job) -> Result<(), SubmitError> {
         let pool = self.pool.get_or_init(|| {
-            Arc::new(Pool {
+            Box::new(Pool(Arc::new(PoolShared {
                 state: Mutex::new(PoolState::default()),
                 job_queued: Condvar::new(),
                 all_done: Condvar::new(),
                 max_threads: max_threads(),
                 unparker: self.unparker.clone(),
-            })
+            })))
         });
         pool.submit(job)
     }
 
-    /// Stops taking jobs and waits up to `timeout` (real time) for the ones in flight. Returns
-    /// how many are left and how long the wait took, if any are left.
     fn shut_down(&self, timeout: Duration) -> Option<(usize, Duration)> {
-        let pool = self.pool.get()?;
-        let start = Instant::now();
-        let deadline = start.checked_add(timeout);
-        let mut state = pool.lock();
-        state.shut = true;
-        pool.job_queued.notify_all();
-        while state.in_flight > 0 {
-            let left = match deadline {
-                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
-                None => Duration::MAX,
-            };
-            if left.is_zero() {
-                return Some((state.in_flight, start.elapsed()));
-            }
-            state = pool
-                .all_done
-                .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
-        None
+        self.pool.get()?.shut_down(timeout)
     }
 }
 
@@ -321,6 +318,8 @@ enum SubmitError {
 }
 
 impl fmt::Display for SubmitError {
+    /// Inline: only [`to_thread`] reaches it (see [`Threads`]).
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SubmitError::Shut => f.write_str(
@@ -336,7 +335,12 @@ impl fmt::Display for SubmitError {
     }
 }
 
-struct Pool {
+/// The default pool. Every method is `#[inline]`: only [`to_thread`] makes a pool, so a program
+/// that never calls it never compiles them (see [`Threads`]).
+struct Pool(Arc<PoolShared>);
+
+/// What the pool's worker threads share with the loop.
+struct PoolShared {
     state: Mutex<PoolState>,
     /// Idle workers wait here for a job (or for the shutdown).
     job_queued: Condvar,
@@ -359,13 +363,11 @@ struct PoolState {
     shut: bool,
 }
 
-impl Pool {
-    fn lock(&self) -> MutexGuard<'_, PoolState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn submit(self: &Arc<Self>, job: Job) -> Result<(), SubmitError> {
-        let mut state = self.lock();
+impl ThreadPool for Pool {
+    #[inline]
+    fn submit(&self, job: Job) -> Result<(), SubmitError> {
+        let shared = &self.0;
+        let mut state = shared.lock();
         if state.shut {
             return Err(SubmitError::Shut);
         }
@@ -373,22 +375,19 @@ impl Pool {
         state.in_flight += 1;
         // Every idle worker not yet woken takes one queued job; start a thread only for the rest.
         if state.idle >= state.queue.len() {
-            self.job_queued.notify_one();
+            shared.job_queued.notify_one();
             return Ok(());
         }
-        if state.threads >= self.max_threads {
+        if state.threads >= shared.max_threads {
             return Ok(());
         }
         state.threads += 1;
         drop(state);
-        let pool = self.clone();
-        let started = thread::Builder::new()
-            .name("corun-to-thread".to_owned())
-            .spawn(move || pool.work());
-        let Err(error) = started else {
+        let worker = shared.clone();
+        let Err(error) = spawn_thread("corun-to-thread", Box::new(move || worker.work())) else {
             return Ok(());
         };
-        let mut state = self.lock();
+        let mut state = shared.lock();
         state.threads -= 1;
         if state.threads > 0 {
             // A running worker will get to the job.
@@ -401,8 +400,46 @@ impl Pool {
         Err(SubmitError::Spawn(error))
     }
 
+    #[inline]
+    fn in_flight(&self) -> usize {
+        self.0.lock().in_flight
+    }
+
+    #[inline]
+    fn shut_down(&self, timeout: Duration) -> Option<(usize, Duration)> {
+        let shared = &self.0;
+        let start = Instant::now();
+        let deadline = start.checked_add(timeout);
+        let mut state = shared.lock();
+        state.shut = true;
+        shared.job_queued.notify_all();
+        while state.in_flight > 0 {
+            let left = match deadline {
+                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+                None => Duration::MAX,
+            };
+            if left.is_zero() {
+                return Some((state.in_flight, start.elapsed()));
+            }
+            state = shared
+                .all_done
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        None
+    }
+}
+
+impl PoolShared {
+    #[inline]
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// A worker thread: run queued jobs; retire after [`IDLE_TIMEOUT`] without one, or once the
     /// pool is shut and the queue empty.
+    #[inline]
     fn work(&self) {
         let mut state = self.lock();
         loop {
@@ -434,4 +471,11 @@ impl Pool {
         }
         state.threads -= 1;
     }
+}
+
+/// Starts a named thread running `body`: the one instantiation of `std::thread::Builder::spawn`
+/// that the pool's workers and the `corun-signals` thread share.
+pub(crate) fn spawn_thread(name: &str, body: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
+    thread::Builder::new().name(name.to_owned()).spawn(body)?;
+    Ok(())
 }

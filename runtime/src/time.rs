@@ -1,4 +1,7 @@
 //! Time on the running loop's clock: `sleep`, `sleep_until`, `timeout`, `now`, `yield_now`.
+//!
+//! Every function here is generic or `#[inline]`, so only programs that use time compile it
+//! (ARCHITECTURE.md, "Pay for what you use"); the loop's own timers are in `loops/`.
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -27,6 +30,7 @@ use crate::event_loop::TimerId;
 /// });
 /// ```
 #[track_caller]
+#[inline]
 pub fn now() -> Instant {
     match context::current() {
         Some(ctx) => ctx.event_loop.now(),
@@ -49,6 +53,7 @@ pub fn now() -> Instant {
 ///     corun_runtime::sleep(Duration::from_millis(5)).await;
 /// });
 /// ```
+#[inline]
 pub fn sleep(duration: Duration) -> Sleep {
     Sleep {
         target: Target::After(duration),
@@ -69,6 +74,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///     assert!(corun_runtime::now() >= deadline);
 /// });
 /// ```
+#[inline]
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         target: Target::At(Some(deadline)),
@@ -109,6 +115,7 @@ struct Armed {
 }
 
 impl fmt::Debug for Sleep {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let deadline = match self.target {
             Target::After(duration) => format!("{duration:?} after first poll"),
@@ -122,6 +129,7 @@ impl fmt::Debug for Sleep {
 }
 
 impl Sleep {
+    #[inline]
     fn disarm(&mut self, ctx: &Context) {
         if let Some(armed) = self.timer.take() {
             if armed.loop_id == ctx.shared.id {
@@ -134,6 +142,7 @@ impl Sleep {
 impl Future for Sleep {
     type Output = ();
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<()> {
         let this = self.get_mut();
         let ctx: Rc<Context> =
@@ -176,6 +185,7 @@ impl Future for Sleep {
 }
 
 impl Drop for Sleep {
+    #[inline]
     fn drop(&mut self) {
         if self.timer.is_some() {
             if let Some(ctx) = context::current() {
@@ -204,12 +214,14 @@ impl Elapsed {
     /// ```
     /// let _ = corun_runtime::Elapsed::new();
     /// ```
+    #[inline]
     pub fn new() -> Self {
         Elapsed(())
     }
 }
 
 impl fmt::Display for Elapsed {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("deadline has elapsed")
     }
@@ -261,6 +273,7 @@ pub async fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Result<F::
 ///     assert!(task.is_finished());
 /// });
 /// ```
+#[inline]
 pub fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }
@@ -284,6 +297,7 @@ pub struct YieldNow {
 impl Future for YieldNow {
     type Output = ();
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<()> {
         if self.yielded {
             return Poll::Ready(());

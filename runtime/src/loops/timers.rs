@@ -219,19 +219,10 @@ impl TimerQueue {
         self.armed == 0
     }
 
-    pub(crate) fn clear(&mut self) -> Vec<Waker> {
-        self.heap.clear();
-        self.buckets.clear();
-        self.free_buckets.clear();
-        self.open.clear();
-        self.free.clear();
-        self.generations.clear();
-        self.armed = 0;
-        self.stale = 0;
-        self.timers
-            .drain(..)
-            .filter_map(|timer| timer.waker)
-            .collect()
+    /// Empties the queue; gives back what it held (its wakers among it), for the caller to drop
+    /// once no borrow of the queue is held.
+    pub(crate) fn clear(&mut self) -> TimerQueue {
+        std::mem::take(self)
     }
 
     /// The bucket that takes a timer due at `deadline`: the open one for that deadline, or a new
@@ -319,21 +310,36 @@ impl TimerQueue {
     }
 
     /// Drops every stale entry and every emptied bucket.
+    ///
+    /// Compacts by hand rather than with `retain`: both vectors hold `Copy` entries, and the
+    /// loops are less code than `retain`'s panic-safe instantiations (BENCHMARKS.md, compile
+    /// cost).
     fn sweep(&mut self) {
+        let mut dues = std::mem::take(&mut self.heap).into_vec();
         let mut emptied = Vec::new();
-        let generations = &self.generations;
-        let buckets = &mut self.buckets;
-        self.heap.retain(|due| {
-            let bucket = &mut buckets[due.bucket as usize];
+        let mut kept = 0;
+        for at in 0..dues.len() {
+            let due = dues[at];
+            let bucket = &mut self.buckets[due.bucket as usize];
             if bucket.live == 0 {
-                emptied.push(*due);
-                return false;
+                emptied.push(due);
+                continue;
             }
-            bucket
-                .entries
-                .retain(|&(index, generation)| generations[index as usize] == generation);
-            true
-        });
+            let entries = &mut bucket.entries;
+            let mut armed = 0;
+            for entry in 0..entries.len() {
+                let (index, generation) = entries[entry];
+                if self.generations[index as usize] == generation {
+                    entries[armed] = (index, generation);
+                    armed += 1;
+                }
+            }
+            entries.truncate(armed);
+            dues[kept] = due;
+            kept += 1;
+        }
+        dues.truncate(kept);
+        self.heap = BinaryHeap::from(dues);
         for due in emptied {
             self.free_bucket(due);
         }

@@ -1,4 +1,7 @@
 //! A loop whose clock only moves when every task waits: tests of timeouts run in no time.
+//!
+//! Every method is `#[inline]`: the loop's vtable is made where a `loop_factory` names it, so
+//! only programs that use it compile it (ARCHITECTURE.md, "Pay for what you use").
 
 use std::cell::Cell;
 use std::task::Waker;
@@ -46,6 +49,7 @@ impl VirtualTimeLoop {
     /// # drop(event_loop);
     /// ```
     #[must_use]
+    #[inline]
     pub fn new() -> Self {
         VirtualTimeLoop {
             core: LoopCore::new(std::time::Duration::ZERO),
@@ -55,32 +59,39 @@ impl VirtualTimeLoop {
 }
 
 impl Default for VirtualTimeLoop {
+    #[inline]
     fn default() -> Self {
         Self::new()
     }
 }
 
 impl EventLoop for VirtualTimeLoop {
+    #[inline]
     fn call_soon(&self, work: Runnable) {
         self.core.call_soon(work);
     }
 
+    #[inline]
     fn next_ready(&self) -> Option<Runnable> {
         self.core.next_ready()
     }
 
+    #[inline]
     fn now(&self) -> Instant {
         self.clock.get()
     }
 
+    #[inline]
     fn add_timer(&self, deadline: Instant, waker: Waker) -> TimerId {
         self.core.add_timer(deadline, waker)
     }
 
+    #[inline]
     fn remove_timer(&self, timer: TimerId) -> bool {
         self.core.remove_timer(timer)
     }
 
+    #[inline]
     fn park(&self, mode: Park) {
         let next = self.core.next_deadline();
         let due_now = next.is_some_and(|deadline| deadline <= self.clock.get());
@@ -95,10 +106,12 @@ impl EventLoop for VirtualTimeLoop {
         }
     }
 
+    #[inline]
     fn unparker(&self) -> Waker {
         self.core.unparker()
     }
 
+    #[inline]
     fn close(&self) {
         self.core.close();
     }

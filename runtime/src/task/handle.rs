@@ -1,4 +1,7 @@
 //! `Handle`: a `Send + Sync` way into a running loop, to spawn `Send` futures from any thread.
+//!
+//! Every function here is generic or `#[inline]`, so only programs that take a handle compile
+//! it (ARCHITECTURE.md, "Pay for what you use").
 
 use std::fmt;
 use std::future::Future;
@@ -54,6 +57,7 @@ impl Handle {
     /// });
     /// ```
     #[track_caller]
+    #[inline]
     pub fn current() -> Handle {
         match Handle::try_current() {
             Some(handle) => handle,
@@ -74,6 +78,7 @@ impl Handle {
     /// assert!(Handle::try_current().is_none());
     /// corun_runtime::run(async { assert!(Handle::try_current().is_some()) });
     /// ```
+    #[inline]
     pub fn try_current() -> Option<Handle> {
         context::current().map(|ctx| Handle {
             shared: ctx.shared.clone(),
@@ -159,6 +164,7 @@ impl Handle {
 }
 
 impl fmt::Debug for Handle {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle").finish_non_exhaustive()
     }

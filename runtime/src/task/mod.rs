@@ -418,12 +418,16 @@ impl TaskError {
     /// ```
     /// assert!(corun_runtime::TaskError::Cancelled.is_cancelled());
     /// ```
+    #[inline]
     pub fn is_cancelled(&self) -> bool {
         matches!(self, TaskError::Cancelled)
     }
 }
 
+// `TaskError`'s methods are `#[inline]`: only programs that join tasks compile them
+// (ARCHITECTURE.md, "Pay for what you use").
 impl fmt::Debug for TaskError {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TaskError::Panicked(payload) => f
@@ -436,6 +440,7 @@ impl fmt::Debug for TaskError {
 }
 
 impl fmt::Display for TaskError {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TaskError::Panicked(payload) => write!(
