@@ -325,3 +325,38 @@ fn wakers_dropped_or_woken_on_other_threads_after_the_loop_closed_do_nothing() {
     drop(Arc::into_inner(wakers));
     assert_eq!(DROPPED.load(Ordering::SeqCst), 16, "nothing dropped twice");
 }
+
+/// Main's waker (not an async-task waker: the driver polls main itself) kept after its run:
+/// woken by a leftover task's destructor during the run's shutdown, from another thread between
+/// runs of a runner, and on the loop's thread during the next run. Each gives main at most a
+/// spurious turn; every run still returns its value.
+#[test]
+fn main_wakers_that_outlive_their_run_do_no_harm() {
+    let mut runner = Runner::new(Config::new());
+    let first_main = runner
+        .run(async {
+            let main = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+            let at_shutdown = main.clone();
+            corun::spawn(async move {
+                let _wake_main_when_dropped = OnDrop(move || at_shutdown.wake_by_ref());
+                std::future::pending::<()>().await;
+            });
+            corun::yield_now().await;
+            main
+        })
+        .expect("first run");
+    let from_thread = first_main.clone();
+    std::thread::spawn(move || from_thread.wake())
+        .join()
+        .expect("no panic on another thread");
+    let second = runner
+        .run(async move {
+            first_main.wake_by_ref();
+            corun::yield_now().await;
+            first_main.wake();
+            corun::yield_now().await;
+            2
+        })
+        .expect("second run");
+    assert_eq!(second, 2);
+}

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::event_loop::{EventLoop, Park, Runnable};
 use crate::report::{self, Report, ReportKind};
-use crate::task::{Header, RawRunnable, TaskId, CANCEL_REQUESTED, COOPERATIVE};
+use crate::task::{Header, RawRunnable, TaskId, TaskRef, CANCEL_REQUESTED, COOPERATIVE};
 use crate::threads::Threads;
 
 /// The most runnables one turn runs before the loop looks at timers and other threads again.
@@ -39,6 +39,8 @@ thread_local! {
 pub(crate) enum Remote {
     /// A task woken (or spawned) from another thread.
     Run(RawRunnable),
+    /// The main task woken from another thread.
+    RunMain,
     /// `Task::cancel` called from another thread: the task's id, and its registry key as that
     /// thread saw it (see `Header::request_cancel`).
     Cancel { id: TaskId, slot: Option<u32> },
@@ -226,8 +228,10 @@ pub(crate) struct Context {
     /// The tasks listening on `cancelled()`, by id: kept here rather than in every task's header,
     /// since few tasks listen and every wake of a listener happens on the loop's thread.
     listeners: RefCell<Listeners>,
-    /// The main task's turn in the ready queue came: `drive_main` polls it next.
-    main_due: Cell<bool>,
+    /// A run's main task is being driven: its turns in the ready queue are for `drive_main`.
+    main_active: Cell<bool>,
+    /// The main task of the current (or last) run, for `Runnable::task`.
+    main: RefCell<Option<TaskRef>>,
     pub(crate) debug: bool,
     /// Debug mode: a poll longer than this is reported. Set by `Runner::open`.
     pub(crate) slow_poll_threshold: Duration,
@@ -255,7 +259,8 @@ impl Context {
             forcing: Cell::new(false),
             queued: Cell::new(0),
             listeners: RefCell::default(),
-            main_due: Cell::new(false),
+            main_active: Cell::new(false),
+            main: RefCell::new(None),
             debug,
             slow_poll_threshold: Duration::from_millis(100),
             started_at: Cell::new(None),
@@ -497,6 +502,7 @@ impl Context {
         for message in self.shared.remote.take_all() {
             match message {
                 Remote::Run(runnable) => self.call_soon(Runnable::new(runnable)),
+                Remote::RunMain => self.call_soon(Runnable::main()),
                 Remote::Cancel { id, slot } => self.wake_task_at(id, slot),
                 Remote::Report(report) => self.report(&report),
             }
@@ -504,8 +510,9 @@ impl Context {
     }
 
     /// Takes in what other threads sent, then runs ready work in FIFO order while `budget`
-    /// lasts. Returns `true` as soon as the main task's turn comes (its proxy ran): the caller
-    /// polls main and may call again with what is left of the budget.
+    /// lasts. Returns `true` as soon as the main task's turn comes: the caller polls main and may
+    /// call again with what is left of the budget. A turn of main queued by a waker that outlived
+    /// its run (none is being driven) is skipped.
     pub(crate) fn run_ready(&self, budget: &mut usize) -> bool {
         self.drain_remote();
         while *budget > 0 {
@@ -515,18 +522,25 @@ impl Context {
             };
             self.queued.set(self.queued.get().saturating_sub(1));
             *budget -= 1;
-            runnable.run();
-            if self.main_due.replace(false) {
+            if runnable.run() && self.main_active.get() {
                 return true;
             }
         }
         false
     }
 
-    /// Called by the main task's proxy when its turn in the ready queue comes.
-    #[inline]
-    pub(crate) fn set_main_due(&self) {
-        self.main_due.set(true);
+    /// Starts or ends driving a run's main task (`main` is its reference, kept after the end).
+    pub(crate) fn set_main(&self, main: Option<TaskRef>) {
+        self.main_active.set(main.is_some());
+        if let Some(main) = main {
+            let previous = self.main.replace(Some(main));
+            drop(previous);
+        }
+    }
+
+    /// The main task of the current (or last) run.
+    pub(crate) fn main_task(&self) -> Option<TaskRef> {
+        self.main.borrow().clone()
     }
 
     /// Parks the loop: without blocking if `busy` (more work may be ready), else until a timer
@@ -549,7 +563,7 @@ impl Context {
         for message in self.shared.remote.take_all() {
             match message {
                 Remote::Run(runnable) => self.call_soon(Runnable::new(runnable)),
-                Remote::Cancel { .. } => {}
+                Remote::RunMain | Remote::Cancel { .. } => {}
                 Remote::Report(report) => self.report(&report),
             }
         }

@@ -10,6 +10,7 @@ use std::marker::PhantomData;
 use std::task::Waker;
 use std::time::Instant;
 
+use crate::context;
 use crate::task::{RawRunnable, TaskRef};
 
 /// An event loop: the scheduler, clock and parking spot under one run.
@@ -152,14 +153,32 @@ pub enum Park {
 /// send::<corun_runtime::Runnable>();
 /// ```
 pub struct Runnable {
-    inner: RawRunnable,
+    work: Work,
     _loop_thread_only: PhantomData<*const ()>,
+}
+
+/// What a runnable stands for. Main is polled by the run's driver rather than by async-task, so
+/// its turn is a variant of its own (one pointer wide, as a task's: the ready queue's slots stay
+/// one word).
+enum Work {
+    /// A scheduled poll of a spawned task.
+    Task(RawRunnable),
+    /// The main task's turn: the driver polls main when it comes.
+    Main,
 }
 
 impl Runnable {
     pub(crate) fn new(inner: RawRunnable) -> Self {
         Runnable {
-            inner,
+            work: Work::Task(inner),
+            _loop_thread_only: PhantomData,
+        }
+    }
+
+    /// The main task's turn.
+    pub(crate) fn main() -> Self {
+        Runnable {
+            work: Work::Main,
             _loop_thread_only: PhantomData,
         }
     }
@@ -172,21 +191,41 @@ impl Runnable {
     /// # use corun_runtime::{Runnable};
     /// fn log(work: &Runnable) { eprintln!("scheduling {}", work.task().name()); }
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// For the main task's turn, outside the run it belongs to (a `Runnable` exists only while
+    /// its loop runs or closes, so a loop never sees this).
     pub fn task(&self) -> TaskRef {
-        self.inner.metadata().task_ref()
+        match &self.work {
+            Work::Task(runnable) => runnable.metadata().task_ref(),
+            Work::Main => context::current()
+                .and_then(|ctx| ctx.main_task())
+                .expect("the main task's turn is only looked at during its run"),
+        }
     }
 
-    /// Polls the task once. Only the runtime runs work.
-    pub(crate) fn run(self) {
-        self.inner.run();
+    /// Polls the task once; for main's turn, returns `true` instead, for the driver to poll main.
+    /// Only the runtime runs work.
+    pub(crate) fn run(self) -> bool {
+        match self.work {
+            Work::Task(runnable) => {
+                runnable.run();
+                false
+            }
+            Work::Main => true,
+        }
     }
 }
 
 impl fmt::Debug for Runnable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runnable")
-            .field("task", &self.inner.metadata().name())
-            .finish()
+        let mut debug = f.debug_struct("Runnable");
+        match &self.work {
+            Work::Task(runnable) => debug.field("task", &runnable.metadata().name()),
+            Work::Main => debug.field("task", &"main"),
+        };
+        debug.finish()
     }
 }
 

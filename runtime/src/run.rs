@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::task::{Context as PollContext, Poll, Wake, Waker};
 use std::time::Duration;
 
-use crate::context::{self, Context, BUDGET};
+use crate::context::{self, Context, Remote, Shared, BUDGET};
 use crate::event_loop::EventLoop;
 use crate::loops::DefaultLoop;
 use crate::report::{self, Report, ReportKind};
 use crate::signals::{self, SignalGuard};
-use crate::task::{Header, RawTask, CANCEL_REQUESTED, COOPERATIVE};
+use crate::task::{Header, CANCEL_REQUESTED, COOPERATIVE};
 
 /// Runs `future` to completion on a fresh loop and returns its output (asyncio's `run`).
 ///
@@ -600,22 +600,60 @@ fn debug_from_env() -> bool {
     std::env::var_os("CORUN_DEBUG").is_some_and(|value| !value.is_empty() && value != "0")
 }
 
-/// Makes the main task's place in the ready queue: a task that never finishes and, whenever it
-/// runs, tells the driver that main is due. Its waker is main's waker, so main is woken, queued
-/// and polled in FIFO order with every other task, from this thread or any other.
-///
-/// The proxy's allocation holds main's header, as every task's holds its own.
-fn main_proxy(ctx: &Context, header: Header) -> (Waker, RawTask<()>) {
-    let proxy = std::future::poll_fn(|_| {
-        if let Some(ctx) = context::current() {
-            ctx.set_main_due();
+/// Main's waker: it queues main's turn in the ready queue, so main is woken, queued and polled
+/// in FIFO order with every other task, from this thread or any other. Main is not an async-task
+/// task (the driver polls it, as a local of its own frame), so its waker is this small one; a
+/// task of async-task's standing in for main would compile a second copy of async-task's
+/// machinery into every program.
+struct MainWaker {
+    shared: Arc<Shared>,
+    /// Main's turn is queued and has not come yet: further wakes add nothing.
+    queued: AtomicBool,
+}
+
+impl MainWaker {
+    /// A waker for the main task of the loop behind `shared`, and the state behind it.
+    fn new(shared: Arc<Shared>) -> (Arc<MainWaker>, Waker) {
+        let state = Arc::new(MainWaker {
+            shared,
+            queued: AtomicBool::new(false),
+        });
+        (state.clone(), Waker::from(state))
+    }
+
+    /// Main's turn came: a wake from now on queues another.
+    fn turn_came(&self) {
+        self.queued.store(false, Ordering::Release);
+    }
+}
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return;
         }
-        Poll::<()>::Pending
-    });
-    let (runnable, task) = crate::task::allocate(header, |_| proxy);
-    let waker = runnable.waker();
-    ctx.call_soon(crate::event_loop::Runnable::new(runnable));
-    (waker, task)
+        match context::current() {
+            Some(ctx) if Arc::ptr_eq(&ctx.shared, &self.shared) => {
+                ctx.call_soon(crate::event_loop::Runnable::main());
+            }
+            // Another thread: the loop takes it in when it drains its remote queue. A closed
+            // loop has no main left to wake.
+            _ => drop(self.shared.send(Remote::RunMain)),
+        }
+    }
+}
+
+/// Ends driving main when `drive_main` returns (or unwinds).
+struct MainDriven<'c>(&'c Context);
+
+impl Drop for MainDriven<'_> {
+    fn drop(&mut self) {
+        self.0.set_main(None);
+    }
 }
 
 /// Polls the main future whenever its turn comes, running the other ready work in between,
@@ -631,8 +669,11 @@ fn drive_main<F: Future>(
     future: F,
     signals: Option<&SignalGuard>,
 ) -> Result<std::thread::Result<F::Output>, RunError> {
-    let (waker, proxy) = main_proxy(ctx, header);
-    let main = proxy.metadata();
+    let main = &header;
+    let (main_waker, waker) = MainWaker::new(ctx.shared.clone());
+    ctx.set_main(Some(main.task_ref()));
+    let _driven = MainDriven(ctx);
+    waker.wake_by_ref();
     let mut cx = PollContext::from_waker(&waker);
     let mut future = pin!(Some(future));
     let mut cancel_seen = false;
@@ -657,6 +698,7 @@ fn drive_main<F: Future>(
             waker.wake_by_ref();
         }
         if ctx.run_ready(&mut budget) {
+            main_waker.turn_came();
             if cancel_seen && !main.has(COOPERATIVE) {
                 if ctx.is_listening(main.id()) {
                     main.set(COOPERATIVE);

@@ -129,13 +129,13 @@ where
     // - for a future that is not `'static`, that what it borrows other than the metadata
     //   outlive its `Runnable`: `body` is given only the metadata to borrow (`'a` is the
     //   metadata's lifetime, chosen by async-task), and every caller's future is otherwise
-    //   `'static` (`spawn`, `Handle::spawn` and `main_proxy` require or build `'static` futures);
+    //   `'static` (`spawn` and `Handle::spawn` require `'static` futures);
     // - for a schedule function that is not `Send + Sync + 'static`, conditions on its wakers:
     //   `schedule` is a function item, all three;
     // - for a future that is not `Send`, that its `Runnable` be used and dropped on the thread
-    //   that made it. `Handle::spawn`'s futures are `Send`, so this only concerns `spawn` and
-    //   `main_proxy`, which are called on the loop's thread (from a task or the driver, with the
-    //   loop's context installed), and every `Runnable` of such a task stays there:
+    //   that made it. `Handle::spawn`'s futures are `Send`, so this only concerns `spawn`, which
+    //   is called on the loop's thread (from a task or the driver, with the loop's context
+    //   installed), and every `Runnable` of such a task stays there:
     // - `schedule` hands a `Runnable` to the loop directly only when that loop's context is
     //   installed on the current thread (`context::call_soon_local`); from any other thread it
     //   goes into the loop's remote queue, which only the loop's thread drains (`drain_remote`,
