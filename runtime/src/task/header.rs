@@ -176,11 +176,7 @@ impl Header {
 
 impl fmt::Debug for Header {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Task")
-            .field("id", &self.id)
-            .field("name", &self.name())
-            .field("spawned_at", &format_args!("{}", self.location))
-            .finish()
+        fmt::Debug::fmt(&self.task_ref(), f)
     }
 }
 

@@ -228,12 +228,7 @@ impl<T> Task<T> {
     /// ```
     pub fn name(&self) -> &str {
         let header = self.header();
-        match header.given_name() {
-            Some(name) => name,
-            None => self
-                .default_name
-                .get_or_init(|| header.id().default_name().into_boxed_str()),
-        }
+        name_or_default(header.given_name(), &self.default_name, header.id())
     }
 
     /// The task's id.
@@ -455,6 +450,18 @@ impl fmt::Display for TaskError {
 
 impl std::error::Error for TaskError {}
 
+/// The name given to task `id`, or else `Task-N`, made on first use and kept in `default`.
+fn name_or_default<'a>(
+    given: Option<&'a Arc<str>>,
+    default: &'a OnceLock<Box<str>>,
+    id: TaskId,
+) -> &'a str {
+    match given {
+        Some(name) => name,
+        None => default.get_or_init(|| id.default_name().into_boxed_str()),
+    }
+}
+
 /// A reference to a running task, as [`current_task`] gives it: its name and id.
 ///
 /// # Examples
@@ -493,12 +500,7 @@ impl TaskRef {
     /// });
     /// ```
     pub fn name(&self) -> &str {
-        match &self.given_name {
-            Some(name) => name,
-            None => self
-                .default_name
-                .get_or_init(|| self.id.default_name().into_boxed_str()),
-        }
+        name_or_default(self.given_name.as_ref(), &self.default_name, self.id)
     }
 
     /// The task's id.
