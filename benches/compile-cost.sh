@@ -79,6 +79,12 @@ echo "tokio  #[tokio::main(flavor = \"current_thread\")]: ${tokio} s CPU (runs: 
 echo "corun  without the signals feature          : ${nosig} s CPU (runs: ${nosig_runs[*]})"
 awk -v c="$corun" -v t="$tokio" 'BEGIN { printf "ratio corun / tokio: %.2f (target: at most 0.60)\n", c / t }'
 awk -v c="$nosig" -v t="$tokio" 'BEGIN { printf "ratio corun (default-features = false) / tokio: %.2f\n", c / t }'
+# Each corun build against the tokio build that followed it: the spread the machine's load gives.
+pairs=()
+for i in "${!corun_runs[@]}"; do
+    pairs+=("$(awk -v c="${corun_runs[$i]}" -v t="${tokio_runs[$i]}" 'BEGIN { printf "%.2f", c / t }')")
+done
+echo "run-by-run ratios corun / tokio: ${pairs[*]}"
 echo "corun dependency tree:"
 (cd "$work/hello-corun" && cargo tree --offline --edges normal,build --prefix depth | sed 's/^/  /')
 echo "tokio dependency tree:"
