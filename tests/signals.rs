@@ -87,10 +87,7 @@ mod unix {
     }
 
     fn sigint_cancels_main_runs_shutdown_in_full_and_exits_130() {
-        let mut child = Child::start("example", &[]);
-        child.wait_for("ready");
-        child.signal("INT");
-        let (status, lines) = child.finish();
+        let (status, lines) = signalled_once("example", &[], "INT");
         assert_eq!(status.code(), Some(130), "{status:?}: {lines:?}");
         for line in ["main dropped", "task dropped", "thread work finished"] {
             assert!(lines.iter().any(|l| l == line), "no {line:?} in {lines:?}");
@@ -99,19 +96,13 @@ mod unix {
     }
 
     fn sigterm_exits_143() {
-        let mut child = Child::start("example", &[]);
-        child.wait_for("ready");
-        child.signal("TERM");
-        let (status, lines) = child.finish();
+        let (status, lines) = signalled_once("example", &[], "TERM");
         assert_eq!(status.code(), Some(143), "{status:?}: {lines:?}");
         assert!(lines.iter().any(|l| l == "main dropped"), "{lines:?}");
     }
 
     fn a_main_listening_on_cancelled_returns_its_value() {
-        let mut child = Child::start("example", &["listen"]);
-        child.wait_for("ready");
-        child.signal("INT");
-        let (status, lines) = child.finish();
+        let (status, lines) = signalled_once("example", &["listen"], "INT");
         assert_eq!(status.code(), Some(0), "{status:?}: {lines:?}");
         for line in [
             "main heard the cancellation",
@@ -137,10 +128,7 @@ mod unix {
     }
 
     fn try_run_returns_interrupted_instead_of_exiting() {
-        let mut child = Child::start("try-run", &[]);
-        child.wait_for("ready");
-        child.signal("INT");
-        let (status, lines) = child.finish();
+        let (status, lines) = signalled_once("try-run", &[], "INT");
         assert_eq!(status.code(), Some(0), "{status:?}: {lines:?}");
         assert!(
             lines.iter().any(|l| l == "try_run gave Err(Interrupted)"),
@@ -149,19 +137,13 @@ mod unix {
     }
 
     fn the_default_disposition_is_back_after_the_run() {
-        let mut child = Child::start("after-run", &[]);
-        child.wait_for("ready");
-        child.signal("INT");
-        let (status, lines) = child.finish();
+        let (status, lines) = signalled_once("after-run", &[], "INT");
         assert_eq!(status.signal(), Some(2), "{status:?}: {lines:?}");
         assert!(!lines.iter().any(|l| l == "still alive"));
     }
 
     fn a_process_with_its_own_handler_is_left_alone() {
-        let mut child = Child::start("own-handler", &[]);
-        child.wait_for("ready");
-        child.signal("INT");
-        let (status, lines) = child.finish();
+        let (status, lines) = signalled_once("own-handler", &[], "INT");
         assert_eq!(status.code(), Some(0), "{status:?}: {lines:?}");
         assert!(
             lines
@@ -172,10 +154,7 @@ mod unix {
     }
 
     fn after_a_forced_run_the_process_handler_has_the_signal_again() {
-        let mut child = Child::start("own-handler-after-forced-run", &[]);
-        child.wait_for("ready");
-        child.signal("INT");
-        let (status, lines) = child.finish();
+        let (status, lines) = signalled_once("own-handler-after-forced-run", &[], "INT");
         assert_eq!(status.code(), Some(0), "{status:?}: {lines:?}");
         assert!(
             lines
@@ -239,6 +218,15 @@ mod unix {
         process: std::process::Child,
         lines: mpsc::Receiver<String>,
         seen: Vec<String>,
+    }
+
+    /// Runs `program` in a child process, sends it `signal` once it is ready, and returns how it
+    /// ended and what it printed.
+    fn signalled_once(program: &str, args: &[&str], signal: &str) -> (ExitStatus, Vec<String>) {
+        let mut child = Child::start(program, args);
+        child.wait_for("ready");
+        child.signal(signal);
+        child.finish()
     }
 
     impl Child {

@@ -119,16 +119,22 @@ fn awaiting_a_cancelled_task_panics_naming_it() {
     assert!(message.contains("'doomed' was cancelled"), "{message}");
 }
 
+/// Spawns a task that waits forever; returns its handle, its future's drop count and its poll
+/// count.
+fn spawn_waiting_forever() -> (corun::Task<()>, Drops, Rc<Cell<usize>>) {
+    let drops = Drops::default();
+    let token = drops.token();
+    let (future, polls) = counted(async move {
+        let _token = token;
+        std::future::pending::<()>().await;
+    });
+    (corun::spawn(future), drops, polls)
+}
+
 #[test]
 fn cancel_drops_the_future_at_the_next_turn_not_mid_poll() {
     corun::run(async {
-        let drops = Drops::default();
-        let token = drops.token();
-        let (future, polls) = counted(async move {
-            let _token = token;
-            std::future::pending::<()>().await;
-        });
-        let task = corun::spawn(future);
+        let (task, drops, polls) = spawn_waiting_forever();
         corun::yield_now().await;
         assert_eq!(polls.get(), 1);
         assert!(task.cancel());
@@ -155,13 +161,7 @@ fn cancel_before_the_first_poll_never_polls() {
 #[test]
 fn cancel_from_another_thread_drops_a_waiting_task_at_the_loops_next_turn() {
     corun::run(async {
-        let drops = Drops::default();
-        let token = drops.token();
-        let (future, polls) = counted(async move {
-            let _token = token;
-            std::future::pending::<()>().await;
-        });
-        let task = corun::spawn(future);
+        let (task, drops, polls) = spawn_waiting_forever();
         corun::yield_now().await;
         assert_eq!(polls.get(), 1, "the task waits, registered with its loop");
         // The handle goes to another thread, which cancels it and hands it back.

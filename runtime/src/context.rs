@@ -70,6 +70,11 @@ impl Listeners {
             .binary_search_by(|listening| listening.id.cmp(&id))
     }
 
+    fn get(&self, id: TaskId) -> Option<&Listening> {
+        let at = self.find(id).ok()?;
+        Some(&self.by_id[at])
+    }
+
     fn get_mut(&mut self, id: TaskId) -> Option<&mut Listening> {
         let at = self.find(id).ok()?;
         Some(&mut self.by_id[at])
@@ -356,7 +361,7 @@ impl Context {
     /// Whether task `id` has a `cancelled()` future alive.
     pub(crate) fn is_listening(&self, id: TaskId) -> bool {
         let listeners = self.listeners.borrow();
-        !listeners.by_id.is_empty() && listeners.find(id).is_ok()
+        !listeners.by_id.is_empty() && listeners.get(id).is_some()
     }
 
     /// Wakes task `id`'s listening `cancelled()` future, if any.
@@ -365,10 +370,7 @@ impl Context {
         if listeners.by_id.is_empty() {
             return;
         }
-        let waker = listeners
-            .find(id)
-            .ok()
-            .and_then(|at| listeners.by_id[at].waker.clone());
+        let waker = listeners.get(id).and_then(|l| l.waker.clone());
         drop(listeners);
         if let Some(waker) = waker {
             waker.wake();
