@@ -545,18 +545,17 @@ impl Context {
         self.main.borrow().clone()
     }
 
-    /// Parks the loop: without blocking if `busy` (more work may be ready), else until a timer
-    /// or another thread wakes it; while `to_thread` work is in flight, without letting a virtual
-    /// clock jump.
-    pub(crate) fn park(&self, busy: bool) {
-        let mode = if busy || self.shared.has_remote() {
+    /// How the loop may park after a turn: without blocking if `busy` (more work may be ready),
+    /// else until a timer or another thread wakes it; while `to_thread` work is in flight,
+    /// without letting a virtual clock jump.
+    pub(crate) fn park_mode(&self, busy: bool) -> Park {
+        if busy || self.shared.has_remote() {
             Park::Poll
         } else if self.threads.in_flight() > 0 {
             Park::Wait
         } else {
             Park::Idle
-        };
-        self.event_loop.park(mode);
+        }
     }
 
     /// Closes the remote queue and handles what was still in it.

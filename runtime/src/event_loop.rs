@@ -8,7 +8,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::context;
 use crate::task::{RawRunnable, TaskRef};
@@ -102,6 +102,67 @@ pub trait EventLoop {
     /// default just calls `f`; a loop built on another runtime enters that runtime here.
     fn enter(&self, f: &mut dyn FnMut()) {
         f()
+    }
+
+    /// Drives the runtime's turns until `turn` returns `None`: each call of `turn` runs one turn
+    /// of ready work and says how the loop may park before the next ([`Park`]).
+    ///
+    /// The default is the plain loop: `turn`, [`park`](Self::park) as asked, `turn` again. A loop
+    /// built on another runtime's reactor overrides it to run the turns *inside* that reactor's
+    /// own `block_on`, so the reactor's context, budget and wake-ups apply to corun's tasks as to
+    /// its own, and parking is that `block_on` waiting for IO on this thread. Such a loop must
+    /// still fire due timers between turns, and must call `turn` again, without waiting, when
+    /// it returned [`Park::Poll`].
+    ///
+    /// Called on the loop's thread, inside [`enter`](Self::enter), once for the main task's part
+    /// of a run and once for each sweep of the shutdown.
+    ///
+    /// # Examples
+    ///
+    /// A loop that counts the turns it drives and otherwise behaves as the default:
+    ///
+    /// ```
+    /// # use std::cell::Cell;
+    /// # use corun_runtime::{loops::DefaultLoop, EventLoop, Park};
+    /// fn drive_counting(inner: &DefaultLoop, turns: &Cell<u64>, turn: &mut dyn FnMut() -> Option<Park>) {
+    ///     while let Some(mode) = turn() {
+    ///         turns.set(turns.get() + 1);
+    ///         inner.park(mode);
+    ///     }
+    /// }
+    /// let turns = Cell::new(0);
+    /// let mut left = 3;
+    /// drive_counting(&DefaultLoop::new(), &turns, &mut || {
+    ///     left -= 1;
+    ///     (left > 0).then_some(Park::Poll)
+    /// });
+    /// assert_eq!(turns.get(), 2);
+    /// ```
+    fn drive(&self, turn: &mut dyn FnMut() -> Option<Park>) {
+        while let Some(mode) = turn() {
+            self.park(mode);
+        }
+    }
+
+    /// Drops the work this loop runs outside corun (another runtime's tasks) and returns how
+    /// many such tasks it dropped; a wait for that runtime's threads lasts at most `timeout`
+    /// (the run's `shutdown_timeout`).
+    ///
+    /// Called once, at the end of the last run on the loop: after every corun task was
+    /// cancelled, before [`close`](Self::close), on the loop's thread inside
+    /// [`enter`](Self::enter) and the runtime's context. Corun tasks spawned by what is dropped
+    /// here are cancelled by the sweep that follows. The default owns nothing and returns 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// use corun_runtime::{loops::DefaultLoop, EventLoop};
+    /// assert_eq!(DefaultLoop::new().shutdown_foreign(Duration::from_secs(1)), 0);
+    /// ```
+    fn shutdown_foreign(&self, timeout: Duration) -> usize {
+        let _ = timeout;
+        0
     }
 
     /// Closes the loop: drops its timers and anything it still holds. Called once, after the

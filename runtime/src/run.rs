@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
+use std::ops::ControlFlow;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, Location};
 use std::pin::pin;
 use std::rc::Rc;
@@ -11,7 +12,7 @@ use std::task::{Context as PollContext, Poll, Wake, Waker};
 use std::time::Duration;
 
 use crate::context::{self, Context, Remote, Shared, BUDGET};
-use crate::event_loop::EventLoop;
+use crate::event_loop::{EventLoop, Park};
 use crate::loops::DefaultLoop;
 use crate::report::{self, Report, ReportKind};
 use crate::signals::{self, SignalGuard};
@@ -677,27 +678,33 @@ fn drive_main<F: Future>(
     let mut cx = PollContext::from_waker(&waker);
     let mut future = pin!(Some(future));
     let mut cancel_seen = false;
-    let mut budget = BUDGET;
-    loop {
-        if let Some(signal) = signals.and_then(SignalGuard::take_new) {
-            if ctx.debug {
-                let message = format!(
-                    "{} received: cancelling the main task",
-                    signals::name(signal)
-                );
-                ctx.report(&Report::for_task(
-                    ReportKind::Signal,
-                    &main.task_ref(),
-                    message,
-                ));
+    let mut outcome = None;
+    // One turn: run ready work, polling main whenever its turn comes, while the budget lasts;
+    // then say how the loop may park, or stop once main is done.
+    let mut turn = || -> ControlFlow<Result<std::thread::Result<F::Output>, RunError>, Park> {
+        let mut budget = BUDGET;
+        loop {
+            if let Some(signal) = signals.and_then(SignalGuard::take_new) {
+                if ctx.debug {
+                    let message = format!(
+                        "{} received: cancelling the main task",
+                        signals::name(signal)
+                    );
+                    ctx.report(&Report::for_task(
+                        ReportKind::Signal,
+                        &main.task_ref(),
+                        message,
+                    ));
+                }
+                main.request_cancel();
             }
-            main.request_cancel();
-        }
-        if !cancel_seen && main.has(CANCEL_REQUESTED) {
-            cancel_seen = true;
-            waker.wake_by_ref();
-        }
-        if ctx.run_ready(&mut budget) {
+            if !cancel_seen && main.has(CANCEL_REQUESTED) {
+                cancel_seen = true;
+                waker.wake_by_ref();
+            }
+            if !ctx.run_ready(&mut budget) {
+                break;
+            }
             main_waker.turn_came();
             if cancel_seen && !main.has(COOPERATIVE) {
                 if ctx.is_listening(main.id()) {
@@ -708,7 +715,7 @@ fn drive_main<F: Future>(
                     if let Err(payload) = dropped {
                         ctx.report_panic(ReportKind::PanicWhileCancelling, main, &*payload);
                     }
-                    return Err(RunError::Interrupted);
+                    return ControlFlow::Break(Err(RunError::Interrupted));
                 }
             }
             let poll = || {
@@ -726,17 +733,29 @@ fn drive_main<F: Future>(
             };
             match polled {
                 Ok(Poll::Pending) => {}
-                Ok(Poll::Ready(output)) => return Ok(Ok(output)),
-                Err(panic) => return Ok(Err(panic)),
+                Ok(Poll::Ready(output)) => return ControlFlow::Break(Ok(Ok(output))),
+                Err(panic) => return ControlFlow::Break(Ok(Err(panic))),
             }
             budget = budget.saturating_sub(1);
-            if budget > 0 {
-                continue;
+            if budget == 0 {
+                break;
             }
         }
-        ctx.park(ctx.has_ready());
-        budget = BUDGET;
-    }
+        ControlFlow::Continue(ctx.park_mode(ctx.has_ready()))
+    };
+    ctx.event_loop.drive(&mut || {
+        if outcome.is_some() {
+            return None;
+        }
+        match turn() {
+            ControlFlow::Continue(mode) => Some(mode),
+            ControlFlow::Break(done) => {
+                outcome = Some(done);
+                None
+            }
+        }
+    });
+    outcome.expect("EventLoop::drive must call its turn until the turn returns None")
 }
 
 /// Sets a flag when the shutdown grace runs out.
@@ -750,34 +769,22 @@ impl Wake for GraceWaker {
     }
 }
 
-/// The end of a run: cancel every task, sweeping until none remains, then close the loop.
+/// The end of a run: cancel every task, sweeping until none remains; drop the loop's foreign
+/// tasks (a tokio runtime's) and sweep again for what their destructors spawned; wait for
+/// thread work; close the loop.
 fn shutdown(ctx: &Context, settings: &Settings) {
     ctx.start_closing();
-    let grace = Arc::new(GraceWaker {
-        expired: AtomicBool::new(false),
-    });
-    // Armed only when some task outlives the first sweeps (a cooperative one, finishing its
-    // cleanup): most runs end without a timer.
-    let mut grace_timer = None;
-    loop {
-        if grace.expired.load(Ordering::Acquire) && !ctx.is_forcing() {
-            ctx.start_forcing();
-        }
-        ctx.run_ready(&mut BUDGET.clone());
-        if !ctx.has_ready() && ctx.live_tasks() == 0 && !ctx.shared.has_remote() {
-            break;
-        }
-        if !ctx.has_ready() && grace_timer.is_none() {
-            grace_timer = Some(ctx.deadline_after(settings.shutdown_grace).map(|deadline| {
-                ctx.event_loop
-                    .add_timer(deadline, Waker::from(grace.clone()))
-            }));
-        }
-        ctx.park(ctx.has_ready());
+    sweep(ctx, settings);
+    let dropped = ctx.event_loop.shutdown_foreign(settings.shutdown_timeout);
+    if ctx.debug && dropped > 0 {
+        let message = format!(
+            "{dropped} task(s) of the loop's own runtime were dropped at shutdown, after every \
+             corun task was cancelled"
+        );
+        ctx.report(&Report::new(ReportKind::CancelledAtShutdown, message));
     }
-    if let Some(Some(timer)) = grace_timer {
-        ctx.event_loop.remove_timer(timer);
-    }
+    // What those tasks spawned while being dropped is cancelled too.
+    sweep(ctx, settings);
     crate::threads::wait_at_shutdown(ctx, settings.shutdown_timeout);
     ctx.close_remote();
     // Work that arrived while the remote queue closed is run now, and so cancelled.
@@ -785,4 +792,34 @@ fn shutdown(ctx: &Context, settings: &Settings) {
         ctx.run_ready(&mut BUDGET.clone());
     }
     ctx.event_loop.close();
+}
+
+/// Runs turns until no task is alive and nothing is queued: each task still alive is dropped at
+/// its next turn, except cooperative ones, which get the shutdown grace.
+fn sweep(ctx: &Context, settings: &Settings) {
+    let grace = Arc::new(GraceWaker {
+        expired: AtomicBool::new(false),
+    });
+    // Armed only when some task outlives the first sweeps (a cooperative one, finishing its
+    // cleanup): most runs end without a timer.
+    let mut grace_timer = None;
+    ctx.event_loop.drive(&mut || {
+        if grace.expired.load(Ordering::Acquire) && !ctx.is_forcing() {
+            ctx.start_forcing();
+        }
+        ctx.run_ready(&mut BUDGET.clone());
+        if !ctx.has_ready() && ctx.live_tasks() == 0 && !ctx.shared.has_remote() {
+            return None;
+        }
+        if !ctx.has_ready() && grace_timer.is_none() {
+            grace_timer = Some(ctx.deadline_after(settings.shutdown_grace).map(|deadline| {
+                ctx.event_loop
+                    .add_timer(deadline, Waker::from(grace.clone()))
+            }));
+        }
+        Some(ctx.park_mode(ctx.has_ready()))
+    });
+    if let Some(Some(timer)) = grace_timer {
+        ctx.event_loop.remove_timer(timer);
+    }
 }

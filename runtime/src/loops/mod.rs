@@ -12,10 +12,20 @@
 //! assert_eq!(slept, "a minute, at once");
 //! ```
 
+#[cfg(feature = "async-io")]
+mod async_io;
 mod core;
 mod default;
+#[cfg(any(feature = "tokio", feature = "async-io"))]
+mod reactor;
 pub(crate) mod timers;
+#[cfg(feature = "tokio")]
+mod tokio;
 mod virtual_time;
 
+#[cfg(feature = "async-io")]
+pub use self::async_io::AsyncIoLoop;
 pub use default::DefaultLoop;
+#[cfg(feature = "tokio")]
+pub use self::tokio::TokioLoop;
 pub use virtual_time::VirtualTimeLoop;
