@@ -1,0 +1,277 @@
+//! `TokioLoop`: tokio's IO, timers and tasks inside corun runs, and corun's shutdown order with
+//! tokio's tasks. All traffic on 127.0.0.1; every wait is bounded.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use corun::loops::TokioLoop;
+use corun::{Config, Runner};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+fn tokio_config() -> Config {
+    Config::new()
+        .loop_factory(TokioLoop::new)
+        .handle_signals(false)
+}
+
+/// Serves every connection of `listener` as a corun task that echoes lines back.
+async fn echo_lines(listener: TcpListener) {
+    loop {
+        let (stream, _) = listener.accept().await.expect("accept");
+        corun::spawn(async move {
+            let (read, mut write) = stream.into_split();
+            let mut lines = BufReader::new(read).lines();
+            while let Some(line) = lines.next_line().await.expect("read a line") {
+                write
+                    .write_all(format!("{line}\n").as_bytes())
+                    .await
+                    .expect("write");
+            }
+        });
+    }
+}
+
+#[test]
+fn echo_serves_several_concurrent_clients() {
+    let replies = tokio_config().run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        corun::spawn(echo_lines(listener));
+        let clients = (0..8).map(|client| async move {
+            let stream = TcpStream::connect(address).await.unwrap();
+            let (read, mut write) = stream.into_split();
+            let mut lines = BufReader::new(read).lines();
+            let mut replies = Vec::new();
+            for round in 0..20 {
+                let line = format!("client {client} round {round}");
+                write.write_all(format!("{line}\n").as_bytes()).await.unwrap();
+                let reply = lines.next_line().await.unwrap().unwrap();
+                assert_eq!(reply, line);
+                replies.push(reply);
+            }
+            replies.len()
+        });
+        corun::gather_all(clients).await
+    });
+    assert_eq!(replies, vec![20; 8]);
+}
+
+#[test]
+fn tokio_and_corun_timers_run_together_in_deadline_order() {
+    let order = tokio_config().run(async {
+        let order = Rc::new(RefCell::new(Vec::new()));
+        let (a, b) = (order.clone(), order.clone());
+        let (c, d) = (order.clone(), order.clone());
+        corun::gather!(
+            async move {
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                a.borrow_mut().push("tokio 40 ms");
+            },
+            async move {
+                corun::sleep(Duration::from_millis(10)).await;
+                b.borrow_mut().push("corun 10 ms");
+            },
+            async move {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+                c.borrow_mut().push("tokio 25 ms");
+            },
+            async move {
+                corun::sleep(Duration::from_millis(60)).await;
+                d.borrow_mut().push("corun 60 ms");
+            },
+        )
+        .await;
+        let order = order.borrow().clone();
+        order
+    });
+    assert_eq!(
+        order,
+        ["corun 10 ms", "tokio 25 ms", "tokio 40 ms", "corun 60 ms"]
+    );
+}
+
+#[test]
+fn corun_timeout_ends_a_tokio_accept_that_never_completes() {
+    let outcome = tokio_config().run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        corun::timeout(Duration::from_millis(30), listener.accept()).await
+    });
+    assert!(outcome.is_err(), "nobody connected, so the timeout fired");
+}
+
+#[test]
+fn a_tokio_spawned_task_is_awaited_from_corun() {
+    let (from_tokio, corun_task_ran) = tokio_config().run(async {
+        let ran = Rc::new(RefCell::new(false));
+        let flag = ran.clone();
+        corun::spawn(async move { *flag.borrow_mut() = true });
+        let handle = tokio::spawn(async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            tokio::task::yield_now().await;
+            "from tokio"
+        });
+        let from_tokio = handle.await.unwrap();
+        let ran = *ran.borrow();
+        (from_tokio, ran)
+    });
+    assert_eq!(from_tokio, "from tokio");
+    assert!(corun_task_ran, "corun tasks progressed alongside");
+}
+
+/// Counts its drops.
+struct DropGuard(Arc<AtomicUsize>);
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn main_returning_drops_corun_and_tokio_tasks_holding_connections_at_once() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let reports = Rc::new(RefCell::new(Vec::new()));
+    let seen = reports.clone();
+    let started = Instant::now();
+    let guards = dropped.clone();
+    tokio_config()
+        // A grace the run must not wait for: none of these tasks listens on `cancelled()`.
+        .shutdown_grace(Duration::from_secs(3600))
+        .exception_handler(move |report| seen.borrow_mut().push(report.to_string()))
+        .run(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            for _ in 0..3 {
+                let guard = DropGuard(guards.clone());
+                corun::spawn(async move {
+                    let _guard = guard;
+                    let mut stream = TcpStream::connect(address).await.unwrap();
+                    let mut byte = [0];
+                    let _ = stream.read(&mut byte).await;
+                });
+                let guard = DropGuard(guards.clone());
+                tokio::spawn(async move {
+                    let _guard = guard;
+                    let mut stream = TcpStream::connect(address).await.unwrap();
+                    let mut byte = [0];
+                    let _ = stream.read(&mut byte).await;
+                });
+            }
+            let mut held = Vec::new();
+            for _ in 0..6 {
+                held.push(listener.accept().await.unwrap());
+            }
+            corun::sleep(Duration::from_millis(5)).await;
+        });
+    assert_eq!(dropped.load(Ordering::SeqCst), 6, "every guard ran");
+    assert!(reports.borrow().is_empty(), "nothing went wrong: {reports:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(600),
+        "the run did not wait out the grace"
+    );
+}
+
+#[test]
+fn what_tokio_tasks_spawn_while_dropped_is_cancelled_too() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let guards = dropped.clone();
+    tokio_config().run(async move {
+        /// Spawns a corun task and a tokio task when dropped, each holding a guard.
+        struct SpawnOnDrop(Arc<AtomicUsize>);
+        impl Drop for SpawnOnDrop {
+            fn drop(&mut self) {
+                let guard = DropGuard(self.0.clone());
+                corun::spawn(async move {
+                    let _guard = guard;
+                    std::future::pending::<()>().await;
+                });
+                let guard = DropGuard(self.0.clone());
+                tokio::spawn(async move {
+                    let _guard = guard;
+                    std::future::pending::<()>().await;
+                });
+            }
+        }
+        let spawner = SpawnOnDrop(guards);
+        tokio::spawn(async move {
+            let _spawner = spawner;
+            std::future::pending::<()>().await;
+        });
+        tokio::task::yield_now().await;
+    });
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        2,
+        "both tasks spawned during the drop were dropped"
+    );
+}
+
+#[test]
+fn handle_block_on_inside_a_task_panics_with_tokios_message() {
+    let outcome = tokio_config().run(async {
+        corun::spawn(async {
+            tokio::runtime::Handle::current().block_on(async { 1 });
+        })
+        .join()
+        .await
+    });
+    let Err(corun::TaskError::Panicked(payload)) = outcome else {
+        panic!("block_on inside a task must panic, got {outcome:?}");
+    };
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default();
+    assert!(
+        message.contains("Cannot start a runtime from within a runtime"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_runner_keeps_one_tokio_runtime_across_runs() {
+    let mut runner = Runner::new(tokio_config());
+    let (listener, address) = runner
+        .run(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            (listener, address)
+        })
+        .unwrap();
+    // A tokio task started in one run goes on in the next, on the same runtime.
+    let server = runner
+        .run(async move {
+            tokio::spawn(async move {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut buf = [0; 5];
+                stream.read_exact(&mut buf).await.unwrap();
+                buf
+            })
+        })
+        .unwrap();
+    let received = runner
+        .run(async move {
+            let mut client = TcpStream::connect(address).await.unwrap();
+            client.write_all(b"hello").await.unwrap();
+            server.await.unwrap()
+        })
+        .unwrap();
+    assert_eq!(&received, b"hello");
+    runner.close();
+    assert!(runner.is_closed());
+}
+
+#[test]
+#[should_panic(expected = "needs a current-thread tokio runtime")]
+fn a_multi_thread_runtime_is_refused() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _loop = TokioLoop::with_runtime(runtime);
+}
