@@ -275,3 +275,78 @@ fn a_multi_thread_runtime_is_refused() {
         .unwrap();
     let _loop = TokioLoop::with_runtime(runtime);
 }
+
+mod http {
+    use std::net::SocketAddr;
+
+    use http_body_util::{BodyExt, Empty};
+    use hyper::body::Bytes;
+    use hyper_util::client::legacy::{connect::HttpConnector, Client};
+    use hyper_util::rt::TokioExecutor;
+
+    pub type HttpClient = Client<HttpConnector, Empty<Bytes>>;
+
+    /// hyper-util's client: its connection tasks are tokio tasks.
+    pub fn client() -> HttpClient {
+        Client::builder(TokioExecutor::new()).build_http()
+    }
+
+    /// The body of `GET http://address/path`.
+    pub async fn get(client: &HttpClient, address: SocketAddr, path: &str) -> String {
+        let uri = format!("http://{address}{path}").parse().unwrap();
+        let response = client.get(uri).await.unwrap();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    /// An axum app with a route that waits on corun's timer.
+    pub fn app() -> axum::Router {
+        axum::Router::new()
+            .route("/", axum::routing::get(|| async { "hello" }))
+            .route(
+                "/slow",
+                axum::routing::get(|| async {
+                    corun::sleep(std::time::Duration::from_millis(5)).await;
+                    "slow"
+                }),
+            )
+    }
+}
+
+#[test]
+fn axum_serves_an_http_client_in_the_same_run() {
+    let bodies = tokio_config().run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        corun::spawn(async move { axum::serve(listener, http::app()).await });
+        let client = http::client();
+        corun::gather!(
+            http::get(&client, address, "/"),
+            http::get(&client, address, "/slow"),
+            http::get(&client, address, "/"),
+        )
+        .await
+    });
+    assert_eq!(bodies, ("hello".into(), "slow".into(), "hello".into()));
+}
+
+#[test]
+fn graceful_shutdown_through_cancelled_lets_the_server_task_finish_with_its_value() {
+    let (body, served) = tokio_config().run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        // axum awaits the shutdown signal in a tokio task of its own; the future names the
+        // server task, which made it.
+        let server = corun::spawn(async move {
+            axum::serve(listener, http::app())
+                .with_graceful_shutdown(corun::cancelled())
+                .await
+                .unwrap();
+            "served until cancelled"
+        });
+        let body = http::get(&http::client(), address, "/slow").await;
+        assert!(server.cancel(), "the server was running");
+        (body, server.await)
+    });
+    assert_eq!((body.as_str(), served), ("slow", "served until cancelled"));
+}

@@ -8,7 +8,7 @@ use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::ptr::NonNull;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::Duration;
@@ -48,39 +48,131 @@ pub(crate) enum Remote {
     Report(Report),
 }
 
-/// A task's listening `cancelled()` futures.
-struct Listening {
-    id: TaskId,
-    count: usize,
-    waker: Option<Waker>,
+/// What a task's `cancelled()` futures share, wherever they are polled: whether the task was
+/// asked to cancel, how many of them are being awaited, and their wakers. The loop keeps one per
+/// task that called `cancelled()`, until the task ends; the futures keep it too, from any thread.
+pub(crate) struct Listener {
+    pub(crate) id: TaskId,
+    /// The task was asked to cancel, or its run is ending. Never cleared.
+    requested: AtomicBool,
+    /// How many of the task's `cancelled()` futures have been polled and are still alive: while
+    /// there is one, the task is listening.
+    awaiting: AtomicUsize,
+    /// The request reached the task while it was listening: it stays cooperative even once the
+    /// future that heard it has completed and gone (in another task, say), as it would have if
+    /// it had heard it itself.
+    heard: AtomicBool,
+    /// The latest waker of each polled future, by the key the future got at its first poll.
+    wakers: Mutex<ListenerWakers>,
 }
 
-/// The tasks listening on `cancelled()`, sorted by id. Few tasks listen, so a sorted vector
+/// A listener's wakers, under keys reused once their future is gone.
+#[derive(Default)]
+struct ListenerWakers {
+    by_key: Vec<Option<Waker>>,
+    free: Vec<usize>,
+}
+
+impl Listener {
+    fn new(id: TaskId, requested: bool) -> Self {
+        Listener {
+            id,
+            requested: AtomicBool::new(requested),
+            awaiting: AtomicUsize::new(0),
+            heard: AtomicBool::new(false),
+            wakers: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ListenerWakers> {
+        // Every critical section leaves the wakers consistent, even if a waker's clone panics.
+        self.wakers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the task was asked to cancel.
+    #[inline]
+    pub(crate) fn is_requested(&self) -> bool {
+        self.requested.load(Ordering::Acquire)
+    }
+
+    /// A future starts being awaited: it counts as listening from now on, and gets the key its
+    /// waker is kept under.
+    #[inline]
+    pub(crate) fn start_awaiting(&self) -> usize {
+        self.awaiting.fetch_add(1, Ordering::AcqRel);
+        let mut wakers = self.lock();
+        match wakers.free.pop() {
+            Some(key) => key,
+            None => {
+                wakers.by_key.push(None);
+                wakers.by_key.len() - 1
+            }
+        }
+    }
+
+    /// Keeps the waker of the future under `key`'s latest poll.
+    #[inline]
+    pub(crate) fn listen(&self, key: usize, waker: &Waker) {
+        let mut wakers = self.lock();
+        let Some(slot) = wakers.by_key.get_mut(key) else {
+            return;
+        };
+        if !slot.as_ref().is_some_and(|known| known.will_wake(waker)) {
+            let old = slot.replace(waker.clone());
+            drop(wakers);
+            drop(old);
+        }
+    }
+
+    /// The future under `key` went away.
+    #[inline]
+    pub(crate) fn stop_awaiting(&self, key: usize) {
+        let old = {
+            let mut wakers = self.lock();
+            wakers.free.push(key);
+            wakers.by_key.get_mut(key).and_then(Option::take)
+        };
+        drop(old);
+        self.awaiting.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Whether the task is listening: a future of it is awaited, or one was when the request
+    /// came.
+    fn is_awaited(&self) -> bool {
+        self.awaiting.load(Ordering::Acquire) > 0 || self.heard.load(Ordering::Acquire)
+    }
+
+    /// Marks the task asked to cancel and gives the wakers of its futures, to wake once no lock
+    /// is held.
+    fn request(&self, wakers: &mut Vec<Waker>) {
+        self.requested.store(true, Ordering::Release);
+        if self.awaiting.load(Ordering::Acquire) > 0 {
+            self.heard.store(true, Ordering::Release);
+        }
+        wakers.extend(self.lock().by_key.iter().flatten().cloned());
+    }
+}
+
+/// The tasks that called `cancelled()`, sorted by id. Few tasks listen, so a sorted vector
 /// (found by binary search) does what a hash map would, without a hasher and a table's code in
 /// every build; task ids count up, so a new listener is usually pushed at the end.
 #[derive(Default)]
 struct Listeners {
-    by_id: Vec<Listening>,
+    by_id: Vec<Arc<Listener>>,
 }
 
 impl Listeners {
     /// Where task `id` is, or would be inserted.
     fn find(&self, id: TaskId) -> Result<usize, usize> {
-        self.by_id
-            .binary_search_by(|listening| listening.id.cmp(&id))
+        self.by_id.binary_search_by(|listener| listener.id.cmp(&id))
     }
 
-    fn get(&self, id: TaskId) -> Option<&Listening> {
+    fn get(&self, id: TaskId) -> Option<&Arc<Listener>> {
         let at = self.find(id).ok()?;
         Some(&self.by_id[at])
     }
 
-    fn get_mut(&mut self, id: TaskId) -> Option<&mut Listening> {
-        let at = self.find(id).ok()?;
-        Some(&mut self.by_id[at])
-    }
-
-    fn remove(&mut self, id: TaskId) -> Option<Listening> {
+    fn remove(&mut self, id: TaskId) -> Option<Arc<Listener>> {
         let at = self.find(id).ok()?;
         Some(self.by_id.remove(at))
     }
@@ -300,56 +392,27 @@ impl Context {
         self.tasks.borrow().live
     }
 
-    /// A `cancelled()` future of task `id` started listening. This and the next two are
-    /// `#[inline]`: only `cancelled()` calls them (see `cancel.rs`).
+    /// The listener of task `id`, made if the task has none yet; `requested` says whether the
+    /// task was asked to cancel already. Only `cancelled()` calls it, so it is `#[inline]` (see
+    /// `cancel.rs`).
     #[inline]
-    pub(crate) fn add_listener(&self, id: TaskId) {
+    pub(crate) fn listener(&self, id: TaskId, requested: bool) -> Arc<Listener> {
         let mut listeners = self.listeners.borrow_mut();
-        match listeners.find(id) {
-            Ok(at) => listeners.by_id[at].count += 1,
-            Err(at) => listeners.by_id.insert(
-                at,
-                Listening {
-                    id,
-                    count: 1,
-                    waker: None,
-                },
-            ),
-        }
-    }
-
-    /// Remembers the waker of a listening `cancelled()` future's latest poll.
-    #[inline]
-    pub(crate) fn listen(&self, id: TaskId, waker: &Waker) {
-        let mut listeners = self.listeners.borrow_mut();
-        let Some(listening) = listeners.get_mut(id) else {
-            return;
-        };
-        if !listening.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            let old = listening.waker.replace(waker.clone());
-            drop(listeners);
-            drop(old);
-        }
-    }
-
-    /// A `cancelled()` future of task `id` went away.
-    #[inline]
-    pub(crate) fn remove_listener(&self, id: TaskId) {
-        let removed = {
-            let mut listeners = self.listeners.borrow_mut();
-            match listeners.get_mut(id) {
-                Some(listening) if listening.count > 1 => {
-                    listening.count -= 1;
-                    None
-                }
-                Some(_) => listeners.remove(id),
-                None => None,
+        let listener = match listeners.find(id) {
+            Ok(at) => listeners.by_id[at].clone(),
+            Err(at) => {
+                let listener = Arc::new(Listener::new(id, false));
+                listeners.by_id.insert(at, listener.clone());
+                listener
             }
         };
-        drop(removed);
+        if requested || self.closing.get() {
+            listener.requested.store(true, Ordering::Release);
+        }
+        listener
     }
 
-    /// Forgets task `id`'s listeners once its future is gone.
+    /// Forgets task `id`'s listener once its future is gone.
     pub(crate) fn forget_listeners(&self, id: TaskId) {
         if self.listeners.borrow().by_id.is_empty() {
             return;
@@ -358,21 +421,25 @@ impl Context {
         drop(removed);
     }
 
-    /// Whether task `id` has a `cancelled()` future alive.
+    /// Whether a `cancelled()` future of task `id` is being awaited, wherever.
     pub(crate) fn is_listening(&self, id: TaskId) -> bool {
         let listeners = self.listeners.borrow();
-        !listeners.by_id.is_empty() && listeners.get(id).is_some()
+        !listeners.by_id.is_empty() && listeners.get(id).is_some_and(|l| l.is_awaited())
     }
 
-    /// Wakes task `id`'s listening `cancelled()` future, if any.
+    /// Tells task `id`'s `cancelled()` futures that it was asked to cancel, and wakes them.
     fn wake_listener(&self, id: TaskId) {
-        let listeners = self.listeners.borrow();
-        if listeners.by_id.is_empty() {
-            return;
+        let mut wakers = Vec::new();
+        {
+            let listeners = self.listeners.borrow();
+            if listeners.by_id.is_empty() {
+                return;
+            }
+            if let Some(listener) = listeners.get(id) {
+                listener.request(&mut wakers);
+            }
         }
-        let waker = listeners.get(id).and_then(|l| l.waker.clone());
-        drop(listeners);
-        if let Some(waker) = waker {
+        for waker in wakers {
             waker.wake();
         }
     }
@@ -393,15 +460,13 @@ impl Context {
         }
     }
 
-    /// Wakes every live task, so that each sees the shutdown at its next poll, and every
-    /// listening `cancelled()` future.
+    /// Wakes every live task, so that each sees the shutdown at its next poll, and completes
+    /// every `cancelled()` future.
     pub(crate) fn wake_all_tasks(&self) {
         // Plain loops into one vector rather than two `collect`s: less code to compile.
         let mut wakers = Vec::new();
-        for listening in &self.listeners.borrow().by_id {
-            if let Some(waker) = &listening.waker {
-                wakers.push(waker.clone());
-            }
+        for listener in &self.listeners.borrow().by_id {
+            listener.request(&mut wakers);
         }
         for waker in self.tasks.borrow().wakers.iter().flatten() {
             wakers.push(waker.clone());
@@ -662,7 +727,9 @@ pub(crate) fn deliver(shared: &Arc<Shared>, report: Report) {
 mod tests {
     use std::task::Waker;
 
-    use super::{Listeners, Listening, Registry};
+    use std::sync::Arc;
+
+    use super::{Listener, Listeners, Registry};
     use crate::task::TaskId;
 
     #[test]
@@ -671,22 +738,36 @@ mod tests {
         let mut listeners = Listeners::default();
         for &i in &[3, 0, 4, 1] {
             let at = listeners.find(ids[i]).expect_err("not listening yet");
-            let listening = Listening {
-                id: ids[i],
-                count: 1,
-                waker: None,
-            };
-            listeners.by_id.insert(at, listening);
+            listeners
+                .by_id
+                .insert(at, Arc::new(Listener::new(ids[i], false)));
         }
         assert!(listeners.find(ids[2]).is_err());
-        assert!(listeners.get_mut(ids[2]).is_none());
+        assert!(listeners.get(ids[2]).is_none());
         for &i in &[0, 1, 3, 4] {
-            assert_eq!(listeners.get_mut(ids[i]).map(|l| l.id), Some(ids[i]));
+            assert_eq!(listeners.get(ids[i]).map(|l| l.id), Some(ids[i]));
         }
         assert_eq!(listeners.remove(ids[1]).map(|l| l.id), Some(ids[1]));
         assert!(listeners.remove(ids[1]).is_none(), "removed once");
         let left: Vec<TaskId> = listeners.by_id.iter().map(|l| l.id).collect();
         assert_eq!(left, [ids[0], ids[3], ids[4]]);
+    }
+
+    #[test]
+    fn a_listener_counts_awaiting_futures_and_reuses_their_keys() {
+        let listener = Listener::new(TaskId::next(), false);
+        assert!(!listener.is_awaited());
+        let first = listener.start_awaiting();
+        let second = listener.start_awaiting();
+        assert_ne!(first, second);
+        listener.listen(first, Waker::noop());
+        listener.stop_awaiting(first);
+        assert!(listener.is_awaited(), "the second future still awaits");
+        assert_eq!(listener.start_awaiting(), first, "the freed key is reused");
+        let mut wakers = Vec::new();
+        listener.request(&mut wakers);
+        assert!(listener.is_requested());
+        assert!(wakers.is_empty(), "no future registered a waker after its key was reused");
     }
 
     #[test]
