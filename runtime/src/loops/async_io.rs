@@ -19,8 +19,13 @@ use crate::event_loop::{EventLoop, Park, Runnable, TimerId};
 ///
 /// corun's turns run inside `async_io::block_on` (the one public way into the reactor), so when
 /// nothing is ready the loop's thread itself waits on the reactor: IO readiness wakes corun's
-/// tasks on this thread, with no hand-off through async-io's helper thread. corun's timers wait
-/// on one `async_io::Timer` armed at the earliest of them.
+/// tasks on this thread, with no hand-off through async-io's helper thread, and a wake from a
+/// task of this thread costs no syscall. corun's timers wait on one `async_io::Timer` armed at
+/// the earliest of them.
+///
+/// async-io's own helper thread (the "async-io" thread, which every async-io program has) may
+/// still take the reactor over for a while after the loop was idle for some milliseconds, as it
+/// does under `smol::block_on`; the loop's thread takes it back as soon as it is free.
 ///
 /// Make it on the thread that will run it (a `loop_factory` is called there).
 ///

@@ -2,6 +2,11 @@
 //! `#[corun::entry(loop_factory = ...)]`; write your own by implementing
 //! [`EventLoop`](crate::EventLoop).
 //!
+//! [`DefaultLoop`] and [`VirtualTimeLoop`] do no IO. For IO, the loop of the reactor your crates
+//! expect: `TokioLoop` (feature `tokio`: tokio, hyper, axum, reqwest...) and `AsyncIoLoop`
+//! (feature `async-io`: async-net and the smol family), each running corun's turns inside that
+//! reactor's own `block_on` on the loop's thread.
+//!
 //! ```
 //! use corun_runtime::{loops::VirtualTimeLoop, Config};
 //!
