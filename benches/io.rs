@@ -63,7 +63,9 @@ impl Clock {
 
     fn stop(self) -> Sample {
         let wall = self.wall.elapsed();
-        let cpu = cpu_time::now().zip(self.cpu).map(|(end, start)| end - start);
+        let cpu = cpu_time::now()
+            .zip(self.cpu)
+            .map(|(end, start)| end - start);
         Sample { wall, cpu }
     }
 }
@@ -133,7 +135,10 @@ fn main() {
 
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("machine: {cpus} CPUs, load average at start: {}", load.trim());
+    println!(
+        "machine: {cpus} CPUs, load average at start: {}",
+        load.trim()
+    );
     println!(
         "samples per cell: {samples}, CPU clock: {}",
         cpu_time::source()
@@ -330,9 +335,8 @@ mod http {
             Side::Corun => corun_config(corun::loops::TokioLoop::new).run(async move {
                 let (server, client) = connected().await;
                 corun::spawn(serve(server));
-                let (sender, connection) = hyper::client::conn::http1::handshake(client)
-                    .await
-                    .unwrap();
+                let (sender, connection) =
+                    hyper::client::conn::http1::handshake(client).await.unwrap();
                 corun::spawn(connection);
                 exchange(sender, requests).await
             }),
@@ -344,9 +348,8 @@ mod http {
                 tokio::task::LocalSet::new().block_on(&runtime, async move {
                     let (server, client) = connected().await;
                     tokio::task::spawn_local(serve(server));
-                    let (sender, connection) = hyper::client::conn::http1::handshake(client)
-                        .await
-                        .unwrap();
+                    let (sender, connection) =
+                        hyper::client::conn::http1::handshake(client).await.unwrap();
                     tokio::task::spawn_local(connection);
                     exchange(sender, requests).await
                 })
@@ -365,7 +368,9 @@ mod http {
     }
 
     async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-        Ok(Response::new(Full::new(Bytes::from_static(b"Hello, World!"))))
+        Ok(Response::new(Full::new(Bytes::from_static(
+            b"Hello, World!",
+        ))))
     }
 
     async fn serve(stream: TokioIo<TcpStream>) {

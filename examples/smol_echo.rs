@@ -6,8 +6,8 @@
 use std::pin::pin;
 
 use async_net::{TcpListener, TcpStream};
-use futures_lite::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use futures_lite::future;
+use futures_lite::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 #[corun::entry(loop_factory = corun::loops::AsyncIoLoop::new)]
 async fn main() -> std::io::Result<()> {

@@ -31,7 +31,10 @@ fn echo_serves_several_concurrent_clients() {
                     let mut lines = BufReader::new(stream).lines();
                     while let Some(line) = lines.next().await {
                         let line = line.unwrap();
-                        writer.write_all(format!("{line}\n").as_bytes()).await.unwrap();
+                        writer
+                            .write_all(format!("{line}\n").as_bytes())
+                            .await
+                            .unwrap();
                     }
                 });
             }
@@ -43,7 +46,10 @@ fn echo_serves_several_concurrent_clients() {
             let mut count = 0;
             for round in 0..20 {
                 let line = format!("client {client} round {round}");
-                writer.write_all(format!("{line}\n").as_bytes()).await.unwrap();
+                writer
+                    .write_all(format!("{line}\n").as_bytes())
+                    .await
+                    .unwrap();
                 assert_eq!(lines.next().await.unwrap().unwrap(), line);
                 count += 1;
             }
@@ -102,4 +108,3 @@ fn to_thread_results_wake_the_loop_waiting_on_the_reactor() {
     });
     assert_eq!(sum, 42);
 }
-

@@ -66,7 +66,9 @@ mod unix {
         stuck.write_all(b"one\nnever end").unwrap();
         let mut stuck_reader = BufReader::new(stuck.try_clone().unwrap());
         assert_eq!(read_line(&mut stuck_reader), "one\n");
-        server.wait_for_lines(|lines| lines.iter().filter(|l| l.ends_with(" connected")).count() == 3);
+        server.wait_for_lines(|lines| {
+            lines.iter().filter(|l| l.ends_with(" connected")).count() == 3
+        });
 
         server.interrupt();
 
@@ -105,7 +107,9 @@ mod unix {
 
     fn read_line(reader: &mut BufReader<TcpStream>) -> String {
         let mut line = String::new();
-        reader.read_line(&mut line).expect("a line (or the end) within the patience");
+        reader
+            .read_line(&mut line)
+            .expect("a line (or the end) within the patience");
         line
     }
 

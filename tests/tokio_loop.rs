@@ -48,7 +48,10 @@ fn echo_serves_several_concurrent_clients() {
             let mut replies = Vec::new();
             for round in 0..20 {
                 let line = format!("client {client} round {round}");
-                write.write_all(format!("{line}\n").as_bytes()).await.unwrap();
+                write
+                    .write_all(format!("{line}\n").as_bytes())
+                    .await
+                    .unwrap();
                 let reply = lines.next_line().await.unwrap().unwrap();
                 assert_eq!(reply, line);
                 replies.push(reply);
@@ -168,7 +171,10 @@ fn main_returning_drops_corun_and_tokio_tasks_holding_connections_at_once() {
             corun::sleep(Duration::from_millis(5)).await;
         });
     assert_eq!(dropped.load(Ordering::SeqCst), 6, "every guard ran");
-    assert!(reports.borrow().is_empty(), "nothing went wrong: {reports:?}");
+    assert!(
+        reports.borrow().is_empty(),
+        "nothing went wrong: {reports:?}"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(600),
         "the run did not wait out the grace"
@@ -244,6 +250,7 @@ fn a_runner_keeps_one_tokio_runtime_across_runs() {
         })
         .unwrap();
     // A tokio task started in one run goes on in the next, on the same runtime.
+    #[allow(clippy::async_yields_async)] // the handle is awaited in the next run
     let server = runner
         .run(async move {
             tokio::spawn(async move {

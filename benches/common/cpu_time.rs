@@ -35,7 +35,6 @@ fn from_stat() -> Option<Duration> {
     let rest = &text[text.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // Field 3 (state) is fields[0], so utime (14) and stime (15) are 11 and 12.
-    let ticks: u64 =
-        fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     Some(Duration::from_millis(ticks * 10))
 }

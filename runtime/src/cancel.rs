@@ -90,8 +90,7 @@ pub fn cancelled() -> Cancelled {
 #[inline]
 fn current_listener() -> Option<Arc<Listener>> {
     let ctx = context::current()?;
-    let (id, requested) =
-        ctx.with_current(|header| (header.id(), header.has(CANCEL_REQUESTED)))?;
+    let (id, requested) = ctx.with_current(|header| (header.id(), header.has(CANCEL_REQUESTED)))?;
     Some(ctx.listener(id, requested))
 }
 

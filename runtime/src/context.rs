@@ -767,7 +767,10 @@ mod tests {
         let mut wakers = Vec::new();
         listener.request(&mut wakers);
         assert!(listener.is_requested());
-        assert!(wakers.is_empty(), "no future registered a waker after its key was reused");
+        assert!(
+            wakers.is_empty(),
+            "no future registered a waker after its key was reused"
+        );
     }
 
     #[test]

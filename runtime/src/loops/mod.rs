@@ -30,7 +30,7 @@ mod virtual_time;
 
 #[cfg(feature = "async-io")]
 pub use self::async_io::AsyncIoLoop;
-pub use default::DefaultLoop;
 #[cfg(feature = "tokio")]
 pub use self::tokio::TokioLoop;
+pub use default::DefaultLoop;
 pub use virtual_time::VirtualTimeLoop;
