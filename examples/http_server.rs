@@ -11,27 +11,32 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::Router;
 
+/// Runs the server. `pub` so that `tests/echo_signals.rs` can include this file as a module and
+/// run it as its child process.
 #[corun::entry(loop_factory = corun::loops::TokioLoop::new)]
-async fn main() -> std::io::Result<()> {
+pub async fn main() -> std::io::Result<()> {
     let port = std::env::args()
-        .nth(1)
-        .and_then(|arg| arg.parse::<u16>().ok())
+        .skip(1)
+        .find_map(|arg| arg.parse::<u16>().ok())
         .unwrap_or(3000);
     let app = Router::new()
         .route("/", get(|| async { "hello from axum on corun\n" }))
         .route(
             "/slow",
             get(|| async {
+                println!("/slow: answering in 200 ms");
+                let _ = std::io::Write::flush(&mut std::io::stdout());
                 // corun's timer, in a handler that axum runs as a tokio task.
                 corun::sleep(Duration::from_millis(200)).await;
                 "slow hello\n"
             }),
         );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("listening on http://{}", listener.local_addr()?);
+    println!("listening on {}", listener.local_addr()?);
     axum::serve(listener, app)
         .with_graceful_shutdown(corun::cancelled())
         .await?;
     println!("stopped gracefully");
+    std::io::Write::flush(&mut std::io::stdout())?;
     Ok(())
 }

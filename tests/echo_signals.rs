@@ -1,6 +1,8 @@
-//! Ctrl-C to a real child process running `examples/echo_server.rs` with connections open: it
-//! stops accepting, closes a connection that is between lines, lets one in the middle of a line
-//! finish it, drops one that never finishes once `shutdown_grace` is over, and exits with 130.
+//! Ctrl-C to real child processes running the IO examples. `examples/echo_server.rs` with
+//! connections open: it stops accepting, closes a connection that is between lines, lets one in
+//! the middle of a line finish it, drops one that never finishes once `shutdown_grace` is over,
+//! and exits with 130. `examples/http_server.rs` (axum awaiting `corun::cancelled()` in a tokio
+//! task): a request under way is answered, then main returns and the process exits with 0.
 //!
 //! This binary (`harness = false`) re-runs itself as the child. The child is started through
 //! `env --default-signal=INT`, so that it gets SIGINT's default disposition even when this test
@@ -10,6 +12,10 @@
 #[cfg(unix)]
 #[path = "../examples/echo_server.rs"]
 mod echo_server;
+
+#[cfg(unix)]
+#[path = "../examples/http_server.rs"]
+mod http_server;
 
 #[cfg(unix)]
 fn main() {
@@ -35,19 +41,55 @@ mod unix {
     const PATIENCE: Duration = Duration::from_secs(30);
 
     pub fn main() {
-        if std::env::var_os(CHILD).is_some() {
-            // Port 0: the system picks one, which the server prints.
-            return super::echo_server::main().expect("the echo server ran");
+        // Port 0: the system picks one, which the server prints.
+        match std::env::var(CHILD).as_deref() {
+            Ok("echo_server") => return super::echo_server::main().expect("the server ran"),
+            Ok("http_server") => return super::http_server::main().expect("the server ran"),
+            _ => {}
         }
-        print!("test ctrl_c_stops_accepting_and_lets_open_lines_finish_then_exits_130 ... ");
-        std::io::stdout().flush().unwrap();
-        ctrl_c_stops_accepting_and_lets_open_lines_finish_then_exits_130();
-        println!("ok");
-        println!("test result: ok. 1 passed; 0 failed");
+        let cases: [(&str, fn()); 2] = [
+            (
+                "ctrl_c_stops_accepting_and_lets_open_lines_finish_then_exits_130",
+                ctrl_c_stops_accepting_and_lets_open_lines_finish_then_exits_130,
+            ),
+            (
+                "ctrl_c_stops_axum_gracefully_through_cancelled_and_main_returns",
+                ctrl_c_stops_axum_gracefully_through_cancelled_and_main_returns,
+            ),
+        ];
+        for (name, case) in cases {
+            print!("test {name} ... ");
+            std::io::stdout().flush().unwrap();
+            case();
+            println!("ok");
+        }
+        println!("test result: ok. {} passed; 0 failed", cases.len());
+    }
+
+    fn ctrl_c_stops_axum_gracefully_through_cancelled_and_main_returns() {
+        let mut server = Server::start("http_server");
+        let address = server.address();
+        // A request to /slow (200 ms), under way when Ctrl-C comes.
+        let mut request = connect(address);
+        request
+            .write_all(b"GET /slow HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n")
+            .unwrap();
+        server.wait_for_lines(|lines| lines.iter().any(|l| l.starts_with("/slow: answering")));
+        server.interrupt();
+        let mut response = String::new();
+        std::io::Read::read_to_string(&mut request, &mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200 OK"), "{response:?}");
+        assert!(response.ends_with("slow hello\n"), "{response:?}");
+        let (code, lines) = server.finish();
+        assert_eq!(code, Some(0), "main returned: {lines:?}");
+        assert!(
+            lines.iter().any(|line| line == "stopped gracefully"),
+            "{lines:?}"
+        );
     }
 
     fn ctrl_c_stops_accepting_and_lets_open_lines_finish_then_exits_130() {
-        let mut server = Server::start();
+        let mut server = Server::start("echo_server");
         let address = server.address();
 
         // A connection in the middle of a line: the echo of "first" proves the server read the
@@ -121,13 +163,13 @@ mod unix {
     }
 
     impl Server {
-        fn start() -> Server {
+        fn start(program: &str) -> Server {
             // `env --default-signal=INT` gives the child SIGINT's default disposition.
             let mut process = Command::new("env")
                 .arg("--default-signal=INT")
                 .arg(std::env::current_exe().unwrap())
                 .arg("0")
-                .env(CHILD, "1")
+                .env(CHILD, program)
                 .env_remove("CORUN_DEBUG")
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())

@@ -357,3 +357,62 @@ fn graceful_shutdown_through_cancelled_lets_the_server_task_finish_with_its_valu
     });
     assert_eq!((body.as_str(), served), ("slow", "served until cancelled"));
 }
+
+#[test]
+fn tokio_tasks_are_dropped_after_corun_tasks_and_reported_in_debug_mode() {
+    use std::cell::Cell;
+    use std::sync::atomic::AtomicBool;
+
+    /// Sets its flag when dropped (a tokio task's future must be `Send`).
+    struct SetOnDrop(Arc<AtomicBool>);
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    /// When dropped, records whether the tokio task had been dropped already.
+    struct Witness(Arc<AtomicBool>, Rc<Cell<Option<bool>>>);
+    impl Drop for Witness {
+        fn drop(&mut self) {
+            self.1.set(Some(self.0.load(Ordering::SeqCst)));
+        }
+    }
+
+    let tokio_dropped = Arc::new(AtomicBool::new(false));
+    let tokio_dropped_first = Rc::new(Cell::new(None));
+    let reports = Rc::new(RefCell::new(Vec::new()));
+    let seen = reports.clone();
+    let (flag, witness) = (tokio_dropped.clone(), tokio_dropped_first.clone());
+    tokio_config()
+        .debug(true)
+        .exception_handler(move |report| seen.borrow_mut().push(report.message().to_owned()))
+        .run(async move {
+            let guard = SetOnDrop(flag.clone());
+            tokio::spawn(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            });
+            let witness = Witness(flag, witness);
+            corun::spawn(async move {
+                let _witness = witness;
+                std::future::pending::<()>().await;
+            });
+            tokio::task::yield_now().await;
+        });
+    assert_eq!(
+        tokio_dropped_first.get(),
+        Some(false),
+        "the corun task was cancelled while the tokio task was still alive"
+    );
+    assert!(
+        tokio_dropped.load(Ordering::SeqCst),
+        "then the tokio task was dropped"
+    );
+    assert!(
+        reports
+            .borrow()
+            .iter()
+            .any(|message| message.contains("1 task(s) of the loop's own runtime were dropped")),
+        "{reports:?}"
+    );
+}
