@@ -30,9 +30,11 @@ use crate::task::{RawRunnable, TaskRef};
 /// never holds a borrow while it wakes a waker. A loop is made, used and dropped on one thread.
 /// The trait is object safe; the runtime holds a `Box<dyn EventLoop>`.
 ///
-/// A loop driven by another runtime's reactor implements [`park`](Self::park) by turning that
-/// reactor (blocking up to the next timer) and [`enter`](Self::enter) by entering its context, so
-/// that its IO types work inside corun tasks.
+/// A loop built on another runtime's reactor overrides [`drive`](Self::drive) to run the turns
+/// inside that reactor's own `block_on`, [`enter`](Self::enter) to enter its context, and
+/// [`shutdown_foreign`](Self::shutdown_foreign) to drop that runtime's tasks at the end, so that
+/// its IO types work inside corun tasks (the shipped `TokioLoop` and `AsyncIoLoop` do). A loop
+/// that wraps another forwards those three as well as the required methods.
 ///
 /// # Examples
 ///
