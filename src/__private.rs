@@ -14,6 +14,13 @@ pub fn output_type<T>() -> T {
     unreachable!("corun::__private::output_type is never called")
 }
 
+/// The test attribute's entry: a run whose reports make the test fail.
+///
+/// `#[corun::test]` expands to `run_test(config, async move { .. })`.
+pub fn run_test<F: core::future::IntoFuture>(config: Config, fut: F) -> F::Output {
+    config.run(fut)
+}
+
 /// A function or constructor that makes an event loop: what `loop_factory = path` accepts.
 ///
 /// Only a bound, implemented for every `F: FnOnce() -> L + 'static`; whether `L` is a loop is
