@@ -154,16 +154,56 @@ fn typed_async_block(krate: &TokenStream, output: TokenStream, body: &Group, glu
 /// The helper's bounds are where a wrong path is caught, and rustc reports an unmet bound that
 /// no argument's type names at the whole call, so the call itself is given the path's location:
 /// the error then underlines the path, not the attribute.
+///
+/// A path that looks like a type (`corun::loops::VirtualTimeLoop`, a common slip for its
+/// `::new`) is read through a `use`, so that a type without a value of that name does not stop
+/// the build at name resolution ("expected value, found struct") but reaches the helper as a
+/// stand-in whose bound says to name the constructor
+/// (`corun::__private::type_like_loop_factory`).
 fn loop_factory_call(krate: &TokenStream, config: TokenStream, path: &ExprPath) -> TokenStream {
     let call_site = Span::call_site();
     let at_path = call_site.located_at(first_span(path, call_site));
     let krate = relocated(krate, at_path);
+    let (helper, factory) = if looks_like_a_type(path) {
+        let name = Ident::new("__corun_loop_factory", at_path);
+        // The block's braces (which rustc underlines as the argument) are at the path's last
+        // segment: the type's name.
+        let at_name = call_site.located_at(last_span(path, call_site));
+        let stand_in = quote_spanned!(at_path=>
+            #[allow(unused_imports)]
+            use #krate::__private::type_given::*;
+            #[allow(unused_imports)]
+            use #path as #name;
+            #name
+        );
+        let factory = group(Delimiter::Brace, stand_in, at_name).into_token_stream();
+        (quote_spanned!(at_path=> type_like_loop_factory), factory)
+    } else {
+        (quote_spanned!(at_path=> loop_factory), path.to_token_stream())
+    };
     let arguments = group(
         Delimiter::Parenthesis,
-        quote_spanned!(at_path=> #config, #path),
+        quote_spanned!(at_path=> #config, #factory),
         call_site.located_at(last_span(path, call_site)),
     );
-    quote_spanned!(at_path=> #krate::__private::loop_factory #arguments)
+    quote_spanned!(at_path=> #krate::__private::#helper #arguments)
+}
+
+/// A plain path (no `<..>`, so a `use` can name it) whose last segment is `UpperCamelCase`.
+fn looks_like_a_type(path: &ExprPath) -> bool {
+    let plain = path.qself.is_none()
+        && path
+            .path
+            .segments
+            .iter()
+            .all(|segment| segment.arguments.is_none());
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    let name = last.ident.to_string();
+    plain
+        && name.starts_with(|first: char| first.is_ascii_uppercase())
+        && name.contains(|letter: char| letter.is_ascii_lowercase())
 }
 
 /// Copies of `tokens`, each moved to `span`'s location with its own hygiene (a group keeps its

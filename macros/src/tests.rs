@@ -101,6 +101,32 @@ fn loop_factory_goes_through_the_checking_helper() {
 }
 
 #[test]
+fn a_type_like_loop_factory_is_read_through_a_use() {
+    let expansion = entry("loop_factory = my::MyLoop", "async fn main() {}");
+    assert!(
+        expansion.contains(&norm(
+            "::corun::__private::type_like_loop_factory(::corun::__private::Config::new(), {
+                #[allow(unused_imports)] use ::corun::__private::type_given::*;
+                #[allow(unused_imports)] use my::MyLoop as __corun_loop_factory;
+                __corun_loop_factory
+            })"
+        )),
+        "{expansion}"
+    );
+}
+
+#[test]
+fn constructors_and_constants_are_not_type_like() {
+    for factory in ["my::MyLoop::new", "MY_FACTORY", "MyLoop::<u8>", "<MyLoop>::new"] {
+        let expansion = entry(&format!("loop_factory = {factory}"), "async fn main() {}");
+        assert!(
+            expansion.contains("loop_factory (") && !expansion.contains("type_like"),
+            "{expansion}"
+        );
+    }
+}
+
+#[test]
 fn crate_option_replaces_every_corun_path() {
     let expansion = entry(
         "crate = engine, loop_factory = engine::loops::VirtualTimeLoop::new",
