@@ -132,7 +132,12 @@ fn function_with_runtime(kind: Kind, options: Options, function: &Function) -> T
 /// `async move { if false { return #krate::__private::output_type::<#output>(); } #body }`,
 /// the call located at the declared type, so that rustc's "return type inferred to be .. here"
 /// points at it.
-fn typed_async_block(krate: &TokenStream, output: TokenStream, body: &Group, glue: Span) -> TokenStream {
+fn typed_async_block(
+    krate: &TokenStream,
+    output: TokenStream,
+    body: &Group,
+    glue: Span,
+) -> TokenStream {
     let at_output = Span::call_site().located_at(first_span(&output, glue));
     let parentheses = group(
         Delimiter::Parenthesis,
@@ -179,7 +184,10 @@ fn loop_factory_call(krate: &TokenStream, config: TokenStream, path: &ExprPath) 
         let factory = group(Delimiter::Brace, stand_in, at_name).into_token_stream();
         (quote_spanned!(at_path=> type_like_loop_factory), factory)
     } else {
-        (quote_spanned!(at_path=> loop_factory), path.to_token_stream())
+        (
+            quote_spanned!(at_path=> loop_factory),
+            path.to_token_stream(),
+        )
     };
     let arguments = group(
         Delimiter::Parenthesis,

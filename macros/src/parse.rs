@@ -201,8 +201,12 @@ pub(crate) fn function(item: TokenStream, attribute: &str) -> syn::Result<Functi
         let asyncness = input.parse()?;
         let unsafety = input.parse()?;
         let abi = input.parse()?;
-        let fn_token = input.parse().map_err(|_| not_a_function(input, attribute))?;
-        let name = input.parse().map_err(|_| not_a_function(input, attribute))?;
+        let fn_token = input
+            .parse()
+            .map_err(|_| not_a_function(input, attribute))?;
+        let name = input
+            .parse()
+            .map_err(|_| not_a_function(input, attribute))?;
         let generics = input.parse()?;
         if !input.peek(Paren) {
             return Err(not_a_function(input, attribute));

@@ -117,7 +117,12 @@ fn a_type_like_loop_factory_is_read_through_a_use() {
 
 #[test]
 fn constructors_and_constants_are_not_type_like() {
-    for factory in ["my::MyLoop::new", "MY_FACTORY", "MyLoop::<u8>", "<MyLoop>::new"] {
+    for factory in [
+        "my::MyLoop::new",
+        "MY_FACTORY",
+        "MyLoop::<u8>",
+        "<MyLoop>::new",
+    ] {
         let expansion = entry(&format!("loop_factory = {factory}"), "async fn main() {}");
         assert!(
             expansion.contains("loop_factory (") && !expansion.contains("type_like"),
@@ -242,9 +247,7 @@ fn inner_attributes_of_the_body_go_on_the_function() {
 
 #[test]
 fn invisible_groups_from_macro_rules_are_seen_through() {
-    let invisible = |text: &str| {
-        TokenTree::Group(Group::new(Delimiter::None, tokens(text)))
-    };
+    let invisible = |text: &str| TokenTree::Group(Group::new(Delimiter::None, tokens(text)));
     let item: TokenStream = [
         invisible(""),
         TokenTree::Ident(Ident::new("async", Span::call_site())),
@@ -269,7 +272,10 @@ fn invisible_groups_from_macro_rules_are_seen_through() {
         )),
         "{expansion}"
     );
-    assert!(expansion.contains(&norm("{ work().await; }")), "{expansion}");
+    assert!(
+        expansion.contains(&norm("{ work().await; }")),
+        "{expansion}"
+    );
 }
 
 #[test]

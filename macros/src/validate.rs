@@ -191,14 +191,14 @@ pub(crate) fn signature(kind: Kind, function: &Function) -> Vec<Error> {
     if let Some(receiver) = self_token(&function.parameters) {
         errors.push(Error::new(
             receiver,
-            format!("`{attribute}` cannot run a method: remove `self` and write `async fn {name}()`"),
+            format!(
+                "`{attribute}` cannot run a method: remove `self` and write `async fn {name}()`"
+            ),
         ));
     } else if !function.parameters.is_empty() {
         errors.push(Error::new_spanned(
             &function.parameters,
-            format!(
-                "`{attribute}` takes a function without parameters: write `async fn {name}()`"
-            ),
+            format!("`{attribute}` takes a function without parameters: write `async fn {name}()`"),
         ));
     }
     if kind == Kind::Test {
