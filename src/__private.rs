@@ -1,8 +1,8 @@
 //! What the attribute expansions name. Not public API: may change in any release.
 //!
-//! `#[corun::entry]` and `#[corun::test]` expand to paths under `::corun::__private` (or the
-//! `crate = …` path) only, so a user's own `Config`, `Option` or `Box` in scope cannot
-//! interfere.
+//! `#[corun::entry]` (or `#[corun::main]`) and `#[corun::test]` expand to paths under
+//! `::corun::__private` (or the `crate = …` path) and `::core` only, so a user's own `Config`,
+//! `Option` or `Box` in scope cannot interfere.
 
 pub use corun_runtime::Config;
 

@@ -27,7 +27,10 @@ use crate::validate::Kind;
 /// The function is rewritten into a plain `fn` with the same name, visibility, attributes, doc
 /// comments and return type, whose body hands `async move { <body> }` to
 /// [`Config::run`](../corun/struct.Config.html#method.run). The main task is named after the
-/// function. `?`, `-> Result<..>`, `-> impl Trait` and `-> !` work as in any function.
+/// function. `?`, `-> Result<..>`, `-> impl Trait` and `-> !` work as in any function, and so
+/// do inner attributes and `//!` comments at the start of the body (they go on the rewritten
+/// `fn`) and every piece a `macro_rules!` macro passes in (`$vis`, `$body:block`, `$(#[$attr])*`,
+/// `loop_factory = $path`, `debug = $expr` with a literal bool).
 ///
 /// ```
 /// #[corun::entry]
@@ -122,7 +125,11 @@ use crate::validate::Kind;
 /// # fn _call() { main() }
 /// ```
 ///
-/// A path whose type is not such a factory is rejected at compile time, at the path.
+/// A path whose type is not such a factory is rejected at compile time, at the path: one that
+/// names a loop type instead of its constructor (`loop_factory = corun::loops::VirtualTimeLoop`)
+/// is told to name the constructor (`::new`), and a function with parameters that a factory is
+/// `fn() -> impl corun::EventLoop`. A path whose last segment is `UpperCamelCase` is read through
+/// a `use` for that check, so it must be one a `use` can name (not an associated item).
 ///
 /// ## `crate = path`
 ///
@@ -153,7 +160,9 @@ use crate::validate::Kind;
 /// Rejected at compile time, each with one error at the offending token that says what to write
 /// instead: a function that is not `async` (asyncio's "a coroutine was expected"), parameters,
 /// `self`, generics, `const`, an item that is not a function, an unknown or repeated option and
-/// an option value of the wrong kind.
+/// an option value of the wrong kind. Every mistake of one attribute is reported at once, and a
+/// compiling stand-in of the function is emitted beside the errors, so no second error (such as
+/// "`main` function not found") follows and the IDE keeps working.
 ///
 /// ```compile_fail
 /// #[corun::entry]
@@ -204,7 +213,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// is, without the macro (doctests do not run `#[test]` functions, so this one is only
-/// compiled):
+/// compiled; the expansion hands the run to a hidden entry of the `corun` crate for tests, which
+/// today does what `Config::run` does):
 ///
 /// ```no_run
 /// #[test]
