@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::{Error, ExprPath};
 
 use crate::fallback;
-use crate::parse::{self, first_span, last_span, Function};
+use crate::parse::{self, Function};
 use crate::validate::{self, Kind, Options, Output};
 
 /// Parse → validate → expand, or fall back to a compiling sync fn next to the errors.
@@ -88,13 +88,16 @@ fn function_with_runtime(kind: Kind, options: Options, function: &Function) -> T
     let body_var = Ident::new("body", Span::mixed_site().located_at(body_span));
     let body = group(Delimiter::Brace, function.body.clone(), glue);
 
-    let future = match validate::output(function) {
+    let output = validate::output(function);
+    let future = match &output {
         Output::Unit => typed_async_block(&krate, quote!(()), &body, glue),
-        Output::Named(output) => typed_async_block(&krate, output.to_token_stream(), &body, glue),
+        Output::Named(declared) => {
+            typed_async_block(&krate, declared.to_token_stream(), &body, glue)
+        }
         Output::Opaque => quote_spanned!(glue=> async move #body),
         Output::Never => quote_spanned!(glue=> async move || -> ! #body),
     };
-    let run_argument = match validate::output(function) {
+    let run_argument = match output {
         Output::Never => quote_spanned!(glue=> #body_var()),
         _ => body_var.to_token_stream(),
     };
@@ -232,4 +235,22 @@ fn group(delimiter: Delimiter, contents: TokenStream, span: Span) -> Group {
     let mut group = Group::new(delimiter, contents);
     group.set_span(span);
     group
+}
+
+/// The span of the first token of `tokens`, or `otherwise` when there is none.
+fn first_span(tokens: impl ToTokens, otherwise: Span) -> Span {
+    tokens
+        .into_token_stream()
+        .into_iter()
+        .next()
+        .map_or(otherwise, |token| token.span())
+}
+
+/// The span of the last token of `tokens`, or `otherwise` when there is none.
+fn last_span(tokens: impl ToTokens, otherwise: Span) -> Span {
+    tokens
+        .into_token_stream()
+        .into_iter()
+        .last()
+        .map_or(otherwise, |token| token.span())
 }

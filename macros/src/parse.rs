@@ -8,8 +8,8 @@
 //! syn looks through the invisible groups a `macro_rules!` macro wraps its pieces in (`$vis`,
 //! `$body:block`, `$path`, `$expr`), so those arrive here as if written in place.
 
-use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
-use quote::{quote, ToTokens};
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+use quote::quote;
 use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::token::{Brace, Paren};
@@ -283,22 +283,4 @@ fn describe(token: Option<TokenTree>) -> String {
         }
         other => format!("`{other}`"),
     }
-}
-
-/// The span of the first token of `tokens`, or `otherwise` when there is none.
-pub(crate) fn first_span(tokens: impl ToTokens, otherwise: Span) -> Span {
-    tokens
-        .into_token_stream()
-        .into_iter()
-        .next()
-        .map_or(otherwise, |token| token.span())
-}
-
-/// The span of the last token of `tokens`, or `otherwise` when there is none.
-pub(crate) fn last_span(tokens: impl ToTokens, otherwise: Span) -> Span {
-    tokens
-        .into_token_stream()
-        .into_iter()
-        .last()
-        .map_or(otherwise, |token| token.span())
 }
