@@ -416,3 +416,29 @@ fn tokio_tasks_are_dropped_after_corun_tasks_and_reported_in_debug_mode() {
         "{reports:?}"
     );
 }
+
+#[test]
+fn tokios_blocking_pool_holds_the_end_of_the_run_at_most_the_shutdown_timeout() {
+    let started = Instant::now();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let flag = finished.clone();
+    tokio_config()
+        .shutdown_timeout(Duration::from_millis(50))
+        .run(async move {
+            // As a DNS lookup stuck on tokio's blocking pool would be.
+            drop(tokio::task::spawn_blocking(move || {
+                std::thread::sleep(Duration::from_secs(10));
+                flag.fetch_add(1, Ordering::SeqCst);
+            }));
+            tokio::task::yield_now().await;
+        });
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        0,
+        "the run returned without the blocking work"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "the run did not wait for the 10 s blocking work"
+    );
+}
