@@ -47,6 +47,15 @@ mod unix {
             Ok("http_server") => return super::http_server::main().expect("the server ran"),
             _ => {}
         }
+        let env_resets_signals = Command::new("env")
+            .args(["--default-signal=INT", "true"])
+            .status()
+            .is_ok_and(|status| status.success());
+        if !env_resets_signals {
+            // Without it a child started from a background job would ignore SIGINT.
+            println!("echo_signals: skipped, `env --default-signal` (coreutils 8.31+) is missing");
+            return;
+        }
         let cases: [(&str, fn()); 2] = [
             (
                 "ctrl_c_stops_accepting_and_lets_open_lines_finish_then_exits_130",
