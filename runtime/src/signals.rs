@@ -316,7 +316,10 @@ mod unix {
     fn start_forwarding() -> io::Result<()> {
         let (reader, writer) = UnixStream::pair()?;
         writer.set_nonblocking(true)?;
-        crate::threads::spawn_thread("corun-signals", Box::new(move || forward_forever(reader)))?;
+        crate::thread_pool::spawn_thread(
+            "corun-signals",
+            Box::new(move || forward_forever(reader)),
+        )?;
         // Leaked on purpose: the handler may write to it at any time from now on.
         WAKE_FD.store(writer.into_raw_fd(), Ordering::SeqCst);
         Ok(())

@@ -1,8 +1,9 @@
 //! `to_thread`: blocking work on the loop's thread pool, awaited without blocking the loop.
+//! Layer 4 (tasks and what they await): uses the context, the record and `thread_pool`.
 //!
 //! Each loop has a default pool (asyncio's default executor), made on the first `to_thread`:
 //! a queue of jobs under a mutex, and worker threads started on demand up to
-//! [`max_threads`], each retiring after [`IDLE_TIMEOUT`] without work. Every job catches its own
+//! [`max_threads`](crate::thread_pool::max_threads), each retiring after [`IDLE_TIMEOUT`](crate::thread_pool::IDLE_TIMEOUT) without work. Every job catches its own
 //! panic and hands its outcome to a [`Slot`] that the awaiting [`ToThread`] reads; a job whose
 //! awaiting task is gone still runs to completion, its result is dropped and its panic reported.
 //!
@@ -11,29 +12,21 @@
 //! stops taking jobs and the run waits for the ones in flight, up to `Config::shutdown_timeout`.
 
 use std::any::Any;
-use std::cell::OnceCell;
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context as PollContext, Poll, Waker};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::context::{self, Context, Shared};
-use crate::report::{self, Report, ReportKind};
-use crate::task::{Header, TaskRef};
-
-/// How long a worker thread waits for a job before it retires.
-pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The bound on a loop's worker threads: asyncio's `min(32, cores + 4)`.
-pub(crate) fn max_threads() -> usize {
-    let cores = thread::available_parallelism().map_or(1, |n| n.get());
-    (cores + 4).min(32)
-}
+use crate::context::core::Context;
+use crate::context::this_thread;
+use crate::record::header::{Header, Shared};
+use crate::record::report::{self, Report, ReportKind};
+use crate::record::task_ref::TaskRef;
+use crate::thread_pool::Job;
 
 /// Runs `work` on the loop's thread pool and returns its value, or resumes its panic in the
 /// awaiting task (asyncio's `to_thread`). The loop keeps running other tasks meanwhile.
@@ -159,7 +152,7 @@ impl<T> Drop for ToThread<T> {
 
 /// Hands `work` to the running loop's pool; the returned slot receives its outcome.
 fn submit<T: Send + 'static>(work: Box<dyn FnOnce() -> T + Send>, waker: &Waker) -> Arc<Slot<T>> {
-    let Some(ctx) = context::current() else {
+    let Some(ctx) = this_thread::current() else {
         panic!(
             "corun::to_thread was awaited outside a running event loop; await it inside \
              corun::run or #[corun::entry]"
@@ -180,9 +173,6 @@ fn submit<T: Send + 'static>(work: Box<dyn FnOnce() -> T + Send>, waker: &Waker)
     }
     slot
 }
-
-/// A job as the pool runs it. It catches its own panic, so running it never unwinds.
-type Job = Box<dyn FnOnce() + Send>;
 
 /// Where a job's outcome meets the future that awaits it.
 struct Slot<T> {
@@ -239,64 +229,7 @@ impl<T> Slot<T> {
             Some(task) => Report::for_task(ReportKind::UnretrievedPanic, task, message),
             None => Report::new(ReportKind::UnretrievedPanic, message),
         };
-        context::deliver(&self.shared, report);
-    }
-}
-
-/// The loop's side of its thread pool: made with the loop, the pool itself on first use.
-///
-/// The pool is held as a trait object made by [`Threads::submit`], which only the generic
-/// [`to_thread`] reaches: a program that never calls `to_thread` never compiles the pool (its
-/// queue, condition variables and worker loop), while the end of a run waits for it through the
-/// vtable (see "Pay for what you use" in ARCHITECTURE.md).
-pub(crate) struct Threads {
-    pool: OnceCell<Box<dyn ThreadPool>>,
-    /// The loop's unparker, woken when the last job in flight finishes.
-    unparker: Waker,
-}
-
-/// What the loop asks of its pool; implemented by [`Pool`], reached through a vtable.
-trait ThreadPool {
-    fn submit(&self, job: Job) -> Result<(), SubmitError>;
-
-    /// How many jobs are queued or running.
-    fn in_flight(&self) -> usize;
-
-    /// Stops taking jobs and waits up to `timeout` (real time) for the ones in flight. Returns
-    /// how many are left and how long the wait took, if any are left.
-    fn shut_down(&self, timeout: Duration) -> Option<(usize, Duration)>;
-}
-
-impl Threads {
-    pub(crate) fn new(unparker: Waker) -> Self {
-        Threads {
-            pool: OnceCell::new(),
-            unparker,
-        }
-    }
-
-    /// How many jobs are queued or running.
-    pub(crate) fn in_flight(&self) -> usize {
-        self.pool.get().map_or(0, |pool| pool.in_flight())
-    }
-
-    /// Inline: only [`to_thread`] reaches it (see [`Threads`]).
-    #[inline]
-    fn submit(&self, job: Job) -> Result<(), SubmitError> {
-        let pool = self.pool.get_or_init(|| {
-            Box::new(Pool(Arc::new(PoolShared {
-                state: Mutex::new(PoolState::default()),
-                job_queued: Condvar::new(),
-                all_done: Condvar::new(),
-                max_threads: max_threads(),
-                unparker: self.unparker.clone(),
-            })))
-        });
-        pool.submit(job)
-    }
-
-    fn shut_down(&self, timeout: Duration) -> Option<(usize, Duration)> {
-        self.pool.get()?.shut_down(timeout)
+        this_thread::deliver(&self.shared, report);
     }
 }
 
@@ -309,173 +242,4 @@ pub(crate) fn wait_at_shutdown(ctx: &Context, timeout: Duration) {
         );
         ctx.report(&Report::new(ReportKind::ThreadWorkOutstanding, message).with_elapsed(waited));
     }
-}
-
-/// Why the pool refused a job.
-enum SubmitError {
-    Shut,
-    Spawn(std::io::Error),
-}
-
-impl fmt::Display for SubmitError {
-    /// Inline: only [`to_thread`] reaches it (see [`Threads`]).
-    #[inline]
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SubmitError::Shut => f.write_str(
-                "corun::to_thread was called after the run's shutdown stopped taking thread \
-                 work; start thread work before the run ends (cleanup in tasks cancelled at \
-                 shutdown may still use it)",
-            ),
-            SubmitError::Spawn(error) => write!(
-                f,
-                "corun::to_thread could not start a worker thread and none is running: {error}"
-            ),
-        }
-    }
-}
-
-/// The default pool. Every method is `#[inline]`: only [`to_thread`] makes a pool, so a program
-/// that never calls it never compiles them (see [`Threads`]).
-struct Pool(Arc<PoolShared>);
-
-/// What the pool's worker threads share with the loop.
-struct PoolShared {
-    state: Mutex<PoolState>,
-    /// Idle workers wait here for a job (or for the shutdown).
-    job_queued: Condvar,
-    /// The shutdown waits here for the last job in flight.
-    all_done: Condvar,
-    max_threads: usize,
-    unparker: Waker,
-}
-
-#[derive(Default)]
-struct PoolState {
-    queue: VecDeque<Job>,
-    /// Worker threads alive (including those being started).
-    threads: usize,
-    /// Workers waiting on `job_queued`.
-    idle: usize,
-    /// Jobs queued or running.
-    in_flight: usize,
-    /// No more jobs are taken; idle workers leave once the queue is empty.
-    shut: bool,
-}
-
-impl ThreadPool for Pool {
-    #[inline]
-    fn submit(&self, job: Job) -> Result<(), SubmitError> {
-        let shared = &self.0;
-        let mut state = shared.lock();
-        if state.shut {
-            return Err(SubmitError::Shut);
-        }
-        state.queue.push_back(job);
-        state.in_flight += 1;
-        // Every idle worker not yet woken takes one queued job; start a thread only for the rest.
-        if state.idle >= state.queue.len() {
-            shared.job_queued.notify_one();
-            return Ok(());
-        }
-        if state.threads >= shared.max_threads {
-            return Ok(());
-        }
-        state.threads += 1;
-        drop(state);
-        let worker = shared.clone();
-        let Err(error) = spawn_thread("corun-to-thread", Box::new(move || worker.work())) else {
-            return Ok(());
-        };
-        let mut state = shared.lock();
-        state.threads -= 1;
-        if state.threads > 0 {
-            // A running worker will get to the job.
-            return Ok(());
-        }
-        let job = state.queue.pop_back();
-        state.in_flight -= 1;
-        drop(state);
-        drop(job);
-        Err(SubmitError::Spawn(error))
-    }
-
-    #[inline]
-    fn in_flight(&self) -> usize {
-        self.0.lock().in_flight
-    }
-
-    #[inline]
-    fn shut_down(&self, timeout: Duration) -> Option<(usize, Duration)> {
-        let shared = &self.0;
-        let start = Instant::now();
-        let deadline = start.checked_add(timeout);
-        let mut state = shared.lock();
-        state.shut = true;
-        shared.job_queued.notify_all();
-        while state.in_flight > 0 {
-            let left = match deadline {
-                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
-                None => Duration::MAX,
-            };
-            if left.is_zero() {
-                return Some((state.in_flight, start.elapsed()));
-            }
-            state = shared
-                .all_done
-                .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
-        None
-    }
-}
-
-impl PoolShared {
-    #[inline]
-    fn lock(&self) -> MutexGuard<'_, PoolState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// A worker thread: run queued jobs; retire after [`IDLE_TIMEOUT`] without one, or once the
-    /// pool is shut and the queue empty.
-    #[inline]
-    fn work(&self) {
-        let mut state = self.lock();
-        loop {
-            if let Some(job) = state.queue.pop_front() {
-                drop(state);
-                job();
-                state = self.lock();
-                state.in_flight -= 1;
-                if state.in_flight == 0 {
-                    self.all_done.notify_all();
-                    // A loop parked in `Park::Wait` re-decides how to park.
-                    self.unparker.wake_by_ref();
-                }
-                continue;
-            }
-            if state.shut {
-                break;
-            }
-            state.idle += 1;
-            let (guard, waited) = self
-                .job_queued
-                .wait_timeout(state, IDLE_TIMEOUT)
-                .unwrap_or_else(PoisonError::into_inner);
-            state = guard;
-            state.idle -= 1;
-            if waited.timed_out() && state.queue.is_empty() {
-                break;
-            }
-        }
-        state.threads -= 1;
-    }
-}
-
-/// Starts a named thread running `body`: the one instantiation of `std::thread::Builder::spawn`
-/// that the pool's workers and the `corun-signals` thread share.
-pub(crate) fn spawn_thread(name: &str, body: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
-    thread::Builder::new().name(name.to_owned()).spawn(body)?;
-    Ok(())
 }
