@@ -68,7 +68,6 @@ pub(crate) fn request_cancel(header: &Header) -> bool {
 ///     assert_eq!(worker.await, 5);
 /// });
 /// ```
-#[inline]
 pub fn cancelled() -> Cancelled {
     Cancelled { listening: None }
 }
@@ -90,7 +89,6 @@ pub struct Cancelled {
 impl Future for Cancelled {
     type Output = ();
 
-    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<()> {
         let ctx =
             this_thread::current().expect("corun::cancelled was polled outside a running loop");
@@ -110,7 +108,6 @@ impl Future for Cancelled {
 }
 
 impl Drop for Cancelled {
-    #[inline]
     fn drop(&mut self) {
         let Some((task, loop_id)) = self.listening.take() else {
             return;

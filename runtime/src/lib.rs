@@ -32,6 +32,7 @@ mod context;
 mod cancel;
 mod debug;
 mod gather;
+mod gather_all;
 mod task;
 mod time;
 mod to_thread;
@@ -41,7 +42,7 @@ mod signals;
 
 pub use cancel::{cancelled, Cancelled};
 pub use event_loop::{EventLoop, Park, Runnable, TimerId};
-pub use gather::gather_all;
+pub use gather_all::gather_all;
 pub use record::id::TaskId;
 pub use record::report::{Report, ReportKind};
 pub use record::task_ref::TaskRef;
