@@ -2,9 +2,12 @@
 //! current-thread runtime; tokio has no join-all of its own for futures, only `JoinSet` for
 //! spawned tasks), with 10,000 futures, in one process run.
 //!
-//! - relay: future `i` waits for a message from future `i - 1`, then sends one to `i + 1`; each
-//!   wake makes exactly one future ready, so a combinator that polls every pending future on
-//!   each wake does O(n²) polls where one with a waker per future does O(n).
+//! - relay back: future `i` waits for a message from future `i + 1`, then sends one to `i - 1`
+//!   (the last future starts); each wake makes exactly one future ready, so a combinator that
+//!   polls every pending future on each wake does O(n²) polls where one with a waker per future
+//!   does O(n).
+//! - relay fwd: the same chain in polling order (`i - 1` wakes `i`): a poll-everything pass
+//!   finishes it in one sweep, the best case for such a combinator.
 //! - yield x10: every future yields 10 times (waking itself each time), all at once.
 //!
 //! Run: `cargo bench --bench gather` (median of 9 samples, time per future).
@@ -24,8 +27,14 @@ const FUTURES: u32 = 10_000;
 /// Samples per measurement; the median is reported.
 const SAMPLES: usize = 9;
 
-type Gather =
-    fn(Vec<Pin<Box<dyn Future<Output = u32>>>>) -> Pin<Box<dyn Future<Output = Vec<u32>>>>;
+/// The futures of one workload.
+type Futures = Vec<Pin<Box<dyn Future<Output = u32>>>>;
+
+/// Makes the futures of one workload.
+type Workload = fn() -> Futures;
+
+/// A way to gather them.
+type Gather = fn(Futures) -> Pin<Box<dyn Future<Output = Vec<u32>>>>;
 
 fn main() {
     println!("gather of {FUTURES} futures: median of {SAMPLES} samples, per future");
@@ -33,7 +42,12 @@ fn main() {
         "{:<12} {:>22} {:>22} {:>22} {:>10}",
         "", "corun gather_all", "join_all on corun", "join_all on tokio", "ratio"
     );
-    for (name, make) in [("relay", relay as fn() -> _), ("yield x10", yields)] {
+    let workloads: [(&str, Workload); 3] = [
+        ("relay back", relay_back),
+        ("relay fwd", relay_forward),
+        ("yield x10", yields),
+    ];
+    for (name, make) in workloads {
         let corun = median(|| on_corun(make, |f| Box::pin(corun::gather_all(f))));
         let join_corun = median(|| on_corun(make, |f| Box::pin(futures::future::join_all(f))));
         let join_tokio = median(|| on_tokio(make));
@@ -49,10 +63,10 @@ fn main() {
     println!("ratio: corun gather_all / join_all on corun (lower is better)");
 }
 
-/// The relay's futures: each waits for its predecessor, then wakes its successor.
-fn relay() -> Vec<Pin<Box<dyn Future<Output = u32>>>> {
+/// The relay in polling order: future `i` waits for `i - 1`, then wakes `i + 1`.
+fn relay_forward() -> Futures {
     let (first, mut previous) = oneshot::channel::<u32>();
-    let mut futures: Vec<Pin<Box<dyn Future<Output = u32>>>> = Vec::new();
+    let mut futures: Futures = Vec::new();
     for _ in 0..FUTURES {
         let (next, receiver) = oneshot::channel::<u32>();
         let waiting = std::mem::replace(&mut previous, receiver);
@@ -67,8 +81,15 @@ fn relay() -> Vec<Pin<Box<dyn Future<Output = u32>>>> {
     futures
 }
 
+/// The relay against polling order: future `i` waits for `i + 1`, then wakes `i - 1`.
+fn relay_back() -> Futures {
+    let mut futures = relay_forward();
+    futures.reverse();
+    futures
+}
+
 /// Futures that each yield 10 times.
-fn yields() -> Vec<Pin<Box<dyn Future<Output = u32>>>> {
+fn yields() -> Futures {
     (0..FUTURES)
         .map(|i| {
             Box::pin(async move {
@@ -81,7 +102,7 @@ fn yields() -> Vec<Pin<Box<dyn Future<Output = u32>>>> {
         .collect()
 }
 
-fn on_corun(make: fn() -> Vec<Pin<Box<dyn Future<Output = u32>>>>, gather: Gather) -> Duration {
+fn on_corun(make: fn() -> Futures, gather: Gather) -> Duration {
     corun::Config::new().handle_signals(false).run(async move {
         let futures = make();
         let start = Instant::now();
@@ -92,7 +113,7 @@ fn on_corun(make: fn() -> Vec<Pin<Box<dyn Future<Output = u32>>>>, gather: Gathe
     })
 }
 
-fn on_tokio(make: fn() -> Vec<Pin<Box<dyn Future<Output = u32>>>>) -> Duration {
+fn on_tokio(make: fn() -> Futures) -> Duration {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a tokio runtime");

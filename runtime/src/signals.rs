@@ -2,6 +2,8 @@
 //! a second exits at once; outside runs each signal does what its disposition before the first
 //! handling run did (for the usual `SIG_DFL`, the process dies of it).
 //!
+//! Layer 5 (beside the run): uses only `thread_pool::spawn_thread`; the run calls it.
+//!
 //! The handler is signal-hook-registry's, installed for each signal once per process, by the
 //! first run that handles it, and never removed (the registry chains to the disposition it
 //! found, but cannot put it back). On each signal it calls that previous handler, if there was

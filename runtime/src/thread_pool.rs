@@ -28,8 +28,8 @@ pub(crate) type Job = Box<dyn FnOnce() + Send>;
 /// The loop's side of its thread pool: made with the loop, the pool itself on first use.
 ///
 /// The pool is held as a trait object made by [`Threads::submit`], which only the generic
-/// [`to_thread`](crate::to_thread) reaches: a program that never calls `to_thread` never compiles the pool (its
-/// queue, condition variables and worker loop), while the end of a run waits for it through the
+/// [`to_thread`](crate::to_thread) reaches: a program that never calls `to_thread` never
+/// compiles the pool (its queue, condition variables and worker loop), while the end of a run waits for it through the
 /// vtable (see "Pay for what you use" in ARCHITECTURE.md).
 pub(crate) struct Threads {
     pool: OnceCell<Box<dyn ThreadPool>>,
@@ -106,8 +106,8 @@ impl fmt::Display for SubmitError {
     }
 }
 
-/// The default pool. Every method is `#[inline]`: only [`to_thread`](crate::to_thread) makes a pool, so a program
-/// that never calls it never compiles them (see [`Threads`]).
+/// The default pool. Every method is `#[inline]`: only [`to_thread`](crate::to_thread) makes a
+/// pool, so a program that never calls it never compiles them (see [`Threads`]).
 struct Pool(Arc<PoolShared>);
 
 /// What the pool's worker threads share with the loop.

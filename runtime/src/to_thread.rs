@@ -1,11 +1,10 @@
 //! `to_thread`: blocking work on the loop's thread pool, awaited without blocking the loop.
 //! Layer 4 (tasks and what they await): uses the context, the record and `thread_pool`.
 //!
-//! Each loop has a default pool (asyncio's default executor), made on the first `to_thread`:
-//! a queue of jobs under a mutex, and worker threads started on demand up to
-//! [`max_threads`](crate::thread_pool::max_threads), each retiring after [`IDLE_TIMEOUT`](crate::thread_pool::IDLE_TIMEOUT) without work. Every job catches its own
-//! panic and hands its outcome to a [`Slot`] that the awaiting [`ToThread`] reads; a job whose
-//! awaiting task is gone still runs to completion, its result is dropped and its panic reported.
+//! Each loop has a default pool (asyncio's default executor, `thread_pool.rs`), made on the
+//! first `to_thread`. Every job catches its own panic and hands its outcome to a [`Slot`] that
+//! the awaiting [`ToThread`] reads; a job whose awaiting task is gone still runs to completion,
+//! its result is dropped and its panic reported.
 //!
 //! While jobs are in flight the loop parks with [`Park::Wait`](crate::Park::Wait), so that a
 //! virtual clock does not jump past work that is really under way. At the end of a run the pool

@@ -1,4 +1,7 @@
 //! The state both shipped loops share: the ready queue, the timer queue and the unparker.
+//!
+//! Layer 2 (the loop layer): uses only the rest of `loops/` and `event_loop`; never the
+//! context, the run or the task layer (`tests/layering.rs`).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;

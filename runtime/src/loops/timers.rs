@@ -1,6 +1,8 @@
 //! The timer queue both shipped loops use: buckets of timers in a binary heap, over a
 //! generational arena of timer slots.
 //!
+//! Layer 2 (the loop layer): uses only `event_loop` (`TimerId`).
+//!
 //! Timers with the same deadline share a bucket, a vector of entries in arming order; the
 //! default loop rounds deadlines to millisecond ticks, so a few dozen buckets hold thousands of
 //! timers. The heap orders the buckets by deadline, then by creation, so timers due together

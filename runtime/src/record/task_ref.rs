@@ -20,7 +20,8 @@ pub(crate) fn name_or_default<'a>(
     }
 }
 
-/// A reference to a running task, as [`current_task`](crate::current_task) gives it: its name and id.
+/// A reference to a running task, as [`current_task`](crate::current_task) gives it: its name
+/// and id.
 ///
 /// # Examples
 ///

@@ -62,8 +62,9 @@ impl fmt::Debug for Config {
 }
 
 impl Config {
-    /// The defaults: debug from `CORUN_DEBUG`, the [`DefaultLoop`](crate::loops::DefaultLoop), a 100 ms slow-poll
-    /// threshold, a 300 s shutdown timeout, a 5 s shutdown grace, reports to stderr.
+    /// The defaults: debug from `CORUN_DEBUG`, the [`DefaultLoop`](crate::loops::DefaultLoop), a
+    /// 100 ms slow-poll threshold, a 300 s shutdown timeout, a 5 s shutdown grace, reports to
+    /// stderr.
     ///
     /// # Examples
     ///
@@ -103,8 +104,9 @@ impl Config {
         self
     }
 
-    /// Makes the loop with `factory` instead of [`DefaultLoop::new`](crate::loops::DefaultLoop::new). It is called once, on the
-    /// thread of the run, when the loop is first needed.
+    /// Makes the loop with `factory` instead of
+    /// [`DefaultLoop::new`](crate::loops::DefaultLoop::new). It is called once, on the thread of
+    /// the run, when the loop is first needed.
     ///
     /// # Examples
     ///
@@ -196,7 +198,7 @@ impl Config {
     /// finish, and then its value is returned; otherwise its future is dropped, shutdown runs in
     /// full (tasks cancelled, thread work waited for), and [`run`](Self::run) exits the process
     /// with 130 (SIGINT) or 143 (SIGTERM), while [`try_run`](Self::try_run) and
-    /// [`Runner::run`] return [`RunError::Interrupted`]. A second signal exits at once with the
+    /// [`Runner::run`](crate::Runner::run) return [`RunError::Interrupted`](crate::RunError::Interrupted). A second signal exits at once with the
     /// same codes. After the run the signals behave as their default disposition again (the
     /// process dies of them). One run at a time handles signals: a run started while another
     /// handles them leaves them to it.

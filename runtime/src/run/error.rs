@@ -18,7 +18,7 @@ use crate::context::this_thread;
 pub enum RunError {
     /// A run was started on a thread whose loop is running (asyncio's `RuntimeError`).
     NestedRun,
-    /// [`Runner::run`] after [`Runner::close`].
+    /// [`Runner::run`](crate::Runner::run) after [`Runner::close`](crate::Runner::close).
     RunnerClosed,
     /// A signal (SIGINT, SIGTERM) stopped the run before main finished.
     Interrupted,

@@ -57,7 +57,7 @@ impl<T> Task<T> {
             .metadata()
     }
 
-    /// The task's name: the one given to [`spawn_named`], else `Task-N`.
+    /// The task's name: the one given to [`spawn_named`](crate::spawn_named), else `Task-N`.
     ///
     /// # Examples
     ///
