@@ -1,16 +1,33 @@
-//! `cancelled()`: how a task hears that it was asked to cancel, and gets to finish on its own.
-//!
-//! The future and the context's listener bookkeeping it calls (`Context::listener`, and
-//! `Listener`'s methods) are `#[inline]`, so only programs that listen compile them
-//! (ARCHITECTURE.md, "Pay for what you use").
+//! Cancellation: [`request_cancel`], how `Task::cancel` (and a signal, for main) asks a task to
+//! stop, and `cancelled()`, how a task hears it and gets to finish on its own. Layer 4 (beside
+//! tasks): uses the context and the record.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as PollContext, Poll};
 
-use crate::context::{self, Listener};
-use crate::task::CANCEL_REQUESTED;
+use crate::context::listeners::Listener;
+use crate::context::this_thread;
+use crate::record::header::{Header, CANCEL_REQUESTED, FINISHED};
+
+/// Asks the task to cancel, from any thread. Returns `false` if it had finished.
+///
+/// On the task's loop thread the task (and its listening `cancelled()` future) is woken at once;
+/// from anywhere else the request goes through the loop's mailbox (`Header::send_cancel`).
+pub(crate) fn request_cancel(header: &Header) -> bool {
+    if header.has(FINISHED) {
+        return false;
+    }
+    if header.set(CANCEL_REQUESTED) {
+        return true;
+    }
+    match this_thread::current() {
+        Some(ctx) if Arc::ptr_eq(&ctx.shared, &header.shared) => ctx.wake_task(header),
+        _ => header.send_cancel(),
+    }
+    true
+}
 
 /// Completes when the task that called it has been asked to cancel: by [`Task::cancel`], by the
 /// end of the run, or (for the main task) by a signal.
@@ -78,7 +95,6 @@ use crate::task::CANCEL_REQUESTED;
 /// });
 /// assert_eq!(outcome, "stopped");
 /// ```
-#[inline]
 pub fn cancelled() -> Cancelled {
     Cancelled {
         listener: current_listener(),
@@ -87,9 +103,8 @@ pub fn cancelled() -> Cancelled {
 }
 
 /// The listener of the task being polled on this thread's loop, if a task is being polled.
-#[inline]
 fn current_listener() -> Option<Arc<Listener>> {
-    let ctx = context::current()?;
+    let ctx = this_thread::current()?;
     let (id, requested) = ctx.with_current(|header| (header.id(), header.has(CANCEL_REQUESTED)))?;
     Some(ctx.listener(id, requested))
 }
@@ -124,7 +139,6 @@ impl std::fmt::Debug for Cancelled {
 impl Future for Cancelled {
     type Output = ();
 
-    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<()> {
         let this = &mut *self;
         let listener = match &this.listener {
@@ -150,7 +164,6 @@ impl Future for Cancelled {
 }
 
 impl Drop for Cancelled {
-    #[inline]
     fn drop(&mut self) {
         if let (Some(listener), Some(key)) = (&self.listener, self.awaiting) {
             listener.stop_awaiting(key);

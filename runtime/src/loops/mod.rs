@@ -7,6 +7,9 @@
 //! (feature `async-io`: async-net and the smol family), each running corun's turns inside that
 //! reactor's own `block_on` on the loop's thread.
 //!
+//! Layer 2 (the loop layer), with `event_loop`: the loops use only each other, `event_loop` and
+//! the record; never the context, the run or the task layer (`tests/layering.rs`).
+//!
 //! ```
 //! use corun_runtime::{loops::VirtualTimeLoop, Config};
 //!
