@@ -25,9 +25,12 @@ use crate::record::task_ref::TaskRef;
 ///    threads arrive through the runtime, which queues them here on the loop's thread);
 /// 2. the runtime takes queued work with [`next_ready`](Self::next_ready) and runs it, at most a
 ///    fixed budget per turn so that timers and other threads are never starved;
-/// 3. then it calls [`park`](Self::park): the loop fires the timers that are due (by waking their
-///    wakers) and, when the runtime says nothing is ready, blocks until the next timer is due or
-///    [`unparker`](Self::unparker) is woken.
+/// 3. then the loop parks ([`park`](Self::park)): it fires the timers that are due (by waking
+///    their wakers) and, when the runtime says nothing is ready, blocks until the next timer is
+///    due or [`unparker`](Self::unparker) is woken.
+///
+/// The runtime hands the turns to the loop through [`drive`](Self::drive), whose provided
+/// default is exactly that: turn, park, turn again.
 ///
 /// Every method takes `&self`: work run by the loop calls back into it (a task that spawns calls
 /// `call_soon`, a `sleep` calls `add_timer`), so a loop keeps its state in `Cell`/`RefCell` and

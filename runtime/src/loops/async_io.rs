@@ -1,7 +1,8 @@
 //! `AsyncIoLoop`: corun's turns run inside `async_io::block_on`, so async-io's reactor turns on
 //! the loop's thread (feature `async-io`).
 //!
-//! Part of the loop layer: it uses only the loop layer's types.
+//! Layer 2 (the loop layer): uses only `event_loop` and the other loops' files; never the
+//! context, the run or the task layer (`tests/layering.rs`).
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};

@@ -8,7 +8,8 @@
 //! turns into a wake of the `block_on` future), by the alarm, or by another thread through the
 //! [`Doorbell`]. So IO is woken on the loop's thread and no helper thread hands it over.
 //!
-//! Part of the loop layer: it uses only the loop layer's types.
+//! Layer 2 (the loop layer): uses only `event_loop` and the other loops' files; never the
+//! context, the run or the task layer (`tests/layering.rs`).
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -2,7 +2,8 @@
 //! IO and time drivers turn on the loop's thread and every tokio-based crate works in corun
 //! tasks (feature `tokio`).
 //!
-//! Part of the loop layer: it uses only the loop layer's types.
+//! Layer 2 (the loop layer): uses only `event_loop` and the other loops' files; never the
+//! context, the run or the task layer (`tests/layering.rs`).
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
