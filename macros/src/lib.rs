@@ -80,7 +80,7 @@ use crate::validate::Kind;
 /// ## `debug`, `debug = true`, `debug = false`
 ///
 /// Turns the loop's debug mode on or off. Without the option, the `CORUN_DEBUG` environment
-/// variable decides (unset, `""` or `"0"` mean off).
+/// variable decides (unset, `""`, `"0"`, `"false"`, `"no"` or `"off"`, in any case, mean off).
 ///
 /// ```
 /// #[corun::entry(debug)]

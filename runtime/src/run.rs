@@ -132,7 +132,8 @@ impl Config {
     }
 
     /// Turns debug mode on or off. Unset, it follows the `CORUN_DEBUG` environment variable:
-    /// unset, `""` or `"0"` mean off, anything else on.
+    /// unset, `""`, `"0"`, `"false"`, `"no"` and `"off"` (in any case) mean off, anything else
+    /// on.
     ///
     /// In debug mode the loop also reports ([`ReportKind`](crate::ReportKind)): each poll that
     /// held the loop longer than the [slow-poll threshold](Self::slow_poll_threshold), each task
@@ -596,8 +597,20 @@ impl Drop for Runner {
     }
 }
 
+/// Debug mode as `CORUN_DEBUG` asks: on unless it is unset or one of the values that mean off.
 fn debug_from_env() -> bool {
-    std::env::var_os("CORUN_DEBUG").is_some_and(|value| !value.is_empty() && value != "0")
+    std::env::var_os("CORUN_DEBUG").is_some_and(|value| !means_off(&value))
+}
+
+/// Whether a value of `CORUN_DEBUG` means off: empty, `0`, `false`, `no` or `off`, in any case
+/// (surrounding spaces ignored), as `PYTHONASYNCIODEBUG` users and shell scripts write it.
+fn means_off(value: &std::ffi::OsStr) -> bool {
+    let value = value.to_string_lossy();
+    let value = value.trim();
+    value.is_empty()
+        || ["0", "false", "no", "off"]
+            .iter()
+            .any(|off| value.eq_ignore_ascii_case(off))
 }
 
 /// Main's waker: it queues main's turn in the ready queue, so main is woken, queued and polled
