@@ -287,6 +287,11 @@ impl Context {
         self.queued.get() > 0
     }
 
+    /// How many runnables are queued for the next turns.
+    pub(crate) fn ready_count(&self) -> usize {
+        self.queued.get()
+    }
+
     pub(crate) fn register_task(&self, waker: &Waker) -> u32 {
         self.tasks.borrow_mut().insert(waker.clone())
     }

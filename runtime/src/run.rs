@@ -278,9 +278,12 @@ impl Config {
     }
 
     /// Runs `future` to completion on a fresh loop, in asyncio's order: make the loop → run the
-    /// future as the main task → when it returns or panics, cancel every task still alive
-    /// (dropping each future inside the loop's context, reporting panics raised meanwhile) →
-    /// wait for `to_thread` work → close the loop → return the output, or resume main's panic.
+    /// future as the main task → when it returns or panics, the work that was already ready
+    /// gets its turn (asyncio's `loop.stop()` runs the current batch: a task that main spawned
+    /// just before returning runs up to its first pending `.await`) → cancel every task still
+    /// alive (dropping each future inside the loop's context, reporting panics raised
+    /// meanwhile) → wait for `to_thread` work → close the loop → return the output, or resume
+    /// main's panic.
     ///
     /// # Panics
     ///
@@ -293,6 +296,23 @@ impl Config {
     /// ```
     /// let three = corun_runtime::Config::new().run(async { 1 + 2 });
     /// assert_eq!(three, 3);
+    /// ```
+    ///
+    /// A task spawned just before main returns still runs up to its first pending `.await`:
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let started = Rc::new(Cell::new(false));
+    /// let flag = started.clone();
+    /// corun_runtime::Config::new().run(async move {
+    ///     drop(corun_runtime::spawn(async move {
+    ///         flag.set(true);
+    ///         std::future::pending::<()>().await; // cancelled here by the shutdown
+    ///     }));
+    /// });
+    /// assert!(started.get());
     /// ```
     #[track_caller]
     pub fn run<F: IntoFuture>(self, future: F) -> F::Output {
@@ -554,6 +574,7 @@ impl Runner {
         ctx.event_loop.enter(&mut || {
             if let Some((header, future)) = main.take() {
                 outcome = Some(drive_main(&ctx, header, future, signals));
+                run_current_batch(&ctx);
             }
         });
         outcome.expect("EventLoop::enter must call the function it is given")
@@ -750,6 +771,17 @@ fn drive_main<F: Future>(
         ctx.park(ctx.has_ready());
         budget = BUDGET;
     }
+}
+
+/// Gives their turn to the runnables that were ready when main finished, and to no others
+/// (asyncio's `loop.stop()`, which lets the current batch of callbacks run): a task that main
+/// spawned just before returning runs up to its first pending `.await`, as it would in asyncio.
+/// What they queue in turn (tasks they spawn or wake) waits for the shutdown, which cancels it.
+fn run_current_batch(ctx: &Context) {
+    ctx.drain_remote();
+    // The queue is FIFO: a budget of what is queued now runs exactly those runnables. Main's
+    // driving has ended, so a turn of main among them is skipped.
+    ctx.run_ready(&mut ctx.ready_count());
 }
 
 /// Sets a flag when the shutdown grace runs out.
