@@ -564,6 +564,19 @@ impl Context {
         self.event_loop.park(mode);
     }
 
+    /// Leaks every queued runnable instead of running or dropping it, and returns how many
+    /// there were. Only for a shutdown stopped by a signal: dropping a task's future runs its
+    /// destructors, which may spawn again, and the signal asked the run to stop now.
+    pub(crate) fn abandon_ready(&self) -> usize {
+        let mut abandoned = 0;
+        while let Some(runnable) = self.event_loop.next_ready() {
+            std::mem::forget(runnable);
+            abandoned += 1;
+        }
+        self.queued.set(0);
+        abandoned
+    }
+
     /// Closes the remote queue and handles what was still in it.
     pub(crate) fn close_remote(&self) {
         self.shared.close();

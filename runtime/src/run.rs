@@ -250,6 +250,15 @@ impl Config {
     /// process dies of them). One run at a time handles signals: a run started while another
     /// handles them leaves them to it.
     ///
+    /// A signal that arrives after main finished, while the end of a [`run`](Self::run) or
+    /// [`try_run`](Self::try_run) waits out the [shutdown grace](Self::shutdown_grace) or
+    /// `to_thread` work or sweeps tasks, is not lost: it ends those waits at once, the tasks
+    /// still alive are dropped (tasks their destructors spawn then are abandoned, never run, so
+    /// that destructors that spawn forever cannot keep the run alive), what was cut short is
+    /// reported, and the run ends as interrupted (130/143, or [`RunError::Interrupted`]). An
+    /// interrupted run says what happened in one [`ReportKind::Signal`] report (one line on
+    /// stderr by default), debug mode or not.
+    ///
     /// # Examples
     ///
     /// ```
@@ -366,12 +375,15 @@ impl Config {
     ) -> (Result<F::Output, RunError>, Option<i32>) {
         let mut runner = Runner::new(self);
         let outcome = runner.run_main(future, caller);
-        runner.close();
+        let interrupted_shutdown = runner.close_interruptibly();
         let signal = runner.signals.take().and_then(|guard| guard.received());
-        match outcome {
-            Ok(Ok(output)) => (Ok(output), signal),
-            Ok(Err(panic)) => resume_unwind(panic),
-            Err(error) => (Err(error), signal),
+        match (outcome, interrupted_shutdown) {
+            (Ok(Ok(output)), None) => (Ok(output), signal),
+            // A signal during the shutdown: the run ends as interrupted, main's value dropped.
+            (Ok(Ok(_)), Some(signal)) => (Err(RunError::Interrupted), Some(signal)),
+            // Main's panic says more than the signal, which was reported.
+            (Ok(Err(panic)), _) => resume_unwind(panic),
+            (Err(error), _) => (Err(error), signal),
         }
     }
 }
@@ -523,10 +535,21 @@ impl Runner {
     /// assert!(runner.is_closed());
     /// ```
     pub fn close(&mut self) {
-        if let State::Open(ctx, settings) = std::mem::replace(&mut self.state, State::Closed) {
-            let _entered = context::enter(ctx.clone());
-            ctx.event_loop.enter(&mut || shutdown(&ctx, &settings));
-        }
+        self.close_interruptibly();
+    }
+
+    /// [`close`](Self::close), giving the signal that interrupted the shutdown, if one did (only
+    /// while this runner handles signals: for `Config::run`, until the loop has closed).
+    fn close_interruptibly(&mut self) -> Option<i32> {
+        let State::Open(ctx, settings) = std::mem::replace(&mut self.state, State::Closed) else {
+            return None;
+        };
+        let _entered = context::enter(ctx.clone());
+        let mut interrupted = None;
+        let signals = self.signals.as_ref();
+        ctx.event_loop
+            .enter(&mut || interrupted = shutdown(&ctx, &settings, signals));
+        interrupted
     }
 
     /// Whether [`close`](Self::close) has run.
@@ -573,8 +596,19 @@ impl Runner {
         let _entered = context::enter(ctx.clone());
         ctx.event_loop.enter(&mut || {
             if let Some((header, future)) = main.take() {
-                outcome = Some(drive_main(&ctx, header, future, signals));
+                let driven = drive_main(&ctx, header, future, signals);
                 run_current_batch(&ctx);
+                if let (Err(RunError::Interrupted), Some(signal)) =
+                    (&driven, signals.and_then(SignalGuard::received))
+                {
+                    let message = format!(
+                        "{} received: the main task was cancelled and the run ends as \
+                         interrupted",
+                        signals::name(signal)
+                    );
+                    ctx.report(&Report::new(ReportKind::Signal, message));
+                }
+                outcome = Some(driven);
             }
         });
         outcome.expect("EventLoop::enter must call the function it is given")
@@ -795,9 +829,11 @@ impl Wake for GraceWaker {
     }
 }
 
-/// The end of a run: cancel every task, sweeping until none remains, then close the loop.
-fn shutdown(ctx: &Context, settings: &Settings) {
+/// The end of a run: cancel every task, sweeping until none remains, wait for thread work, then
+/// close the loop. Returns the signal that interrupted it, if one did (see [`Interruption`]).
+fn shutdown(ctx: &Context, settings: &Settings, signals: Option<&SignalGuard>) -> Option<i32> {
     ctx.start_closing();
+    let mut interruption = Interruption::new(signals);
     let grace = Arc::new(GraceWaker {
         expired: AtomicBool::new(false),
     });
@@ -805,6 +841,9 @@ fn shutdown(ctx: &Context, settings: &Settings) {
     // cleanup): most runs end without a timer.
     let mut grace_timer = None;
     loop {
+        if interruption.check(ctx) {
+            break;
+        }
         if grace.expired.load(Ordering::Acquire) && !ctx.is_forcing() {
             ctx.start_forcing();
         }
@@ -823,11 +862,80 @@ fn shutdown(ctx: &Context, settings: &Settings) {
     if let Some(Some(timer)) = grace_timer {
         ctx.event_loop.remove_timer(timer);
     }
-    crate::threads::wait_at_shutdown(ctx, settings.shutdown_timeout);
+    if let Some(interrupter) = ctx.threads.interrupter() {
+        if interruption.check(ctx) {
+            interrupter.wake();
+        } else if let Some(signals) = signals {
+            signals.also_wake(interrupter);
+        }
+    }
+    let jobs_left = crate::threads::wait_at_shutdown(ctx, settings.shutdown_timeout);
     ctx.close_remote();
     // Work that arrived while the remote queue closed is run now, and so cancelled.
-    while ctx.has_ready() {
+    while ctx.has_ready() && !interruption.check(ctx) {
         ctx.run_ready(&mut BUDGET.clone());
     }
+    let signal = interruption.report(ctx, jobs_left);
     ctx.event_loop.close();
+    signal
+}
+
+/// A signal that arrives while the run shuts down (the first of the run: a second one exits at
+/// once). It ends the shutdown's waits at once: the grace of cooperative tasks, the sweep, the
+/// wait for thread work; and the run ends as interrupted.
+struct Interruption<'s> {
+    signals: Option<&'s SignalGuard>,
+    /// The signal, once it came; and what the shutdown then dropped and abandoned.
+    signal: Option<i32>,
+    dropped: usize,
+    abandoned: usize,
+}
+
+impl<'s> Interruption<'s> {
+    fn new(signals: Option<&'s SignalGuard>) -> Self {
+        Interruption {
+            signals,
+            signal: None,
+            dropped: 0,
+            abandoned: 0,
+        }
+    }
+
+    /// Whether a signal stopped the shutdown (now or before). When one has just come, every
+    /// task still alive is dropped now (its future, destructors run inside the loop's context,
+    /// cooperative or not), and what that queues (tasks spawned by those destructors, which
+    /// could respawn forever) is abandoned: leaked, never run nor dropped.
+    fn check(&mut self, ctx: &Context) -> bool {
+        if self.signal.is_some() {
+            return true;
+        }
+        let Some(signal) = self.signals.and_then(SignalGuard::take_new) else {
+            return false;
+        };
+        self.signal = Some(signal);
+        self.dropped = ctx.live_tasks();
+        ctx.start_forcing();
+        ctx.run_ready(&mut ctx.ready_count());
+        self.abandoned = ctx.abandon_ready();
+        true
+    }
+
+    /// Reports what the signal cut short, and gives the signal; `jobs_left` is the thread work
+    /// the shutdown left running. A shutdown that no signal reached reports nothing.
+    fn report(&mut self, ctx: &Context, jobs_left: usize) -> Option<i32> {
+        self.check(ctx);
+        let signal = self.signal?;
+        self.abandoned += ctx.abandon_ready();
+        let message = format!(
+            "{} received while the run was shutting down: it stopped waiting and ends as \
+             interrupted; {} task(s) dropped, {} task(s) spawned meanwhile abandoned, {} \
+             to_thread job(s) left running",
+            signals::name(signal),
+            self.dropped,
+            self.abandoned,
+            jobs_left
+        );
+        ctx.report(&Report::new(ReportKind::Signal, message));
+        Some(signal)
+    }
 }

@@ -18,7 +18,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::task::{Context as PollContext, Poll, Waker};
+use std::task::{Context as PollContext, Poll, Wake, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -262,9 +262,20 @@ trait ThreadPool {
     /// How many jobs are queued or running.
     fn in_flight(&self) -> usize;
 
-    /// Stops taking jobs and waits up to `timeout` (real time) for the ones in flight. Returns
-    /// how many are left and how long the wait took, if any are left.
-    fn shut_down(&self, timeout: Duration) -> Option<(usize, Duration)>;
+    /// Stops taking jobs and waits up to `timeout` (real time) for the ones in flight, or until
+    /// the [`interrupter`](Self::interrupter) is woken. Returns how many are left, how long the
+    /// wait took and whether it was interrupted, if any are left.
+    fn shut_down(&self, timeout: Duration) -> Option<Outstanding>;
+
+    /// A waker that ends the shutdown's wait at once, from any thread (a signal's).
+    fn interrupter(&self) -> Waker;
+}
+
+/// The thread work a shutdown left behind.
+pub(crate) struct Outstanding {
+    jobs: usize,
+    waited: Duration,
+    interrupted: bool,
 }
 
 impl Threads {
@@ -295,20 +306,38 @@ impl Threads {
         pool.submit(job)
     }
 
-    fn shut_down(&self, timeout: Duration) -> Option<(usize, Duration)> {
+    fn shut_down(&self, timeout: Duration) -> Option<Outstanding> {
         self.pool.get()?.shut_down(timeout)
+    }
+
+    /// A waker that ends the wait of [`wait_at_shutdown`] at once, from any thread; `None` if
+    /// no thread work was ever started (then there is nothing to wait for).
+    pub(crate) fn interrupter(&self) -> Option<Waker> {
+        Some(self.pool.get()?.interrupter())
     }
 }
 
-/// The end of a run's thread work: wait for it up to `timeout`, then report what is left.
-pub(crate) fn wait_at_shutdown(ctx: &Context, timeout: Duration) {
-    if let Some((left, waited)) = ctx.threads.shut_down(timeout) {
-        let message = format!(
-            "{left} to_thread job(s) still running when the shutdown timeout ({timeout:?}) ran \
+/// The end of a run's thread work: wait for it up to `timeout` (or until the interrupter is
+/// woken), then report what is left. Returns how many jobs were left running.
+pub(crate) fn wait_at_shutdown(ctx: &Context, timeout: Duration) -> usize {
+    let Some(left) = ctx.threads.shut_down(timeout) else {
+        return 0;
+    };
+    let jobs = left.jobs;
+    let message = if left.interrupted {
+        format!(
+            "{jobs} to_thread job(s) still running when a signal ended the wait for them; the \
+             run returns without them and their results will be dropped"
+        )
+    } else {
+        format!(
+            "{jobs} to_thread job(s) still running when the shutdown timeout ({timeout:?}) ran \
              out; the run returns without them and their results will be dropped"
-        );
-        ctx.report(&Report::new(ReportKind::ThreadWorkOutstanding, message).with_elapsed(waited));
-    }
+        )
+    };
+    let report = Report::new(ReportKind::ThreadWorkOutstanding, message).with_elapsed(left.waited);
+    ctx.report(&report);
+    jobs
 }
 
 /// Why the pool refused a job.
@@ -361,6 +390,22 @@ struct PoolState {
     in_flight: usize,
     /// No more jobs are taken; idle workers leave once the queue is empty.
     shut: bool,
+    /// The shutdown's wait for jobs in flight was interrupted (by a signal): it ends at once.
+    interrupted: bool,
+}
+
+/// The pool's interrupter (see [`ThreadPool::interrupter`]): a wake ends the shutdown's wait.
+impl Wake for PoolShared {
+    #[inline]
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    #[inline]
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.lock().interrupted = true;
+        self.all_done.notify_all();
+    }
 }
 
 impl ThreadPool for Pool {
@@ -406,7 +451,12 @@ impl ThreadPool for Pool {
     }
 
     #[inline]
-    fn shut_down(&self, timeout: Duration) -> Option<(usize, Duration)> {
+    fn interrupter(&self) -> Waker {
+        Waker::from(self.0.clone())
+    }
+
+    #[inline]
+    fn shut_down(&self, timeout: Duration) -> Option<Outstanding> {
         let shared = &self.0;
         let start = Instant::now();
         let deadline = start.checked_add(timeout);
@@ -418,8 +468,12 @@ impl ThreadPool for Pool {
                 Some(deadline) => deadline.saturating_duration_since(Instant::now()),
                 None => Duration::MAX,
             };
-            if left.is_zero() {
-                return Some((state.in_flight, start.elapsed()));
+            if left.is_zero() || state.interrupted {
+                return Some(Outstanding {
+                    jobs: state.in_flight,
+                    waited: start.elapsed(),
+                    interrupted: state.interrupted,
+                });
             }
             state = shared
                 .all_done
