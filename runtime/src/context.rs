@@ -8,7 +8,7 @@ use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::ptr::NonNull;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::Duration;
@@ -243,6 +243,9 @@ pub(crate) struct Context {
     /// Where the current (or last) run on this loop was started, for the nested-run panic.
     pub(crate) started_at: Cell<Option<&'static Location<'static>>>,
     handler: report::Handler,
+    /// Task panics not yet retrieved nor reported, each with its report for the loop's close and
+    /// the flag of whoever settles it first (see `task::Unretrieved`). Only unsettled ones stay.
+    kept_panics: RefCell<Vec<(Arc<AtomicBool>, Report)>>,
     /// The loop's `to_thread` pool and its count of jobs in flight.
     pub(crate) threads: Threads,
 }
@@ -270,6 +273,7 @@ impl Context {
             slow_poll_threshold: Duration::from_millis(100),
             started_at: Cell::new(None),
             handler,
+            kept_panics: RefCell::default(),
             threads,
         }
     }
@@ -491,6 +495,25 @@ impl Context {
     pub(crate) fn report(&self, report: &Report) {
         if catch_unwind(AssertUnwindSafe(|| (self.handler)(report))).is_err() {
             eprintln!("corun: the exception handler panicked while handling: {report}");
+        }
+    }
+
+    /// Keeps an eye on a task's panic until it is settled (retrieved by the task's handle, or
+    /// reported when the value holding it is dropped): the loop reports it with `report` when it
+    /// closes if neither happened, so a leaked handle, or one kept past the run, loses nothing.
+    pub(crate) fn keep_panic(&self, settled: Arc<AtomicBool>, report: Report) {
+        let mut kept = self.kept_panics.borrow_mut();
+        kept.retain(|(settled, _)| !settled.load(Ordering::Acquire));
+        kept.push((settled, report));
+    }
+
+    /// As the loop closes: reports every task panic still unsettled, through the run's handler.
+    pub(crate) fn report_kept_panics(&self) {
+        let kept = std::mem::take(&mut *self.kept_panics.borrow_mut());
+        for (settled, report) in kept {
+            if !settled.swap(true, Ordering::AcqRel) {
+                self.report(&report);
+            }
         }
     }
 

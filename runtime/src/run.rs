@@ -876,6 +876,8 @@ fn shutdown(ctx: &Context, settings: &Settings, signals: Option<&SignalGuard>) -
         ctx.run_ready(&mut BUDGET.clone());
     }
     let signal = interruption.report(ctx, jobs_left);
+    // Last, the task panics that handles still hold (leaked, or kept past the run): none lost.
+    ctx.report_kept_panics();
     ctx.event_loop.close();
     signal
 }

@@ -179,7 +179,9 @@ pub(crate) fn schedule(runnable: RawRunnable) {
 /// Awaiting it gives the task's output, or **resumes the task's panic in the awaiting task**; if
 /// the task was cancelled, awaiting it panics with a message naming it. [`join`](Task::join)
 /// gives the same as a `Result` instead. Dropping the handle detaches the task, which keeps
-/// running; a panic that no handle can retrieve any more is reported to the exception handler.
+/// running; a panic that no handle can retrieve any more is reported to the exception handler
+/// ("Task exception was never retrieved"), and so is, when the loop closes, one that a handle
+/// still holds then (a handle leaked with `mem::forget`, or kept past the run): no panic is lost.
 ///
 /// # Examples
 ///
