@@ -8,6 +8,13 @@ pub use corun_runtime::Config;
 
 use corun_runtime::EventLoop;
 
+/// What `#[corun::test]` runs: [`Config::run`], then a failure of the test if the run reported
+/// an unretrieved task panic or a panic while cancelling, listing those reports.
+#[track_caller]
+pub fn run_test<F: core::future::IntoFuture>(config: Config, fut: F) -> F::Output {
+    corun_runtime::__private::run_test(config, fut)
+}
+
 /// Never called: `return output_type::<T>()` in a branch that never runs fixes an async
 /// block's return type to `T` before its body is checked.
 pub fn output_type<T>() -> T {

@@ -25,6 +25,7 @@ mod report;
 mod run;
 mod signals;
 mod task;
+mod testing;
 mod threads;
 mod time;
 #[cfg(feature = "tracing")]
@@ -39,8 +40,9 @@ pub use task::{current_task, spawn, spawn_named, Handle, Join, Task, TaskError, 
 pub use threads::{to_thread, ToThread};
 pub use time::{now, sleep, sleep_until, timeout, yield_now, Elapsed, Sleep, YieldNow};
 
-/// What `gather!` and `try_gather!` expand to. Not public API.
+/// What `gather!`, `try_gather!` and the facade's `#[corun::test]` support need. Not public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::gather::{poll_ok_slot, poll_slot, take_output};
+    pub use crate::testing::run_test;
 }

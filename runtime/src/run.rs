@@ -84,6 +84,8 @@ pub struct Config {
     exception_handler: Option<report::Handler>,
     handle_signals: Option<bool>,
     main_name: String,
+    /// Sees every report after the exception handler (`crate::testing`'s hook).
+    observer: Option<report::Handler>,
 }
 
 impl Default for Config {
@@ -128,6 +130,7 @@ impl Config {
             exception_handler: None,
             handle_signals: None,
             main_name: "main".to_owned(),
+            observer: None,
         }
     }
 
@@ -283,6 +286,13 @@ impl Config {
     /// ```
     pub fn main_name(mut self, name: impl Into<String>) -> Self {
         self.main_name = name.into();
+        self
+    }
+
+    /// Has `observer` see every report too, after the exception handler (which it does not
+    /// replace): how `#[corun::test]` learns that something failed during its run.
+    pub(crate) fn observe_reports(mut self, observer: impl Fn(&Report) + 'static) -> Self {
+        self.observer = Some(Rc::new(observer));
         self
     }
 
@@ -628,6 +638,13 @@ impl Runner {
             let handler = config
                 .exception_handler
                 .unwrap_or_else(|| Rc::new(report::default_handler));
+            let handler: report::Handler = match config.observer {
+                Some(observer) => Rc::new(move |report: &Report| {
+                    handler(report);
+                    observer(report);
+                }),
+                None => handler,
+            };
             let mut ctx = Context::new(event_loop, debug, handler);
             ctx.slow_poll_threshold = config.slow_poll_threshold;
             let ctx = Rc::new(ctx);
