@@ -109,11 +109,13 @@ fn a_panic_whose_handle_was_leaked_is_reported_when_the_loop_closes() {
 fn a_panic_whose_handle_outlives_the_run_is_reported_through_that_runs_handler_once() {
     quiet_panics();
     let reports = Reports::default();
+    // Handed out of the run in an `Option`: the handle is a future, not the run's result.
     let task = reports.config().run(async {
         let task = corun::spawn_named("kept", async { panic!("[expected] kept") });
         corun::yield_now().await;
-        task
+        Some(task)
     });
+    let task = task.expect("the run hands the handle out");
     let unretrieved = reports.of_kind(ReportKind::UnretrievedPanic);
     assert_eq!(
         unretrieved.len(),
@@ -139,9 +141,10 @@ fn a_panic_retrieved_in_a_later_run_of_the_same_runner_is_not_reported() {
         .run(async {
             let task = corun::spawn(async { panic!("[expected] later") });
             corun::yield_now().await;
-            task
+            Some(task)
         })
-        .unwrap();
+        .unwrap()
+        .expect("the run hands the handle out");
     let joined = runner.run(task.join()).unwrap();
     assert!(matches!(joined, Err(corun::TaskError::Panicked(_))));
     runner.close();
