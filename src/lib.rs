@@ -14,7 +14,7 @@
 //! the body as the main task, cancels every task it left behind, waits for worker threads, closes
 //! the loop and hands back the result (or resumes the panic). See [`Config::run`] for the order
 //! of one run and [`EventLoop`] for the loop layer. Coming from Python, start with the
-//! [guide](guide): every piece of asyncio beside its corun equivalent.
+//! [`guide`]: every piece of asyncio beside its corun equivalent.
 //!
 //! This crate only re-exports: the runtime lives in `corun-runtime`, the attributes in
 //! `corun-macros`.

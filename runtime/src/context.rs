@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::event_loop::{EventLoop, Park, Runnable};
 use crate::report::{self, Report, ReportKind};
-use crate::task::{Header, RawRunnable, TaskId, TaskRef, CANCEL_REQUESTED, COOPERATIVE};
+use crate::task::{Control, Header, RawRunnable, TaskId, TaskRef, CANCEL_REQUESTED, COOPERATIVE};
 use crate::threads::Threads;
 
 /// The most runnables one turn runs before the loop looks at timers and other threads again.
@@ -237,12 +237,17 @@ pub(crate) struct Context {
     main_active: Cell<bool>,
     /// The main task of the current (or last) run, for `Runnable::task`.
     main: RefCell<Option<TaskRef>>,
+    /// The waker of the main task being driven, for its control (see `control_for`).
+    main_waker: RefCell<Option<Waker>>,
     pub(crate) debug: bool,
     /// Debug mode: a poll longer than this is reported. Set by `Runner::open`.
     pub(crate) slow_poll_threshold: Duration,
     /// Where the current (or last) run on this loop was started, for the nested-run panic.
     pub(crate) started_at: Cell<Option<&'static Location<'static>>>,
     handler: report::Handler,
+    /// The controls of live tasks that a cancellable `TaskRef` was taken of, sorted by id (few
+    /// tasks have one; see `task::Control`).
+    controls: RefCell<Vec<(TaskId, Arc<Control>)>>,
     /// Task panics not yet retrieved nor reported, each with its report for the loop's close and
     /// the flag of whoever settles it first (see `task::Unretrieved`). Only unsettled ones stay.
     kept_panics: RefCell<Vec<(Arc<AtomicBool>, Report)>>,
@@ -269,10 +274,12 @@ impl Context {
             listeners: RefCell::default(),
             main_active: Cell::new(false),
             main: RefCell::new(None),
+            main_waker: RefCell::new(None),
             debug,
             slow_poll_threshold: Duration::from_millis(100),
             started_at: Cell::new(None),
             handler,
+            controls: RefCell::default(),
             kept_panics: RefCell::default(),
             threads,
         }
@@ -394,7 +401,7 @@ impl Context {
 
     /// Wakes task `id`, registered under `slot` unless it was not polled yet: then it is queued,
     /// and its first poll sees the request.
-    fn wake_task_at(&self, id: TaskId, slot: Option<u32>) {
+    pub(crate) fn wake_task_at(&self, id: TaskId, slot: Option<u32>) {
         self.wake_listener(id);
         let waker = slot.and_then(|slot| self.tasks.borrow().get(slot).cloned());
         if let Some(waker) = waker {
@@ -498,6 +505,77 @@ impl Context {
         }
     }
 
+    /// A reference to the task `header` that can cancel it (`TaskRef::cancel`): its control is
+    /// made on first use and kept until the task ends.
+    pub(crate) fn cancellable_ref(&self, header: &Header) -> TaskRef {
+        TaskRef {
+            control: Some(self.control_for(header.id(), header.slot())),
+            ..header.task_ref()
+        }
+    }
+
+    /// The control of live task `id` (registered under `slot`, if known), made on first use.
+    /// Only tasks that a cancellable reference was taken of have one, so most polls find none.
+    fn control_for(&self, id: TaskId, slot: Option<u32>) -> Arc<Control> {
+        let control = {
+            let mut controls = self.controls.borrow_mut();
+            match controls.binary_search_by(|(other, _)| other.cmp(&id)) {
+                Ok(at) => controls[at].1.clone(),
+                Err(at) => {
+                    let main = self.main_active.get()
+                        && self
+                            .main
+                            .borrow()
+                            .as_ref()
+                            .is_some_and(|main| main.id == id);
+                    let main_waker = if main {
+                        self.main_waker.borrow().clone()
+                    } else {
+                        None
+                    };
+                    let control = Arc::new(Control::new(self.shared.clone(), main_waker));
+                    controls.insert(at, (id, control.clone()));
+                    control
+                }
+            }
+        };
+        control.set_slot(slot);
+        control
+    }
+
+    /// At the start of a poll of task `header`: turns a cancellation asked for through a
+    /// `TaskRef` into the header's own request. One branch when no task has a control.
+    #[inline]
+    pub(crate) fn apply_cancel_request(&self, header: &Header) {
+        if self.controls.borrow().is_empty() {
+            return;
+        }
+        let requested = {
+            let controls = self.controls.borrow();
+            let found = controls.binary_search_by(|(id, _)| id.cmp(&header.id()));
+            found.is_ok_and(|at| controls[at].1.is_requested())
+        };
+        if requested && !header.has(CANCEL_REQUESTED) {
+            header.set(CANCEL_REQUESTED);
+            self.wake_listener(header.id());
+        }
+    }
+
+    /// Task `id` ended: its control, if it had one, answers `false` to later requests.
+    pub(crate) fn forget_control(&self, id: TaskId) {
+        if self.controls.borrow().is_empty() {
+            return;
+        }
+        let removed = {
+            let mut controls = self.controls.borrow_mut();
+            let found = controls.binary_search_by(|(other, _)| other.cmp(&id));
+            found.ok().map(|at| controls.remove(at))
+        };
+        if let Some((_, control)) = removed {
+            control.finish();
+        }
+    }
+
     /// Keeps an eye on a task's panic until it is settled (retrieved by the task's handle, or
     /// reported when the value holding it is dropped): the loop reports it with `report` when it
     /// closes if neither happened, so a leaked handle, or one kept past the run, loses nothing.
@@ -559,18 +637,34 @@ impl Context {
         false
     }
 
-    /// Starts or ends driving a run's main task (`main` is its reference, kept after the end).
-    pub(crate) fn set_main(&self, main: Option<TaskRef>) {
+    /// Starts driving a run's main task (`main` is its reference, kept after the end, and
+    /// `waker` wakes its turn), or with `None` ends it.
+    pub(crate) fn set_main(&self, main: Option<(TaskRef, Waker)>) {
         self.main_active.set(main.is_some());
+        let (main, waker) = match main {
+            Some((main, waker)) => (Some(main), Some(waker)),
+            None => (None, None),
+        };
+        let previous_waker = self.main_waker.replace(waker);
+        drop(previous_waker);
         if let Some(main) = main {
             let previous = self.main.replace(Some(main));
             drop(previous);
         }
     }
 
-    /// The main task of the current (or last) run.
+    /// The main task of the current (or last) run; while it is driven, a reference that can
+    /// cancel it.
     pub(crate) fn main_task(&self) -> Option<TaskRef> {
-        self.main.borrow().clone()
+        let main = self.main.borrow().clone()?;
+        if !self.main_active.get() {
+            return Some(main);
+        }
+        let control = self.control_for(main.id, None);
+        Some(TaskRef {
+            control: Some(control),
+            ..main
+        })
     }
 
     /// Parks the loop: without blocking if `busy` (more work may be ready), else until a timer

@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
 
@@ -198,7 +199,15 @@ impl Runnable {
     /// its loop runs or closes, so a loop never sees this).
     pub fn task(&self) -> TaskRef {
         match &self.work {
-            Work::Task(runnable) => runnable.metadata().task_ref(),
+            Work::Task(runnable) => {
+                let header = runnable.metadata();
+                match context::current() {
+                    Some(ctx) if Arc::ptr_eq(&ctx.shared, &header.shared) => {
+                        ctx.cancellable_ref(header)
+                    }
+                    _ => header.task_ref(),
+                }
+            }
             Work::Main => context::current()
                 .and_then(|ctx| ctx.main_task())
                 .expect("the main task's turn is only looked at during its run"),

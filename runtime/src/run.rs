@@ -15,7 +15,7 @@ use crate::event_loop::EventLoop;
 use crate::loops::DefaultLoop;
 use crate::report::{self, Report, ReportKind};
 use crate::signals::{self, SignalGuard};
-use crate::task::{Header, CANCEL_REQUESTED, COOPERATIVE};
+use crate::task::{Header, TaskId, CANCEL_REQUESTED, COOPERATIVE};
 
 /// Runs `future` to completion on a fresh loop and returns its output (asyncio's `run`).
 ///
@@ -733,11 +733,12 @@ impl Wake for MainWaker {
 }
 
 /// Ends driving main when `drive_main` returns (or unwinds).
-struct MainDriven<'c>(&'c Context);
+struct MainDriven<'c>(&'c Context, TaskId);
 
 impl Drop for MainDriven<'_> {
     fn drop(&mut self) {
         self.0.set_main(None);
+        self.0.forget_control(self.1);
     }
 }
 
@@ -756,15 +757,18 @@ fn drive_main<F: Future>(
 ) -> Result<std::thread::Result<F::Output>, RunError> {
     let main = &header;
     let (main_waker, waker) = MainWaker::new(ctx.shared.clone());
-    ctx.set_main(Some(main.task_ref()));
-    let _driven = MainDriven(ctx);
+    ctx.set_main(Some((main.task_ref(), waker.clone())));
+    let _driven = MainDriven(ctx, main.id());
     waker.wake_by_ref();
     let mut cx = PollContext::from_waker(&waker);
     let mut future = pin!(Some(future));
     let mut cancel_seen = false;
+    let mut by_signal = false;
     let mut budget = BUDGET;
     loop {
+        ctx.apply_cancel_request(main);
         if let Some(signal) = signals.and_then(SignalGuard::take_new) {
+            by_signal = true;
             if ctx.debug {
                 let message = format!(
                     "{} received: cancelling the main task",
@@ -793,7 +797,17 @@ fn drive_main<F: Future>(
                     if let Err(payload) = dropped {
                         ctx.report_panic(ReportKind::PanicWhileCancelling, main, &*payload);
                     }
-                    return Err(RunError::Interrupted);
+                    if by_signal {
+                        return Err(RunError::Interrupted);
+                    }
+                    // Cancelled through a `TaskRef`: no value, as a cancelled task's `await`.
+                    let message = format!(
+                        "the main task '{}' was cancelled (TaskRef::cancel), so the run has no \
+                         value to return; to finish with a value, listen on corun::cancelled() \
+                         in main",
+                        main.name()
+                    );
+                    return Ok(Err(Box::new(message)));
                 }
             }
             let poll = || {

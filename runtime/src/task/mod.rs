@@ -15,15 +15,16 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{resume_unwind, Location};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::task::{Context as PollContext, Poll};
+use std::task::{Context as PollContext, Poll, Waker};
 
 pub use handle::Handle;
 pub use header::TaskId;
 pub(crate) use header::{Header, CANCEL_REQUESTED, COOPERATIVE, FINISHED, POLLED, SEND};
 pub(crate) use supervise::{Failure, Outcome};
 
-use crate::context::{self, Remote};
+use crate::context::{self, Remote, Shared};
 use crate::event_loop::Runnable;
 
 /// Starts running `future` as a new task on the running loop (asyncio's `create_task`).
@@ -486,6 +487,89 @@ pub struct TaskRef {
     pub(crate) default_name: OnceLock<Box<str>>,
     /// Debug mode: where the task was spawned, for reports about it.
     pub(crate) spawn_backtrace: Option<Arc<Backtrace>>,
+    /// How to cancel the task: set on the references users get (`current_task`,
+    /// `Runnable::task`), `None` on those the runtime makes for its reports.
+    pub(crate) control: Option<Arc<Control>>,
+}
+
+/// What a [`TaskRef`] needs to cancel its task from anywhere without holding the task: a
+/// request flag the task reads at its next poll (see `Context::apply_cancel_request`), and how
+/// to wake it. The loop keeps the controls of its live tasks that have one, by id, and marks each
+/// finished when its task ends.
+pub(crate) struct Control {
+    /// `CANCEL_REQUESTED` and `FINISHED`, as in the task's header.
+    state: AtomicU8,
+    shared: Arc<Shared>,
+    /// The task's registry key once known (`u32::MAX` before its first poll, and for the main
+    /// task, which is not in the registry).
+    slot: AtomicU32,
+    /// The main task's waker; `None` for spawned tasks, woken through the registry instead.
+    main_waker: Option<Waker>,
+}
+
+impl Control {
+    pub(crate) fn new(shared: Arc<Shared>, main_waker: Option<Waker>) -> Self {
+        Control {
+            state: AtomicU8::new(0),
+            shared,
+            slot: AtomicU32::new(u32::MAX),
+            main_waker,
+        }
+    }
+
+    /// Records the task's registry key, once the task has one.
+    pub(crate) fn set_slot(&self, slot: Option<u32>) {
+        if let Some(slot) = slot {
+            self.slot.store(slot, Ordering::Release);
+        }
+    }
+
+    fn slot(&self) -> Option<u32> {
+        match self.slot.load(Ordering::Acquire) {
+            u32::MAX => None,
+            slot => Some(slot),
+        }
+    }
+
+    /// Whether a cancellation was asked for through a `TaskRef`.
+    pub(crate) fn is_requested(&self) -> bool {
+        self.state.load(Ordering::Acquire) & CANCEL_REQUESTED != 0
+    }
+
+    /// The task ended: later requests return `false`.
+    pub(crate) fn finish(&self) {
+        self.state.fetch_or(FINISHED, Ordering::AcqRel);
+    }
+
+    /// Asks task `id` to cancel, from any thread. Returns `false` if it had finished.
+    fn request_cancel(&self, id: TaskId) -> bool {
+        let previous = self.state.fetch_or(CANCEL_REQUESTED, Ordering::AcqRel);
+        if previous & FINISHED != 0 {
+            return false;
+        }
+        if previous & CANCEL_REQUESTED != 0 {
+            return true;
+        }
+        // Main's turn sees the request (`drive_main`); a task sees it at the start of its next
+        // poll, which this wake brings about, directly or through the loop's remote queue.
+        if let Some(waker) = &self.main_waker {
+            waker.wake_by_ref();
+            return true;
+        }
+        match context::current() {
+            Some(ctx) if Arc::ptr_eq(&ctx.shared, &self.shared) => {
+                ctx.wake_task_at(id, self.slot())
+            }
+            _ => {
+                let message = Remote::Cancel {
+                    id,
+                    slot: self.slot(),
+                };
+                drop(self.shared.send(message));
+            }
+        }
+        true
+    }
 }
 
 impl TaskRef {
@@ -533,6 +617,38 @@ impl TaskRef {
     pub fn spawned_at(&self) -> &'static Location<'static> {
         self.location
     }
+
+    /// Asks the task to cancel, as [`Task::cancel`] does (asyncio's `current_task().cancel()`):
+    /// a task listening on [`cancelled`](crate::cancelled) is woken and may finish on its own;
+    /// any other has its future dropped at the loop's next turn. Returns `false` if the task had
+    /// already finished. Works from any thread, and on any task a `TaskRef` was taken of, the
+    /// main task included: a cancelled main that does not listen has no value to return, so the
+    /// run then panics, after the shutdown, with a message naming it (asyncio's `run` raises
+    /// `CancelledError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corun_runtime::TaskError;
+    ///
+    /// corun_runtime::run(async {
+    ///     let (send, receive) = std::sync::mpsc::channel();
+    ///     let worker = corun_runtime::spawn(async move {
+    ///         send.send(corun_runtime::current_task().unwrap()).unwrap();
+    ///         std::future::pending::<()>().await;
+    ///     });
+    ///     corun_runtime::yield_now().await;
+    ///     let worker_ref = receive.recv().unwrap();
+    ///     assert!(worker_ref.cancel());
+    ///     assert!(matches!(worker.join().await, Err(TaskError::Cancelled)));
+    ///     assert!(!worker_ref.cancel(), "it has finished");
+    /// });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.control
+            .as_ref()
+            .is_some_and(|control| control.request_cancel(self.id))
+    }
 }
 
 impl fmt::Debug for TaskRef {
@@ -557,7 +673,8 @@ impl fmt::Debug for TaskRef {
 /// });
 /// ```
 pub fn current_task() -> Option<TaskRef> {
-    context::current()?.with_current(Header::task_ref)
+    let ctx = context::current()?;
+    ctx.with_current(|header| ctx.cancellable_ref(header))
 }
 #[cfg(test)]
 mod tests {

@@ -139,6 +139,7 @@ impl Supervisor<'_> {
         if header.slot().is_none() && !header.has(FINISHED) {
             header.register(ctx.register_task(cx.waker()));
         }
+        ctx.apply_cancel_request(header);
 
         if ctx.must_cancel(header) {
             if ctx.is_listening(header.id()) && !ctx.is_forcing() {
@@ -197,6 +198,7 @@ impl Supervisor<'_> {
         let header = self.header;
         header.set(POLLED | FINISHED);
         ctx.forget_listeners(header.id());
+        ctx.forget_control(header.id());
         if let Some(slot) = header.unregister() {
             ctx.deregister_task(slot);
         }
@@ -213,6 +215,7 @@ impl Drop for Supervisor<'_> {
             if let Some(ctx) = context::current() {
                 if Arc::ptr_eq(&ctx.shared, &header.shared) {
                     ctx.forget_listeners(header.id());
+                    ctx.forget_control(header.id());
                     ctx.deregister_task(slot);
                 }
             }
