@@ -356,7 +356,8 @@ impl Config {
     /// # Errors
     ///
     /// [`RunError::NestedRun`] when a loop is already running on this thread;
-    /// [`RunError::Interrupted`] when a signal stopped the run.
+    /// [`RunError::Interrupted`] when a signal stopped the run, also one that came while the run
+    /// was shutting down (see [`handle_signals`](Self::handle_signals)).
     ///
     /// # Examples
     ///
@@ -413,7 +414,8 @@ pub enum RunError {
     NestedRun,
     /// [`Runner::run`] after [`Runner::close`].
     RunnerClosed,
-    /// A signal (SIGINT, SIGTERM) stopped the run before main finished.
+    /// A signal (SIGINT, SIGTERM) stopped the run: before main finished (and main did not
+    /// finish on its own after hearing it), or while the run was shutting down.
     Interrupted,
 }
 
