@@ -9,15 +9,13 @@
 //! - Spawn backtraces: captured at spawn (see `Header::new`) and carried by
 //!   every report about the task ([`Report::spawn_backtrace`](crate::Report::spawn_backtrace)).
 //!
-//! Always on, debug or not: [`run_error_message`] adds where the running loop was started to
-//! the panic of a nested run.
+//! Layer 4 (beside tasks): uses the context and the record.
 
 use std::time::Instant;
 
-use crate::context::{self, Context};
-use crate::report::{Report, ReportKind};
-use crate::run::RunError;
-use crate::task::{Header, COOPERATIVE, POLLED};
+use crate::context::core::Context;
+use crate::record::header::{Header, COOPERATIVE, POLLED};
+use crate::record::report::{Report, ReportKind};
 
 /// Debug mode's version of `Context::as_task`: runs `poll` as the task `header`, and reports a
 /// slow poll if it took longer than the loop's threshold (wall-clock time, whatever the loop's
@@ -63,17 +61,4 @@ pub(crate) fn report_cancelled(ctx: &Context, header: &Header) {
         &header.task_ref(),
         message.to_owned(),
     ));
-}
-
-/// The message `Config::run` panics with for `error`. For a nested run it also says where the
-/// running loop was started, which the unit variant [`RunError::NestedRun`] cannot carry.
-pub(crate) fn run_error_message(error: RunError) -> String {
-    let started_at = match error {
-        RunError::NestedRun => context::current().and_then(|ctx| ctx.started_at.get()),
-        _ => None,
-    };
-    match started_at {
-        Some(at) => format!("{error}; the running loop was started at {at}"),
-        None => error.to_string(),
-    }
 }

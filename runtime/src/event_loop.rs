@@ -4,15 +4,18 @@
 //! ([`call_soon`](EventLoop::call_soon)), keeps time and timers, and parks the thread when there
 //! is nothing to do. Tasks, `sleep`, `timeout`, `gather!` and `to_thread` are built once, above
 //! it, and work on every loop.
+//!
+//! Layer 2 (the loop layer): uses only the record (`record::header`'s runnable type and
+//! `record::task_ref`), never the context, the run or the task layer; `loops/` is built on it.
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::rc::Rc;
 use std::task::Waker;
 use std::time::Instant;
 
-use crate::context;
-use crate::task::{RawRunnable, TaskRef};
+use crate::record::header::RawRunnable;
+use crate::record::task_ref::TaskRef;
 
 /// An event loop: the scheduler, clock and parking spot under one run.
 ///
@@ -159,13 +162,12 @@ pub struct Runnable {
 }
 
 /// What a runnable stands for. Main is polled by the run's driver rather than by async-task, so
-/// its turn is a variant of its own (one pointer wide, as a task's: the ready queue's slots stay
-/// one word).
+/// its turn is a variant of its own, which carries what `Runnable::task` shows of main.
 enum Work {
     /// A scheduled poll of a spawned task.
     Task(RawRunnable),
     /// The main task's turn: the driver polls main when it comes.
-    Main,
+    Main(Rc<TaskRef>),
 }
 
 impl Runnable {
@@ -176,10 +178,10 @@ impl Runnable {
         }
     }
 
-    /// The main task's turn.
-    pub(crate) fn main() -> Self {
+    /// The turn of the main task `main`.
+    pub(crate) fn main(main: Rc<TaskRef>) -> Self {
         Runnable {
-            work: Work::Main,
+            work: Work::Main(main),
             _loop_thread_only: PhantomData,
         }
     }
@@ -192,25 +194,10 @@ impl Runnable {
     /// # use corun_runtime::{Runnable};
     /// fn log(work: &Runnable) { eprintln!("scheduling {}", work.task().name()); }
     /// ```
-    ///
-    /// # Panics
-    ///
-    /// For the main task's turn, outside the run it belongs to (a `Runnable` exists only while
-    /// its loop runs or closes, so a loop never sees this).
     pub fn task(&self) -> TaskRef {
         match &self.work {
-            Work::Task(runnable) => {
-                let header = runnable.metadata();
-                match context::current() {
-                    Some(ctx) if Arc::ptr_eq(&ctx.shared, &header.shared) => {
-                        ctx.cancellable_ref(header)
-                    }
-                    _ => header.task_ref(),
-                }
-            }
-            Work::Main => context::current()
-                .and_then(|ctx| ctx.main_task())
-                .expect("the main task's turn is only looked at during its run"),
+            Work::Task(runnable) => runnable.metadata().task_ref(),
+            Work::Main(main) => TaskRef::clone(main),
         }
     }
 
@@ -222,7 +209,7 @@ impl Runnable {
                 runnable.run();
                 false
             }
-            Work::Main => true,
+            Work::Main(_) => true,
         }
     }
 }
@@ -232,7 +219,7 @@ impl fmt::Debug for Runnable {
         let mut debug = f.debug_struct("Runnable");
         match &self.work {
             Work::Task(runnable) => debug.field("task", &runnable.metadata().name()),
-            Work::Main => debug.field("task", &"main"),
+            Work::Main(main) => debug.field("task", &main.name()),
         };
         debug.finish()
     }

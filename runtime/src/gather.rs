@@ -1,10 +1,13 @@
-//! `gather!`, `try_gather!` and `gather_all`: run several futures concurrently in one task.
+//! `gather!` and `try_gather!`: run a fixed set of futures concurrently in one task.
 //!
 //! Each future lives in a pinned `Option<F>` next to an `Option` for its output: the future is
 //! polled through `Option::as_pin_mut` and dropped with `Pin::set` as soon as it completes, so no
-//! pin projection (and no unsafe) is needed.
+//! pin projection (and no unsafe) is needed. `gather_all`, for any number of futures, is in
+//! `gather_all.rs`.
+//!
+//! Layer 4 (beside tasks): imports nothing of the crate; the macros expand to `__private` paths.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as PollContext, Poll};
 
@@ -174,47 +177,4 @@ pub fn poll_ok_slot<T, E, F: Future<Output = Result<T, E>>>(
 #[doc(hidden)]
 pub fn take_output<T>(output: &mut Option<T>) -> T {
     output.take().expect("a gathered output is taken once")
-}
-
-/// Runs every future of `futures` concurrently and gives their outputs in order (asyncio's
-/// `gather(*aws)`). A panic propagates at once and drops the rest.
-///
-/// Each wake polls every future still running, so this suits up to a few thousand futures; for
-/// more, spawn them as tasks and await the handles.
-///
-/// # Examples
-///
-/// ```
-/// corun_runtime::run(async {
-///     let squares = corun_runtime::gather_all((1..=4).map(|n| async move { n * n })).await;
-///     assert_eq!(squares, [1, 4, 9, 16]);
-/// });
-/// ```
-pub async fn gather_all<I>(futures: I) -> Vec<<I::Item as IntoFuture>::Output>
-where
-    I: IntoIterator,
-    I::Item: IntoFuture,
-{
-    type Gathered<F> = (Pin<Box<Option<F>>>, Option<<F as Future>::Output>);
-    let mut slots: Vec<Gathered<<I::Item as IntoFuture>::IntoFuture>> = futures
-        .into_iter()
-        .map(|future| (Box::pin(Some(future.into_future())), None))
-        .collect();
-    std::future::poll_fn(|cx| {
-        let mut done = true;
-        for (future, output) in &mut slots {
-            done &= poll_slot(future.as_mut(), output, cx);
-        }
-        if done {
-            Poll::Ready(
-                slots
-                    .iter_mut()
-                    .map(|(_, output)| take_output(output))
-                    .collect(),
-            )
-        } else {
-            Poll::Pending
-        }
-    })
-    .await
 }

@@ -15,34 +15,52 @@
 //! once on top of the trait and work on every loop; [`run`], [`Config`] and [`Runner`] drive one
 //! run from making the loop to closing it.
 
-mod cancel;
-mod context;
-mod debug;
-mod event_loop;
-mod gather;
-pub mod loops;
-mod report;
-mod run;
-mod signals;
-mod task;
-mod testing;
-mod threads;
-mod time;
+// Layers, bottom up; a file uses only its own layer and those below (checked by
+// `tests/layering.rs`). ARCHITECTURE.md draws them.
+// 1. the record: task header, flags, ids, `TaskRef`, reports, a loop's mailbox
+mod record;
+mod report_sink;
 #[cfg(feature = "tracing")]
 mod tracing_events;
+// 2. the loop layer: the `EventLoop` trait, the shipped loops; the thread pool beside it
+mod event_loop;
+pub mod loops;
+mod thread_pool;
+// 3. the context: the running loop's state, registry, listeners, turn and park
+mod context;
+// 4. tasks, cancellation, time, threads, debug mode, gather
+mod cancel;
+mod debug;
+mod gather;
+mod gather_all;
+mod task;
+mod time;
+mod to_thread;
+// 5. the run, and signals
+mod run;
+mod signals;
 
 pub use cancel::{cancelled, Cancelled};
 pub use event_loop::{EventLoop, Park, Runnable, TimerId};
-pub use gather::gather_all;
-pub use report::{Report, ReportKind};
-pub use run::{is_debug, run, Config, RunError, Runner};
-pub use task::{current_task, spawn, spawn_named, Handle, Join, Task, TaskError, TaskId, TaskRef};
-pub use threads::{to_thread, ToThread};
+pub use gather_all::gather_all;
+pub use record::id::TaskId;
+pub use record::report::{Report, ReportKind};
+pub use record::task_ref::TaskRef;
+pub use run::config::Config;
+pub use run::entry::{is_debug, run};
+pub use run::error::RunError;
+pub use run::runner::Runner;
+pub use task::current::current_task;
+pub use task::error::TaskError;
+pub use task::handle::Handle;
+pub use task::join::{Join, Task};
+pub use task::spawn::{spawn, spawn_named};
 pub use time::{now, sleep, sleep_until, timeout, yield_now, Elapsed, Sleep, YieldNow};
+pub use to_thread::{to_thread, ToThread};
 
 /// What `gather!`, `try_gather!` and the facade's `#[corun::test]` support need. Not public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::gather::{poll_ok_slot, poll_slot, take_output};
-    pub use crate::testing::run_test;
+    pub use crate::run::testing::run_test;
 }

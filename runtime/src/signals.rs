@@ -2,6 +2,8 @@
 //! a second exits at once; outside runs each signal does what its disposition before the first
 //! handling run did (for the usual `SIG_DFL`, the process dies of it).
 //!
+//! Layer 5 (beside the run): uses only `thread_pool::spawn_thread`; the run calls it.
+//!
 //! The handler is signal-hook-registry's, installed for each signal once per process, by the
 //! first run that handles it, and never removed (the registry chains to the disposition it
 //! found, but cannot put it back). On each signal it calls that previous handler, if there was
@@ -45,13 +47,16 @@ struct Target {
 impl Target {
     #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
     fn receive(&self, signal: i32) {
+        // Under the lock of `also`: a waker set by `also_wake` after this point is one the
+        // signal must not wake (the loop has taken it by then), and one set before is woken.
+        let also = self.also();
         if self
             .first
             .compare_exchange(0, signal, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
             self.unparker.wake_by_ref();
-            if let Some(waker) = self.also().as_ref() {
+            if let Some(waker) = also.as_ref() {
                 waker.wake_by_ref();
             }
         }
@@ -338,7 +343,10 @@ mod unix {
     fn start_forwarding() -> io::Result<()> {
         let (reader, writer) = UnixStream::pair()?;
         writer.set_nonblocking(true)?;
-        crate::threads::spawn_thread("corun-signals", Box::new(move || forward_forever(reader)))?;
+        crate::thread_pool::spawn_thread(
+            "corun-signals",
+            Box::new(move || forward_forever(reader)),
+        )?;
         // Leaked on purpose: the handler may write to it at any time from now on.
         WAKE_FD.store(writer.into_raw_fd(), Ordering::SeqCst);
         Ok(())

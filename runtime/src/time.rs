@@ -1,7 +1,8 @@
 //! Time on the running loop's clock: `sleep`, `sleep_until`, `timeout`, `now`, `yield_now`.
 //!
 //! Every function here is generic or `#[inline]`, so only programs that use time compile it
-//! (ARCHITECTURE.md, "Pay for what you use"); the loop's own timers are in `loops/`.
+//! (ARCHITECTURE.md, "Pay for what you use"); the loop's own timers are in `loops/`. Layer 4
+//! (beside tasks): uses the context and the loop layer.
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -10,7 +11,8 @@ use std::rc::Rc;
 use std::task::{Context as PollContext, Poll};
 use std::time::{Duration, Instant};
 
-use crate::context::{self, Context};
+use crate::context::core::Context;
+use crate::context::this_thread;
 use crate::event_loop::TimerId;
 
 /// The running loop's clock (asyncio's `loop.time()`); a virtual-time loop gives its virtual
@@ -32,7 +34,7 @@ use crate::event_loop::TimerId;
 #[track_caller]
 #[inline]
 pub fn now() -> Instant {
-    match context::current() {
+    match this_thread::current() {
         Some(ctx) => ctx.event_loop.now(),
         None => {
             panic!("corun::now was called outside a running event loop; the clock is the loop's")
@@ -146,7 +148,7 @@ impl Future for Sleep {
     fn poll(self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<()> {
         let this = self.get_mut();
         let ctx: Rc<Context> =
-            context::current().expect("corun::sleep was polled outside a running event loop");
+            this_thread::current().expect("corun::sleep was polled outside a running event loop");
         let deadline = match this.target {
             Target::At(deadline) => deadline,
             Target::After(duration) => {
@@ -188,7 +190,7 @@ impl Drop for Sleep {
     #[inline]
     fn drop(&mut self) {
         if self.timer.is_some() {
-            if let Some(ctx) = context::current() {
+            if let Some(ctx) = this_thread::current() {
                 self.disarm(&ctx);
             }
         }

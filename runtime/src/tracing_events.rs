@@ -1,9 +1,10 @@
 //! Feature `tracing`: the default handler's reports as `tracing` events, for programs that
-//! collect their logs with a `tracing` subscriber.
+//! collect their logs with a `tracing` subscriber. Layer 1 (reports): uses only
+//! `record::report`.
 
 use tracing::subscriber::NoSubscriber;
 
-use crate::report::{shown_backtrace, Report, ReportKind};
+use crate::record::report::{shown_backtrace, Report, ReportKind};
 
 /// Emits `report` as an event with target `corun` and returns `true`, or returns `false` when
 /// no subscriber is installed on this thread (the report then goes to stderr, not nowhere).

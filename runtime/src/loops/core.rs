@@ -1,4 +1,7 @@
 //! The state both shipped loops share: the ready queue, the timer queue and the unparker.
+//!
+//! Layer 2 (the loop layer): uses only the rest of `loops/` and `event_loop`; never the
+//! context, the run or the task layer (`tests/layering.rs`).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -100,11 +103,8 @@ impl LoopCore {
     pub(super) fn fire_due(&self, now: Instant) {
         let mut due = std::mem::take(&mut *self.due.borrow_mut());
         self.timers.borrow_mut().take_due(now, &mut due);
-        // Popped from the back, so reversed first to wake in order. Not `drain(..)`: its
-        // instantiation is several times the code of these two calls (BENCHMARKS.md, compile
-        // cost). A waker that panics leaves the rest to be dropped with `due`.
-        due.reverse();
-        while let Some(waker) = due.pop() {
+        // A waker that panics leaves the rest to be dropped with the drain.
+        for waker in due.drain(..) {
             waker.wake();
         }
         *self.due.borrow_mut() = due;

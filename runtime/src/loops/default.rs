@@ -1,4 +1,7 @@
 //! The default loop: a FIFO ready queue, a heap of timers on the real clock, and a parked thread.
+//!
+//! Layer 2 (the loop layer): uses only the rest of `loops/` and `event_loop`; never the
+//! context, the run or the task layer (`tests/layering.rs`).
 
 use std::task::Waker;
 use std::thread;

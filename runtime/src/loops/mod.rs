@@ -2,6 +2,9 @@
 //! `#[corun::entry(loop_factory = ...)]`; write your own by implementing
 //! [`EventLoop`](crate::EventLoop).
 //!
+//! Layer 2 (the loop layer), with `event_loop`: the loops use only each other, `event_loop` and
+//! the record; never the context, the run or the task layer (`tests/layering.rs`).
+//!
 //! ```
 //! use corun_runtime::{loops::VirtualTimeLoop, Config};
 //!

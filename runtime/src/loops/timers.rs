@@ -1,6 +1,8 @@
 //! The timer queue both shipped loops use: buckets of timers in a binary heap, over a
 //! generational arena of timer slots.
 //!
+//! Layer 2 (the loop layer): uses only `event_loop` (`TimerId`).
+//!
 //! Timers with the same deadline share a bucket, a vector of entries in arming order; the
 //! default loop rounds deadlines to millisecond ticks, so a few dozen buckets hold thousands of
 //! timers. The heap orders the buckets by deadline, then by creation, so timers due together
@@ -310,36 +312,18 @@ impl TimerQueue {
     }
 
     /// Drops every stale entry and every emptied bucket.
-    ///
-    /// Compacts by hand rather than with `retain`: both vectors hold `Copy` entries, and the
-    /// loops are less code than `retain`'s panic-safe instantiations (BENCHMARKS.md, compile
-    /// cost).
     fn sweep(&mut self) {
-        let mut dues = std::mem::take(&mut self.heap).into_vec();
-        let mut emptied = Vec::new();
-        let mut kept = 0;
-        for at in 0..dues.len() {
-            let due = dues[at];
-            let bucket = &mut self.buckets[due.bucket as usize];
-            if bucket.live == 0 {
-                emptied.push(due);
-                continue;
-            }
-            let entries = &mut bucket.entries;
-            let mut armed = 0;
-            for entry in 0..entries.len() {
-                let (index, generation) = entries[entry];
-                if self.generations[index as usize] == generation {
-                    entries[armed] = (index, generation);
-                    armed += 1;
-                }
-            }
-            entries.truncate(armed);
-            dues[kept] = due;
-            kept += 1;
+        let dues = std::mem::take(&mut self.heap).into_vec();
+        let (kept, emptied): (Vec<Due>, Vec<Due>) = dues
+            .into_iter()
+            .partition(|due| self.buckets[due.bucket as usize].live > 0);
+        let generations = &self.generations;
+        for due in &kept {
+            self.buckets[due.bucket as usize]
+                .entries
+                .retain(|&(index, generation)| generations[index as usize] == generation);
         }
-        dues.truncate(kept);
-        self.heap = BinaryHeap::from(dues);
+        self.heap = BinaryHeap::from(kept);
         for due in emptied {
             self.free_bucket(due);
         }

@@ -1,5 +1,8 @@
 //! A loop whose clock only moves when every task waits: tests of timeouts run in no time.
 //!
+//! Layer 2 (the loop layer): uses only the rest of `loops/` and `event_loop`; never the
+//! context, the run or the task layer (`tests/layering.rs`).
+//!
 //! Every method is `#[inline]`: the loop's vtable is made where a `loop_factory` names it, so
 //! only programs that use it compile it (ARCHITECTURE.md, "Pay for what you use").
 

@@ -1,16 +1,19 @@
 //! `Handle`: a `Send + Sync` way into a running loop, to spawn `Send` futures from any thread.
 //!
 //! Every function here is generic or `#[inline]`, so only programs that take a handle compile
-//! it (ARCHITECTURE.md, "Pay for what you use").
+//! it (ARCHITECTURE.md, "Pay for what you use"). Layer 4 (tasks): uses the context, the record
+//! and `task::spawn`, `task::join`, `task::supervise`.
 
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
 
-use super::header::{Header, SEND};
-use super::{allocate, schedule, supervise, Task};
-use crate::context::{self, Shared};
+use super::join::Task;
+use super::spawn::{allocate, large, schedule};
+use super::supervise;
+use crate::context::this_thread;
+use crate::record::header::{Header, Shared, SEND};
 
 /// A handle to a running loop that other threads can keep and use (tokio's `Handle`).
 ///
@@ -80,7 +83,7 @@ impl Handle {
     /// ```
     #[inline]
     pub fn try_current() -> Option<Handle> {
-        context::current().map(|ctx| Handle {
+        this_thread::current().map(|ctx| Handle {
             shared: ctx.shared.clone(),
         })
     }
@@ -113,7 +116,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        if const { super::large::<F>() } {
+        if const { large::<F>() } {
             return self.spawn_inner(None, Box::pin(future), Location::caller());
         }
         self.spawn_inner(None, future, Location::caller())
@@ -137,7 +140,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        if const { super::large::<F>() } {
+        if const { large::<F>() } {
             return self.spawn_inner(Some(name.into()), Box::pin(future), Location::caller());
         }
         self.spawn_inner(Some(name.into()), future, Location::caller())

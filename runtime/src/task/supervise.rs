@@ -1,5 +1,6 @@
 //! The future the loop actually runs for a task: the user's future wrapped so that every poll
-//! knows its task, panics are caught, and cancellation drops the future between polls.
+//! knows its task, panics are caught, and cancellation drops the future between polls. Layer 4
+//! (tasks): uses the context, the record and `debug`.
 
 use std::any::Any;
 use std::future::Future;
@@ -9,11 +10,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context as PollContext, Poll};
 
-use super::header::{Header, COOPERATIVE, FINISHED, POLLED};
-use super::TaskRef;
-use crate::context::{self, Context, Shared};
+use crate::context::core::Context;
+use crate::context::this_thread;
 use crate::debug;
-use crate::report::{Report, ReportKind};
+use crate::record::header::{Header, Shared, COOPERATIVE, FINISHED, POLLED};
+use crate::record::report::{panic_message, Report, ReportKind};
+use crate::record::task_ref::TaskRef;
 
 /// How a task ended, as its handle receives it: its output, or why it has none.
 ///
@@ -50,7 +52,7 @@ impl Unretrieved {
         let message = format!(
             "Task exception was never retrieved: {} (a handle to the task still held the panic \
              when the loop closed)",
-            crate::report::panic_message(&*payload)
+            panic_message(&*payload)
         );
         let report = Report::for_task(ReportKind::UnretrievedPanic, &task, message);
         ctx.keep_panic(settled.clone(), report);
@@ -81,10 +83,10 @@ impl Drop for Unretrieved {
                 &self.task,
                 format!(
                     "Task exception was never retrieved: {}",
-                    crate::report::panic_message(&*payload)
+                    panic_message(&*payload)
                 ),
             );
-            context::deliver(&self.shared, report);
+            this_thread::deliver(&self.shared, report);
         }
     }
 }
@@ -134,7 +136,7 @@ impl Supervisor<'_> {
         mut future: Pin<&mut Option<F>>,
         cx: &mut PollContext<'_>,
     ) -> Poll<Outcome<F::Output>> {
-        let ctx = context::current().expect("tasks are only polled by their loop");
+        let ctx = this_thread::current().expect("tasks are only polled by their loop");
         let header = self.header;
         if header.slot().is_none() && !header.has(FINISHED) {
             header.register(ctx.register_task(cx.waker()));
@@ -149,7 +151,9 @@ impl Supervisor<'_> {
                 let dropped = ctx.as_task(header, || {
                     catch_unwind(AssertUnwindSafe(|| future.set(None)))
                 });
-                ctx.task_cancelled(header);
+                if ctx.debug {
+                    debug::report_cancelled(&ctx, header);
+                }
                 if let Err(payload) = dropped {
                     ctx.report_panic(ReportKind::PanicWhileCancelling, header, &*payload);
                 }
@@ -212,7 +216,7 @@ impl Drop for Supervisor<'_> {
         let header = self.header;
         if let Some(slot) = header.unregister() {
             header.set(FINISHED);
-            if let Some(ctx) = context::current() {
+            if let Some(ctx) = this_thread::current() {
                 if Arc::ptr_eq(&ctx.shared, &header.shared) {
                     ctx.forget_listeners(header.id());
                     ctx.forget_control(header.id());
@@ -220,5 +224,21 @@ impl Drop for Supervisor<'_> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::any::Any;
+    use std::mem::size_of;
+
+    use super::Outcome;
+
+    /// The outcome of a task without output, wrapped as async-task stores it (with its `std`
+    /// feature, in a `Result` beside a panic payload), takes no more room than a small future.
+    #[test]
+    fn outcome_of_a_unit_task_fits_in_two_words() {
+        assert_eq!(size_of::<Outcome<()>>(), size_of::<usize>());
+        assert!(size_of::<Result<Outcome<()>, Box<dyn Any + Send>>>() <= 2 * size_of::<usize>());
     }
 }

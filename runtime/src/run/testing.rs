@@ -2,15 +2,15 @@
 //! not only in the test's own future (pytest's unraisable-exception check; tokio's unstable
 //! `unhandled_panic = "shutdown_runtime"`).
 //!
-//! Layer: beside `run`, on top of it; only the attribute's expansion reaches it, through the
-//! facade's `__private::run_test`.
+//! Layer 5 (the run): uses `run::config` and the record's reports. Only the attribute's expansion
+//! reaches it, through the facade's `__private::run_test`.
 
 use std::cell::RefCell;
 use std::future::IntoFuture;
 use std::rc::Rc;
 
-use crate::report::{Report, ReportKind};
-use crate::run::Config;
+use super::config::Config;
+use crate::record::report::{Report, ReportKind};
 
 /// Runs `future` as [`Config::run`] does, then fails (panics) if the run reported an
 /// unretrieved task panic or a panic while cancelling, listing those reports. They still reach

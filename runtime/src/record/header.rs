@@ -1,15 +1,40 @@
-//! The per-task state shared by the task's future, its handle and its wakers.
+//! The task record: the per-task state shared by the task's future, its handle and its wakers,
+//! and the messages a task's loop gets from other threads. Layer 1 (the record): uses only the
+//! rest of `record` (ids, `TaskRef`, reports, the mailbox) and async-task's types.
 
 use std::backtrace::Backtrace;
 use std::borrow::Cow;
 use std::fmt;
-use std::num::NonZeroU64;
 use std::panic::Location;
-use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{fence, AtomicU32, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use super::TaskRef;
-use crate::context::{self, Remote, Shared};
+use super::id::TaskId;
+use super::mailbox::Mailbox;
+use super::report::Report;
+use super::task_ref::TaskRef;
+
+/// The runnable async-task hands out for every corun task.
+pub(crate) type RawRunnable = async_task::Runnable<Header>;
+
+/// The handle async-task hands out for every corun task.
+pub(crate) type RawTask<T> = async_task::Task<T, Header>;
+
+/// The part of a loop other threads reach: its mailbox of [`Remote`] messages.
+pub(crate) type Shared = Mailbox<Remote>;
+
+/// What another thread can send to a loop.
+pub(crate) enum Remote {
+    /// A task woken (or spawned) from another thread.
+    Run(RawRunnable),
+    /// The main task woken from another thread.
+    RunMain,
+    /// `Task::cancel` called from another thread: the task's id, and its registry key as that
+    /// thread saw it (see `Header::send_cancel`).
+    Cancel { id: TaskId, slot: Option<u32> },
+    /// A report raised on another thread (a task's panic dropped there unretrieved).
+    Report(Report),
+}
 
 /// Set by `Task::cancel` (or a signal for the main task). Never cleared.
 pub(crate) const CANCEL_REQUESTED: u8 = 1 << 0;
@@ -130,7 +155,7 @@ impl Header {
     }
 
     /// Records the task's registry key, on its first poll. The fence pairs with the one in
-    /// `request_cancel`: either the poll that follows sees a cancellation requested from another
+    /// `send_cancel`: either the poll that follows sees a cancellation requested from another
     /// thread, or that thread sees the key and wakes the task through the loop.
     pub(crate) fn register(&self, slot: u32) {
         debug_assert_ne!(slot, UNREGISTERED);
@@ -146,31 +171,19 @@ impl Header {
         }
     }
 
-    /// Asks the task to cancel, from any thread. Returns `false` if it had finished.
-    pub(crate) fn request_cancel(&self) -> bool {
-        if self.has(FINISHED) {
-            return false;
-        }
-        if self.set(CANCEL_REQUESTED) {
-            return true;
-        }
-        match context::current() {
-            Some(ctx) if Arc::ptr_eq(&ctx.shared, &self.shared) => ctx.wake_task(self),
-            // Another thread: the loop wakes the task when it drains its remote queue. A closed
-            // loop has no live tasks left to wake. A key read here may be stale by the time the
-            // loop uses it (the task finished and another took its key): the other task then
-            // gets one spurious wake, which futures allow. A task not registered yet sees the
-            // request at its first poll (see `register`).
-            _ => {
-                fence(Ordering::SeqCst);
-                let message = Remote::Cancel {
-                    id: self.id,
-                    slot: self.slot(),
-                };
-                drop(self.shared.send(message));
-            }
-        }
-        true
+    /// Asks the task's loop, from another thread, to wake the task so that it sees
+    /// `CANCEL_REQUESTED` (set by the caller first). The loop wakes the task when it drains its
+    /// remote queue; a closed loop has no live tasks left to wake. The key read here may be stale
+    /// by the time the loop uses it (the task finished and another took its key): the other task
+    /// then gets one spurious wake, which futures allow. A task not registered yet sees the
+    /// request at its first poll (see `register`).
+    pub(crate) fn send_cancel(&self) {
+        fence(Ordering::SeqCst);
+        let message = Remote::Cancel {
+            id: self.id,
+            slot: self.slot(),
+        };
+        drop(self.shared.send(message));
     }
 }
 
@@ -180,54 +193,16 @@ impl fmt::Debug for Header {
     }
 }
 
-/// A task's id: unique within the process, counting up from 1 in creation order across every
-/// thread (the main task of each run takes one too).
-///
-/// # Examples
-///
-/// ```
-/// corun_runtime::run(async {
-///     let a = corun_runtime::spawn(async {});
-///     let b = corun_runtime::spawn(async {});
-///     assert!(a.id() < b.id());
-/// });
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TaskId(NonZeroU64);
+#[cfg(test)]
+mod tests {
+    use std::mem::size_of;
 
-impl TaskId {
-    /// The next id: one process-wide counter, so ids (and the `Task-N` names made from them)
-    /// count the tasks created in the process, 1, 2, 3, ..., in creation order, whatever thread,
-    /// loop or `Handle` creates them (asyncio's `Task-N` counter is process-wide too). One
-    /// relaxed atomic add per spawn, which the allocation beside it dwarfs.
-    pub(crate) fn next() -> TaskId {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        let id = NEXT.fetch_add(1, Ordering::Relaxed);
-        TaskId(NonZeroU64::new(id).expect("task ids do not wrap around in 2^64 spawns"))
-    }
+    use super::Header;
 
-    /// The id as a number.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// corun_runtime::run(async {
-    ///     let id = corun_runtime::current_task().unwrap().id();
-    ///     assert!(id.get() >= 1);
-    /// });
-    /// ```
-    pub fn get(self) -> u64 {
-        self.0.get()
-    }
-
-    /// The name of a task spawned without one: `Task-N`.
-    pub(crate) fn default_name(self) -> String {
-        format!("Task-{}", self.0)
-    }
-}
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+    /// Every idle task pays for its header: the heap bench's figure against tokio depends on it
+    /// staying at five words.
+    #[test]
+    fn header_fits_in_five_words() {
+        assert!(size_of::<Header>() <= 5 * size_of::<usize>());
     }
 }

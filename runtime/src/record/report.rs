@@ -1,5 +1,7 @@
 //! What the loop tells the exception handler: panics nobody retrieved, panics while cancelling,
-//! and in debug mode slow polls and tasks cancelled at shutdown or before they ran.
+//! and in debug mode slow polls and tasks cancelled at shutdown or before they ran. Layer 1 (the
+//! record, beside the task record): uses only `record::id` and `record::task_ref`. Where reports
+//! go when no handler is set: `report_sink.rs`.
 
 use std::any::Any;
 use std::backtrace::Backtrace;
@@ -8,7 +10,8 @@ use std::panic::Location;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::task::{TaskId, TaskRef};
+use super::id::TaskId;
+use super::task_ref::TaskRef;
 
 /// What a [`Report`] is about.
 ///
@@ -245,23 +248,6 @@ impl fmt::Display for Report {
             write!(f, " (took {elapsed:?})")?;
         }
         Ok(())
-    }
-}
-
-/// What `Config::exception_handler` stores, and the context calls.
-pub(crate) type Handler = std::rc::Rc<dyn Fn(&Report)>;
-
-/// The handler used when none is configured: one line on stderr, followed for a panic by the
-/// spawn backtrace when there is one (debug mode). With the `tracing` feature, a `tracing` event
-/// instead whenever a subscriber is installed.
-pub(crate) fn default_handler(report: &Report) {
-    #[cfg(feature = "tracing")]
-    if crate::tracing_events::emit(report) {
-        return;
-    }
-    match shown_backtrace(report) {
-        Some(backtrace) => eprintln!("{report}\n  the task was spawned from:\n{backtrace}"),
-        None => eprintln!("{report}"),
     }
 }
 

@@ -1,0 +1,392 @@
+//! `Context`: everything about the running loop that its tasks reach (the loop itself, the
+//! registry of live tasks, the `cancelled()` listeners, the closing and forcing flags, the
+//! current task, the exception handler, the thread pool). Layer 3 (the context): uses the loop
+//! layer, the record, the reports and `thread_pool`; never the task layer or the run.
+//!
+//! Its turn (running ready work, choosing how to park) is in `turn.rs`; how a thread finds it,
+//! in `this_thread.rs`.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
+use std::ptr::NonNull;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+use super::listeners::Listeners;
+use super::registry::Registry;
+use crate::event_loop::{EventLoop, Runnable};
+use crate::record::control::Control;
+use crate::record::header::{Header, Shared, CANCEL_REQUESTED, COOPERATIVE};
+use crate::record::id::TaskId;
+use crate::record::report::{self, Report, ReportKind};
+use crate::record::task_ref::TaskRef;
+use crate::report_sink::Handler;
+use crate::thread_pool::Threads;
+
+/// Everything about the running loop that its tasks reach through the thread-local.
+pub(crate) struct Context {
+    pub(crate) event_loop: Box<dyn EventLoop>,
+    pub(crate) shared: Arc<Shared>,
+    /// The loop owns every live task: each registers its waker here on its first poll.
+    tasks: RefCell<Registry>,
+    /// The header of the task being polled, lent by it for the duration of the poll (see
+    /// `as_task`; read only through `with_current`).
+    current: Cell<Option<NonNull<Header>>>,
+    /// The run has ended: every task is to be cancelled, including ones spawned from now on.
+    closing: Cell<bool>,
+    /// The shutdown grace has run out: cooperative tasks are dropped too.
+    forcing: Cell<bool>,
+    /// How many runnables the runtime has queued on the loop and not yet taken back.
+    pub(super) queued: Cell<usize>,
+    /// The tasks listening on `cancelled()`, by id.
+    listeners: RefCell<Listeners>,
+    /// A run's main task is being driven: its turns in the ready queue are for `drive_main`.
+    pub(super) main_active: Cell<bool>,
+    /// The main task of the current (or last) run, which its turns carry.
+    main: RefCell<Option<Rc<TaskRef>>>,
+    pub(crate) debug: bool,
+    /// Debug mode: a poll longer than this is reported. Set by `Runner::open`.
+    pub(crate) slow_poll_threshold: Duration,
+    /// Where the current (or last) run on this loop was started, for the nested-run panic.
+    pub(crate) started_at: Cell<Option<&'static Location<'static>>>,
+    handler: Handler,
+    /// The controls of live spawned tasks that a cancellable `TaskRef` was taken of, sorted by
+    /// id (few tasks have one), and the main task's while it is driven.
+    controls: RefCell<Vec<(TaskId, Arc<Control>)>>,
+    main_control: RefCell<Option<(TaskId, Arc<Control>)>>,
+    /// Task panics not yet retrieved nor reported, each with its report for the loop's close and
+    /// the flag of whoever settles it first (see `task::supervise::Unretrieved`). Only unsettled
+    /// ones stay.
+    kept_panics: RefCell<Vec<(Arc<AtomicBool>, Report)>>,
+    /// The loop's `to_thread` pool and its count of jobs in flight.
+    pub(crate) threads: Threads,
+}
+
+impl Context {
+    pub(crate) fn new(event_loop: Box<dyn EventLoop>, debug: bool, handler: Handler) -> Self {
+        let shared = Arc::new(Shared::new(event_loop.unparker()));
+        let threads = Threads::new(event_loop.unparker());
+        Context {
+            event_loop,
+            shared,
+            tasks: RefCell::default(),
+            current: Cell::new(None),
+            closing: Cell::new(false),
+            forcing: Cell::new(false),
+            queued: Cell::new(0),
+            listeners: RefCell::default(),
+            main_active: Cell::new(false),
+            main: RefCell::new(None),
+            debug,
+            slow_poll_threshold: Duration::from_millis(100),
+            started_at: Cell::new(None),
+            handler,
+            controls: RefCell::default(),
+            main_control: RefCell::new(None),
+            kept_panics: RefCell::default(),
+            threads,
+        }
+    }
+
+    /// Queues work on the loop. Every runnable reaches the loop through here.
+    #[inline]
+    pub(crate) fn call_soon(&self, runnable: Runnable) {
+        self.queued.set(self.queued.get() + 1);
+        self.event_loop.call_soon(runnable);
+    }
+
+    /// Whether queued work is waiting for the next turn.
+    #[inline]
+    pub(crate) fn has_ready(&self) -> bool {
+        self.queued.get() > 0
+    }
+
+    pub(crate) fn register_task(&self, waker: &Waker) -> u32 {
+        self.tasks.borrow_mut().insert(waker.clone())
+    }
+
+    pub(crate) fn deregister_task(&self, slot: u32) {
+        let waker = self.tasks.borrow_mut().remove(slot);
+        drop(waker);
+    }
+
+    pub(crate) fn live_tasks(&self) -> usize {
+        self.tasks.borrow().live()
+    }
+
+    /// A `cancelled()` future of task `id` started listening.
+    pub(crate) fn add_listener(&self, id: TaskId) {
+        self.listeners.borrow_mut().add(id);
+    }
+
+    /// Remembers the waker of a listening `cancelled()` future's latest poll.
+    pub(crate) fn listen(&self, id: TaskId, waker: &Waker) {
+        let old = self.listeners.borrow_mut().set_waker(id, waker);
+        drop(old);
+    }
+
+    /// A `cancelled()` future of task `id` went away.
+    pub(crate) fn remove_listener(&self, id: TaskId) {
+        let removed = self.listeners.borrow_mut().release(id);
+        drop(removed);
+    }
+
+    /// Forgets task `id`'s listeners once its future is gone.
+    pub(crate) fn forget_listeners(&self, id: TaskId) {
+        if self.listeners.borrow().is_empty() {
+            return;
+        }
+        let removed = self.listeners.borrow_mut().remove(id);
+        drop(removed);
+    }
+
+    /// Whether task `id` has a `cancelled()` future alive.
+    pub(crate) fn is_listening(&self, id: TaskId) -> bool {
+        let listeners = self.listeners.borrow();
+        !listeners.is_empty() && listeners.contains(id)
+    }
+
+    /// Wakes a task (to let it see a cancellation): its listening `cancelled()` future, and the
+    /// task itself once registered.
+    pub(crate) fn wake_task(&self, header: &Header) {
+        self.wake_task_at(header.id(), header.slot());
+    }
+
+    /// Wakes task `id`, registered under `slot` unless it was not polled yet: then it is queued,
+    /// and its first poll sees the request.
+    pub(crate) fn wake_task_at(&self, id: TaskId, slot: Option<u32>) {
+        let listener = {
+            let listeners = self.listeners.borrow();
+            if listeners.is_empty() {
+                None
+            } else {
+                listeners.waker(id)
+            }
+        };
+        if let Some(waker) = listener {
+            waker.wake();
+        }
+        let waker = slot.and_then(|slot| self.tasks.borrow().get(slot).cloned());
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Wakes every live task, so that each sees the shutdown at its next poll, and every
+    /// listening `cancelled()` future.
+    pub(crate) fn wake_all_tasks(&self) {
+        let mut wakers: Vec<Waker> = self.listeners.borrow().wakers().cloned().collect();
+        wakers.extend(self.tasks.borrow().wakers().cloned());
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
+    /// Whether the task must stop being polled: it was asked to cancel (or the run is ending)
+    /// and it is not a cooperative task still within the grace period.
+    #[inline]
+    pub(crate) fn must_cancel(&self, header: &Header) -> bool {
+        if !(self.closing.get() || header.has(CANCEL_REQUESTED)) {
+            return false;
+        }
+        self.forcing.get() || !header.has(COOPERATIVE)
+    }
+
+    #[inline]
+    pub(crate) fn is_closing(&self) -> bool {
+        self.closing.get()
+    }
+
+    #[inline]
+    pub(crate) fn is_forcing(&self) -> bool {
+        self.forcing.get()
+    }
+
+    pub(crate) fn start_closing(&self) {
+        self.closing.set(true);
+        self.wake_all_tasks();
+    }
+
+    pub(crate) fn start_forcing(&self) {
+        self.forcing.set(true);
+        self.wake_all_tasks();
+    }
+
+    /// Runs `f` with `header` as the current task, lending it to the context meanwhile.
+    #[inline]
+    pub(crate) fn as_task<R>(&self, header: &Header, f: impl FnOnce() -> R) -> R {
+        /// Puts the outer current task back, also if `f` unwinds.
+        struct Restore<'c> {
+            current: &'c Cell<Option<NonNull<Header>>>,
+            outer: Option<NonNull<Header>>,
+        }
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.current.set(self.outer);
+            }
+        }
+        let _restore = Restore {
+            current: &self.current,
+            outer: self.current.replace(Some(NonNull::from(header))),
+        };
+        f()
+    }
+
+    /// Calls `f` with the header of the task being polled, if a task is being polled.
+    pub(crate) fn with_current<R>(&self, f: impl FnOnce(&Header) -> R) -> Option<R> {
+        let header = self.current.get()?;
+        // SAFETY: `current` is only ever set by `as_task`, to a pointer made from a `&Header`
+        // that `as_task` borrows for its whole call, and `as_task`'s guard puts the previous
+        // value back before it returns or unwinds. So a pointer in `current` always points to a
+        // header that is borrowed by a frame still on this thread's stack (the context is
+        // `!Send`), alive and not mutably borrowed: dereferencing it as shared is sound. The
+        // reference given to `f` cannot outlive the call (`R` cannot name its lifetime).
+        let header = unsafe { header.as_ref() };
+        Some(f(header))
+    }
+
+    /// Hands a report to the exception handler. A handler that panics is not allowed to unwind
+    /// through the loop: its panic is printed instead.
+    pub(crate) fn report(&self, report: &Report) {
+        if catch_unwind(AssertUnwindSafe(|| (self.handler)(report))).is_err() {
+            eprintln!("corun: the exception handler panicked while handling: {report}");
+        }
+    }
+
+    /// The control of live task `header` (see `record::control`), made with `waker` on first
+    /// use and kept until the task ends; the main task's is the one its driver set.
+    pub(crate) fn control_for(
+        &self,
+        header: &Header,
+        waker: impl FnOnce() -> Waker,
+    ) -> Arc<Control> {
+        let id = header.id();
+        if let Some((main, control)) = &*self.main_control.borrow() {
+            if *main == id {
+                return control.clone();
+            }
+        }
+        let mut controls = self.controls.borrow_mut();
+        match controls.binary_search_by(|(other, _)| other.cmp(&id)) {
+            Ok(at) => controls[at].1.clone(),
+            Err(at) => {
+                let control = Arc::new(Control::new(waker()));
+                controls.insert(at, (id, control.clone()));
+                control
+            }
+        }
+    }
+
+    /// Sets (or with `None` ends) the control of the main task being driven.
+    pub(crate) fn set_main_control(&self, control: Option<(TaskId, Arc<Control>)>) {
+        let previous = self.main_control.replace(control);
+        if let Some((_, control)) = previous {
+            control.finish();
+        }
+    }
+
+    /// At the start of a poll of task `header`: turns a cancellation asked for through a
+    /// `TaskRef` into the header's own request. One branch when no task has a control.
+    #[inline]
+    pub(crate) fn apply_cancel_request(&self, header: &Header) {
+        if self.controls.borrow().is_empty() {
+            return;
+        }
+        let requested = {
+            let controls = self.controls.borrow();
+            let found = controls.binary_search_by(|(id, _)| id.cmp(&header.id()));
+            found.is_ok_and(|at| controls[at].1.is_requested())
+        };
+        if requested && !header.has(CANCEL_REQUESTED) {
+            header.set(CANCEL_REQUESTED);
+            self.wake_task(header);
+        }
+    }
+
+    /// Task `id` ended: its control, if it had one, answers `false` to later requests.
+    pub(crate) fn forget_control(&self, id: TaskId) {
+        if self.controls.borrow().is_empty() {
+            return;
+        }
+        let removed = {
+            let mut controls = self.controls.borrow_mut();
+            let found = controls.binary_search_by(|(other, _)| other.cmp(&id));
+            found.ok().map(|at| controls.remove(at))
+        };
+        if let Some((_, control)) = removed {
+            control.finish();
+        }
+    }
+
+    /// Keeps an eye on a task's panic until it is settled (retrieved by the task's handle, or
+    /// reported when the value holding it is dropped): the loop reports it with `report` when it
+    /// closes if neither happened, so a leaked handle, or one kept past the run, loses nothing.
+    pub(crate) fn keep_panic(&self, settled: Arc<AtomicBool>, report: Report) {
+        let mut kept = self.kept_panics.borrow_mut();
+        kept.retain(|(settled, _)| !settled.load(Ordering::Acquire));
+        kept.push((settled, report));
+    }
+
+    /// As the loop closes: reports every task panic still unsettled, through the run's handler.
+    pub(crate) fn report_kept_panics(&self) {
+        let kept = std::mem::take(&mut *self.kept_panics.borrow_mut());
+        for (settled, report) in kept {
+            if !settled.swap(true, Ordering::AcqRel) {
+                self.report(&report);
+            }
+        }
+    }
+
+    pub(crate) fn report_panic(
+        &self,
+        kind: ReportKind,
+        header: &Header,
+        payload: &(dyn Any + Send),
+    ) {
+        let message = report::panic_message(payload);
+        self.report(&Report::for_task(kind, &header.task_ref(), message));
+    }
+
+    /// Starts or ends driving a run's main task (`main` is its reference, kept after the end for
+    /// turns still queued).
+    pub(crate) fn set_main(&self, main: Option<TaskRef>) {
+        self.main_active.set(main.is_some());
+        if let Some(main) = main {
+            let previous = self.main.replace(Some(Rc::new(main)));
+            drop(previous);
+        }
+    }
+
+    /// A turn of the main task of the current (or last) run; `None` before the first run.
+    pub(crate) fn main_turn(&self) -> Option<Runnable> {
+        let main = self.main.borrow().clone()?;
+        Some(Runnable::main(main))
+    }
+
+    /// The instant `after` from now on the loop's clock, for grace periods. One past what
+    /// `Instant` can hold is clamped to the latest instant there is: a virtual clock still jumps
+    /// there, so a grace that cannot be represented ends instead of hanging the shutdown.
+    pub(crate) fn deadline_after(&self, after: Duration) -> Instant {
+        let now = self.event_loop.now();
+        now.checked_add(after)
+            .unwrap_or_else(|| saturating_add(now, after))
+    }
+}
+
+/// `start + by`, or the latest `Instant` there is if that overflows.
+fn saturating_add(start: Instant, by: Duration) -> Instant {
+    let (mut reached, mut step) = (start, by);
+    // Each failed step halves; a step that fits leaves less than itself to go, so the next one
+    // fails: about 2 * 94 additions at most (94 bits in a Duration).
+    while !step.is_zero() {
+        match reached.checked_add(step) {
+            Some(later) => reached = later,
+            None => step /= 2,
+        }
+    }
+    reached
+}

@@ -1,0 +1,88 @@
+//! How code finds the loop running on its thread: the thread-local slot holding its [`Context`],
+//! and the two paths that choose between the loop's own thread and its mailbox (a task's
+//! wake, a report). Layer 3 (the context): uses `context::core`, the loop layer, the record and
+//! the reports.
+
+use std::cell::RefCell;
+use std::mem::ManuallyDrop;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::core::Context;
+use crate::event_loop::Runnable;
+use crate::record::header::{RawRunnable, Remote, Shared};
+use crate::record::report::Report;
+use crate::report_sink;
+
+thread_local! {
+    /// The context of the loop running on this thread, if any.
+    ///
+    /// `ManuallyDrop` gives the slot no destructor, so it is never torn down at thread exit and
+    /// stays usable from other thread-locals' destructors (a `Runner` kept in a thread-local is
+    /// closed from one). Nothing is lost by not dropping it: the slot holds a context only
+    /// while a run (or a close) is under way on the thread, and `EnterGuard` empties it after.
+    static CONTEXT: ManuallyDrop<RefCell<Option<Rc<Context>>>> =
+        const { ManuallyDrop::new(RefCell::new(None)) };
+}
+
+/// The context of the loop running on this thread.
+#[inline]
+pub(crate) fn current() -> Option<Rc<Context>> {
+    CONTEXT
+        .try_with(|slot| slot.borrow().clone())
+        .ok()
+        .flatten()
+}
+
+/// Whether a loop is running on this thread.
+pub(crate) fn is_running() -> bool {
+    CONTEXT
+        .try_with(|slot| slot.borrow().is_some())
+        .unwrap_or(false)
+}
+
+/// Installs `ctx` as this thread's running loop until the guard drops, restoring whatever was
+/// there before (a `Runner` closed from inside another run lends its context this way).
+pub(crate) fn enter(ctx: Rc<Context>) -> EnterGuard {
+    let previous = CONTEXT.with(|slot| slot.borrow_mut().replace(ctx));
+    EnterGuard { previous }
+}
+
+pub(crate) struct EnterGuard {
+    previous: Option<Rc<Context>>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // The replaced context is dropped after the slot's borrow ends: dropping it can run
+        // arbitrary code, which may look at the slot.
+        let ours = CONTEXT.try_with(|slot| std::mem::replace(&mut *slot.borrow_mut(), previous));
+        drop(ours);
+    }
+}
+
+/// Queues a runnable on its loop directly when that loop is running on this thread.
+pub(crate) fn call_soon_local(runnable: RawRunnable) -> Result<(), RawRunnable> {
+    match current() {
+        Some(ctx) if Arc::ptr_eq(&ctx.shared, &runnable.metadata().shared) => {
+            ctx.call_soon(Runnable::new(runnable));
+            Ok(())
+        }
+        _ => Err(runnable),
+    }
+}
+
+/// Delivers a report raised anywhere to the loop behind `shared`: at once if that loop runs on
+/// this thread, through its remote queue otherwise, and to stderr if it has closed.
+pub(crate) fn deliver(shared: &Arc<Shared>, report: Report) {
+    if let Some(ctx) = current() {
+        if Arc::ptr_eq(&ctx.shared, shared) {
+            ctx.report(&report);
+            return;
+        }
+    }
+    if let Err(Remote::Report(report)) = shared.send(Remote::Report(report)) {
+        report_sink::default_handler(&report);
+    }
+}

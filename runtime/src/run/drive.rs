@@ -1,0 +1,222 @@
+//! Driving a run's main task: [`drive_main`] alternates the context's turn
+//! (`Context::run_ready`) with polls of main whenever main's turn comes, and parks the loop as
+//! the context says (`Context::park_mode`). Layer 5 (the run): uses the context, the record,
+//! `cancel`, `debug`, `signals` and `run::error`.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context as PollContext, Poll, Wake, Waker};
+
+use super::error::RunError;
+use crate::cancel;
+use crate::context::core::Context;
+use crate::context::this_thread;
+use crate::context::turn::BUDGET;
+use crate::debug;
+use crate::record::control::Control;
+use crate::record::header::{Header, Remote, Shared, CANCEL_REQUESTED, COOPERATIVE};
+use crate::record::report::{Report, ReportKind};
+use crate::signals::{self, SignalGuard};
+
+/// What a run's main task ends with: its output or its panic, or why it gave none.
+type MainOutcome<T> = Result<std::thread::Result<T>, RunError>;
+
+/// Main's waker: it queues main's turn in the ready queue, so main is woken, queued and polled
+/// in FIFO order with every other task, from this thread or any other. Main is not an async-task
+/// task (the driver polls it, as a local of its own frame), so its waker is this small one; a
+/// task of async-task's standing in for main would compile a second copy of async-task's
+/// machinery into every program.
+struct MainWaker {
+    shared: Arc<Shared>,
+    /// Main's turn is queued and has not come yet: further wakes add nothing.
+    queued: AtomicBool,
+}
+
+impl MainWaker {
+    /// A waker for the main task of the loop behind `shared`, and the state behind it.
+    fn new(shared: Arc<Shared>) -> (Arc<MainWaker>, Waker) {
+        let state = Arc::new(MainWaker {
+            shared,
+            queued: AtomicBool::new(false),
+        });
+        (state.clone(), Waker::from(state))
+    }
+
+    /// Main's turn came: a wake from now on queues another.
+    fn turn_came(&self) {
+        self.queued.store(false, Ordering::Release);
+    }
+}
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        match this_thread::current() {
+            Some(ctx) if Arc::ptr_eq(&ctx.shared, &self.shared) => {
+                if let Some(turn) = ctx.main_turn() {
+                    ctx.call_soon(turn);
+                }
+            }
+            // Another thread: the loop takes it in when it drains its remote queue. A closed
+            // loop has no main left to wake.
+            _ => drop(self.shared.send(Remote::RunMain)),
+        }
+    }
+}
+
+/// Ends driving main when `drive_main` returns (or unwinds).
+struct MainDriven<'c>(&'c Context);
+
+impl Drop for MainDriven<'_> {
+    fn drop(&mut self) {
+        self.0.set_main(None);
+        self.0.set_main_control(None);
+    }
+}
+
+/// Polls the main future whenever its turn comes, running the other ready work in between,
+/// until it is done: the context's turn, main's turn when it comes, then the loop's park.
+///
+/// Main is cancelled as a task is: once its header has `CANCEL_REQUESTED` (set here when a
+/// signal arrives, or when its `TaskRef` asked), it is woken; if it is listening on `cancelled()`
+/// it becomes cooperative and may finish with its value, otherwise its future is dropped and the
+/// run is [`RunError::Interrupted`] (a signal) or ends with a panic naming main (a `TaskRef`).
+pub(super) fn drive_main<F: Future>(
+    ctx: &Context,
+    header: Header,
+    future: F,
+    signals: Option<&SignalGuard>,
+) -> MainOutcome<F::Output> {
+    let (main_waker, waker) = MainWaker::new(ctx.shared.clone());
+    ctx.set_main(Some(header.task_ref()));
+    // `TaskRef::cancel` on main sets this and wakes main's turn.
+    let control = Arc::new(Control::new(waker.clone()));
+    ctx.set_main_control(Some((header.id(), control.clone())));
+    let _driven = MainDriven(ctx);
+    let mut main = Main {
+        ctx,
+        header: &header,
+        future: pin!(Some(future)),
+        waker,
+        control,
+        cancel_seen: false,
+        by_signal: false,
+    };
+    main.waker.wake_by_ref();
+    let mut budget = BUDGET;
+    loop {
+        main.take_signal(signals);
+        if ctx.run_ready(&mut budget) {
+            main_waker.turn_came();
+            if let Some(outcome) = main.turn() {
+                return outcome;
+            }
+            budget = budget.saturating_sub(1);
+            if budget > 0 {
+                continue;
+            }
+        }
+        ctx.park();
+        budget = BUDGET;
+    }
+}
+
+/// The main task while it is driven: its header, its future (a local of `drive_main`'s frame)
+/// and its waker.
+struct Main<'a, F> {
+    ctx: &'a Context,
+    header: &'a Header,
+    future: Pin<&'a mut Option<F>>,
+    waker: Waker,
+    /// Where `TaskRef::cancel` asks main to cancel.
+    control: Arc<Control>,
+    /// A cancellation request was seen and main woken for it.
+    cancel_seen: bool,
+    /// A signal asked main to cancel (else only a `TaskRef` did): the run is then interrupted.
+    by_signal: bool,
+}
+
+impl<F: Future> Main<'_, F> {
+    /// Turns a signal received since the last look, or a request through main's `TaskRef`,
+    /// into a cancellation of main.
+    fn take_signal(&mut self, signals: Option<&SignalGuard>) {
+        if self.control.is_requested() && !self.header.has(CANCEL_REQUESTED) {
+            cancel::request_cancel(self.header);
+        }
+        if let Some(signal) = signals.and_then(SignalGuard::take_new) {
+            self.by_signal = true;
+            if self.ctx.debug {
+                let message = format!(
+                    "{} received: cancelling the main task",
+                    signals::name(signal)
+                );
+                self.ctx.report(&Report::for_task(
+                    ReportKind::Signal,
+                    &self.header.task_ref(),
+                    message,
+                ));
+            }
+            cancel::request_cancel(self.header);
+        }
+        if !self.cancel_seen && self.header.has(CANCEL_REQUESTED) {
+            self.cancel_seen = true;
+            self.waker.wake_by_ref();
+        }
+    }
+
+    /// Main's turn came: cancel it or poll it. `Some` once it is done.
+    fn turn(&mut self) -> Option<MainOutcome<F::Output>> {
+        let (ctx, main) = (self.ctx, self.header);
+        if self.cancel_seen && !main.has(COOPERATIVE) {
+            if ctx.is_listening(main.id()) {
+                main.set(COOPERATIVE);
+            } else {
+                let future = &mut self.future;
+                let dropped =
+                    ctx.as_task(main, || catch_unwind(AssertUnwindSafe(|| future.set(None))));
+                if let Err(payload) = dropped {
+                    ctx.report_panic(ReportKind::PanicWhileCancelling, main, &*payload);
+                }
+                if self.by_signal {
+                    return Some(Err(RunError::Interrupted));
+                }
+                // Cancelled through a `TaskRef`: no value, as a cancelled task's `await`.
+                let message = format!(
+                    "the main task '{}' was cancelled (TaskRef::cancel), so the run has no value \
+                     to return; to finish with a value, listen on corun::cancelled() in main",
+                    main.name()
+                );
+                return Some(Ok(Err(Box::new(message))));
+            }
+        }
+        let mut cx = PollContext::from_waker(&self.waker);
+        let future = &mut self.future;
+        let poll = || {
+            catch_unwind(AssertUnwindSafe(|| {
+                let future = future.as_mut().as_pin_mut();
+                future
+                    .expect("main is not polled after it finished")
+                    .poll(&mut cx)
+            }))
+        };
+        let polled = if ctx.debug {
+            debug::poll_timed(ctx, main, poll)
+        } else {
+            ctx.as_task(main, poll)
+        };
+        match polled {
+            Ok(Poll::Pending) => None,
+            Ok(Poll::Ready(output)) => Some(Ok(Ok(output))),
+            Err(panic) => Some(Ok(Err(panic))),
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! `Runner`: one loop for several runs; opens the loop, drives each run's main task
+//! (`drive.rs`) and closes the loop (`shutdown.rs`). Layer 5 (the run): uses the rest of `run/`,
+//! `signals`, the context, the loop layer, the record and the reports.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::panic::{resume_unwind, Location};
+use std::rc::Rc;
+
+use super::config::{debug_from_env, Config, Settings};
+use super::drive::drive_main;
+use super::error::RunError;
+use super::shutdown::shutdown;
+use crate::context::core::Context;
+use crate::context::this_thread;
+use crate::loops::DefaultLoop;
+use crate::record::header::Header;
+use crate::record::report::{Report, ReportKind};
+use crate::report_sink::{self, Handler};
+use crate::signals::{self, SignalGuard};
+use crate::task::spawn::large;
+
+/// One loop for several runs (asyncio's `Runner`).
+///
+/// The loop is made on the first [`run`](Self::run). Tasks that outlive one run stay on the loop
+/// and go on in the next; [`close`](Self::close) (or dropping the runner) cancels them, waits for
+/// `to_thread` work and closes the loop.
+///
+/// # Examples
+///
+/// ```
+/// use corun_runtime::{Config, Runner};
+///
+/// let mut runner = Runner::new(Config::new());
+/// assert_eq!(runner.run(async { 1 }).unwrap(), 1);
+/// assert_eq!(runner.run(async { 2 }).unwrap(), 2);
+/// runner.close();
+/// assert!(runner.is_closed());
+/// ```
+pub struct Runner {
+    config: Option<Config>,
+    state: State,
+    /// Signals reach the run while this is set: during `run`, and for `Config::run` until the
+    /// loop has closed.
+    pub(super) signals: Option<SignalGuard>,
+}
+
+enum State {
+    /// No loop yet.
+    Fresh,
+    Open(Rc<Context>, Settings),
+    Closed,
+}
+
+impl fmt::Debug for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            State::Fresh => "fresh",
+            State::Open(..) => "open",
+            State::Closed => "closed",
+        };
+        f.debug_struct("Runner").field("state", &state).finish()
+    }
+}
+
+impl Runner {
+    /// A runner that will make its loop from `config` when first used.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let runner = corun_runtime::Runner::new(corun_runtime::Config::new());
+    /// assert!(!runner.is_closed());
+    /// ```
+    pub fn new(config: Config) -> Self {
+        Runner {
+            config: Some(config),
+            state: State::Fresh,
+            signals: None,
+        }
+    }
+
+    /// Runs `future` as the main task on this runner's loop and returns its output. Tasks it
+    /// leaves behind stay for the next run. A panic of the main future is resumed here.
+    ///
+    /// # Errors
+    ///
+    /// [`RunError::RunnerClosed`] after [`close`](Self::close); [`RunError::NestedRun`] when a
+    /// loop is already running on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corun_runtime::{Config, Runner, RunError};
+    ///
+    /// let mut runner = Runner::new(Config::new());
+    /// runner.close();
+    /// assert_eq!(runner.run(async {}).unwrap_err(), RunError::RunnerClosed);
+    /// ```
+    #[track_caller]
+    pub fn run<F: IntoFuture>(&mut self, future: F) -> Result<F::Output, RunError> {
+        let caller = Location::caller();
+        let future = future.into_future();
+        let outcome = if const { large::<F::IntoFuture>() } {
+            self.run_main(Box::pin(future), caller)
+        } else {
+            self.run_main(future, caller)
+        };
+        self.signals = None;
+        match outcome? {
+            Ok(output) => Ok(output),
+            Err(panic) => resume_unwind(panic),
+        }
+    }
+
+    /// Cancels the tasks still alive, waits for `to_thread` work and closes the loop. Does
+    /// nothing the second time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut runner = corun_runtime::Runner::new(corun_runtime::Config::new());
+    /// runner.close();
+    /// runner.close();
+    /// assert!(runner.is_closed());
+    /// ```
+    pub fn close(&mut self) {
+        self.close_interruptibly();
+    }
+
+    /// [`close`](Self::close), giving the signal that interrupted the shutdown, if one did (only
+    /// while this runner handles signals: for `Config::run`, until the loop has closed).
+    pub(super) fn close_interruptibly(&mut self) -> Option<i32> {
+        let State::Open(ctx, settings) = std::mem::replace(&mut self.state, State::Closed) else {
+            return None;
+        };
+        let _entered = this_thread::enter(ctx.clone());
+        let mut interrupted = None;
+        let signals = self.signals.as_ref();
+        ctx.event_loop
+            .enter(&mut || interrupted = shutdown(&ctx, &settings, signals));
+        interrupted
+    }
+
+    /// Whether [`close`](Self::close) has run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let runner = corun_runtime::Runner::new(corun_runtime::Config::new());
+    /// assert!(!runner.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed)
+    }
+
+    /// Runs the main future, catching its panic so the caller decides when to resume it. A large
+    /// future arrives boxed already (see `task::BOX_LARGER_THAN`).
+    pub(super) fn run_main<F: Future>(
+        &mut self,
+        future: F,
+        caller: &'static Location<'static>,
+    ) -> Result<std::thread::Result<F::Output>, RunError> {
+        if self.is_closed() {
+            return Err(RunError::RunnerClosed);
+        }
+        if this_thread::is_running() {
+            return Err(RunError::NestedRun);
+        }
+        let (ctx, settings) = self.open();
+        ctx.started_at.set(Some(caller));
+        let header = Header::new(
+            Some(settings.main_name.clone()),
+            caller,
+            ctx.shared.clone(),
+            0,
+            false,
+        );
+        let handle_signals = settings.handle_signals;
+        if self.signals.is_none() {
+            self.signals = signals::handle(handle_signals, &ctx.event_loop.unparker());
+        }
+        let signals = self.signals.as_ref();
+        let mut main = Some((header, future));
+        let mut outcome = None;
+        let _entered = this_thread::enter(ctx.clone());
+        ctx.event_loop.enter(&mut || {
+            if let Some((header, future)) = main.take() {
+                let driven = drive_main(&ctx, header, future, signals);
+                // asyncio's `loop.stop()`: the work already ready gets its turn (see there).
+                ctx.run_current_batch();
+                if let (Err(RunError::Interrupted), Some(signal)) =
+                    (&driven, signals.and_then(SignalGuard::received))
+                {
+                    let message = format!(
+                        "{} received: the main task was cancelled and the run ends as \
+                         interrupted",
+                        signals::name(signal)
+                    );
+                    ctx.report(&Report::new(ReportKind::Signal, message));
+                }
+                outcome = Some(driven);
+            }
+        });
+        outcome.expect("EventLoop::enter must call the function it is given")
+    }
+
+    fn open(&mut self) -> (Rc<Context>, &Settings) {
+        if let State::Fresh = self.state {
+            let config = self
+                .config
+                .take()
+                .expect("a fresh runner still has its config");
+            let event_loop = match config.loop_factory {
+                Some(factory) => factory(),
+                None => Box::new(DefaultLoop::new()),
+            };
+            let debug = config.debug.unwrap_or_else(debug_from_env);
+            let handler = config
+                .exception_handler
+                .unwrap_or_else(|| Rc::new(report_sink::default_handler));
+            let handler: Handler = match config.observer {
+                Some(observer) => Rc::new(move |report: &Report| {
+                    handler(report);
+                    observer(report);
+                }),
+                None => handler,
+            };
+            let mut ctx = Context::new(event_loop, debug, handler);
+            ctx.slow_poll_threshold = config.slow_poll_threshold;
+            let ctx = Rc::new(ctx);
+            let settings = Settings {
+                main_name: config.main_name,
+                shutdown_grace: config.shutdown_grace,
+                shutdown_timeout: config.shutdown_timeout,
+                handle_signals: config.handle_signals,
+            };
+            self.state = State::Open(ctx, settings);
+        }
+        match &self.state {
+            State::Open(ctx, settings) => (ctx.clone(), settings),
+            _ => unreachable!("the runner was opened above"),
+        }
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

@@ -1,0 +1,230 @@
+//! The `Task` handle (a future of the task's output, `cancel`, `name`) and `Join`. Layer 4
+//! (tasks): uses the record, `cancel` and `task::supervise`, `task::error`.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::resume_unwind;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::task::{Context as PollContext, Poll};
+
+use super::error::TaskError;
+use super::supervise::{Failure, Outcome};
+use crate::cancel;
+use crate::record::header::{Header, RawTask, FINISHED};
+use crate::record::id::TaskId;
+use crate::record::task_ref::name_or_default;
+
+/// A handle to a spawned task, and a future of its output (asyncio's `Task`).
+///
+/// Awaiting it gives the task's output, or **resumes the task's panic in the awaiting task**; if
+/// the task was cancelled, awaiting it panics with a message naming it. [`join`](Task::join)
+/// gives the same as a `Result` instead. Dropping the handle detaches the task, which keeps
+/// running; a panic that no handle can retrieve any more is reported to the exception handler.
+///
+/// # Examples
+///
+/// ```
+/// corun_runtime::run(async {
+///     let task = corun_runtime::spawn(async { "done" });
+///     assert!(!task.is_finished());
+///     assert_eq!(task.await, "done");
+/// });
+/// ```
+pub struct Task<T> {
+    /// `Some` until the handle is dropped (then detached); kept after the output is taken, so
+    /// that `name`, `id` and `is_finished` still answer.
+    inner: Option<RawTask<Outcome<T>>>,
+    /// The output (or panic) has been handed out.
+    taken: bool,
+    /// `Task-N`, made on the first call to `name` for a task spawned without a name.
+    default_name: OnceLock<Box<str>>,
+}
+
+impl<T> Task<T> {
+    pub(crate) fn new(task: RawTask<Outcome<T>>) -> Self {
+        Task {
+            inner: Some(task),
+            taken: false,
+            default_name: OnceLock::new(),
+        }
+    }
+
+    fn header(&self) -> &Header {
+        self.inner
+            .as_ref()
+            .expect("a Task has its inner task until dropped")
+            .metadata()
+    }
+
+    /// The task's name: the one given to [`spawn_named`](crate::spawn_named), else `Task-N`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// corun_runtime::run(async {
+    ///     let task = corun_runtime::spawn(async {});
+    ///     assert!(task.name().starts_with("Task-"));
+    /// });
+    /// ```
+    pub fn name(&self) -> &str {
+        let header = self.header();
+        name_or_default(header.given_name(), &self.default_name, header.id())
+    }
+
+    /// The task's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// corun_runtime::run(async {
+    ///     let task = corun_runtime::spawn(async {});
+    ///     assert_eq!(task.name(), format!("Task-{}", task.id()));
+    /// });
+    /// ```
+    pub fn id(&self) -> TaskId {
+        self.header().id()
+    }
+
+    /// Whether the task has finished: returned, panicked or been cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// corun_runtime::run(async {
+    ///     let task = corun_runtime::spawn(async {});
+    ///     corun_runtime::yield_now().await;
+    ///     assert!(task.is_finished());
+    /// });
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.taken || self.inner.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// Asks the task to cancel. Returns `false` if it had already finished.
+    ///
+    /// A task waiting on [`cancelled`](crate::cancelled) is woken and may finish on its own
+    /// (its output is then delivered as usual); any other task has its future dropped at the
+    /// loop's next turn, never in the middle of a poll, and its handle then reports
+    /// cancellation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corun_runtime::TaskError;
+    ///
+    /// corun_runtime::run(async {
+    ///     let task = corun_runtime::spawn(std::future::pending::<()>());
+    ///     assert!(task.cancel());
+    ///     assert!(matches!(task.join().await, Err(TaskError::Cancelled)));
+    /// });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        match &self.inner {
+            Some(inner) if !self.is_finished() => cancel::request_cancel(inner.metadata()),
+            _ => false,
+        }
+    }
+
+    /// A future of the task's outcome as a `Result`, instead of resuming its panic.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corun_runtime::TaskError;
+    ///
+    /// corun_runtime::run(async {
+    ///     let task = corun_runtime::spawn(async { panic!("boom") });
+    ///     match task.join().await {
+    ///         Err(TaskError::Panicked(payload)) => {
+    ///             assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"))
+    ///         }
+    ///         _ => unreachable!(),
+    ///     }
+    /// });
+    /// ```
+    pub fn join(self) -> Join<T> {
+        Join { task: self }
+    }
+
+    fn poll_outcome(&mut self, cx: &mut PollContext<'_>) -> Poll<Result<T, TaskError>> {
+        assert!(!self.taken, "a Task is not polled after it gave its output");
+        let inner = self
+            .inner
+            .as_mut()
+            .expect("a Task has its inner task until dropped");
+        // A task whose work was dropped without ever finishing (only when its loop had closed)
+        // has no output: async-task would panic if polled, so answer for it.
+        let outcome = if inner.is_finished() && !inner.metadata().has(FINISHED) {
+            Err(Box::new(Failure::Cancelled))
+        } else {
+            match Pin::new(inner).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(outcome) => outcome,
+            }
+        };
+        self.taken = true;
+        Poll::Ready(match outcome {
+            Ok(output) => Ok(output),
+            Err(failure) => match *failure {
+                Failure::Panicked(mut panic) => Err(TaskError::Panicked(panic.take())),
+                Failure::Cancelled => Err(TaskError::Cancelled),
+            },
+        })
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<T> {
+        let this = self.get_mut();
+        this.poll_outcome(cx).map(|outcome| match outcome {
+            Ok(output) => output,
+            Err(TaskError::Panicked(payload)) => resume_unwind(payload),
+            Err(TaskError::Cancelled) => panic!(
+                "task '{}' was cancelled; use Task::join to get Err(TaskError::Cancelled) \
+                 instead of this panic",
+                this.name()
+            ),
+        })
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            inner.detach();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.header(), f)
+    }
+}
+
+/// The future returned by [`Task::join`]: the task's outcome as a `Result`.
+///
+/// # Examples
+///
+/// ```
+/// corun_runtime::run(async {
+///     let joined = corun_runtime::spawn(async { 5 }).join().await;
+///     assert_eq!(joined.unwrap(), 5);
+/// });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Join<T> {
+    task: Task<T>,
+}
+
+impl<T> Future for Join<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<Self::Output> {
+        self.get_mut().task.poll_outcome(cx)
+    }
+}
