@@ -242,16 +242,10 @@ mod unix {
         );
         assert_eq!(status.code(), Some(130), "{status:?}: {lines:?}");
         assert!(!lines.iter().any(|l| l == "main returned"), "{lines:?}");
+        assert_eq!(stderr.len(), 1, "one line says what happened: {stderr:?}");
         assert!(
-            stderr.iter().any(|l| l.contains(
-                "1 to_thread job(s) still running when a signal ended the wait for them"
-            )),
-            "{stderr:?}"
-        );
-        assert!(
-            stderr
-                .iter()
-                .any(|l| l.contains("SIGINT received while the run was shutting down")),
+            stderr[0].starts_with("corun: signal: SIGINT received while the run was shutting down")
+                && stderr[0].ends_with("1 to_thread job(s) left running"),
             "{stderr:?}"
         );
     }
@@ -262,10 +256,10 @@ mod unix {
         child.signal("TERM");
         let (status, lines, stderr) = child.finish_with_stderr();
         assert_eq!(status.code(), Some(143), "{status:?}: {lines:?}");
+        assert_eq!(stderr.len(), 1, "one line says what happened: {stderr:?}");
         assert!(
-            stderr
-                .iter()
-                .any(|l| l.contains("SIGTERM received while the run was shutting down")),
+            stderr[0]
+                .starts_with("corun: signal: SIGTERM received while the run was shutting down"),
             "{stderr:?}"
         );
     }

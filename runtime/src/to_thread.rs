@@ -233,24 +233,21 @@ impl<T> Slot<T> {
 }
 
 /// The end of a run's thread work: wait for it up to `timeout` (or until the pool's interrupter
-/// is woken), then report what is left. Returns how many jobs were left running.
+/// is woken), then report what the timeout left. Returns how many jobs were left running; when a
+/// signal ended the wait, the signal's one report says so instead.
 pub(crate) fn wait_at_shutdown(ctx: &Context, timeout: Duration) -> usize {
     let Some(left) = ctx.threads.shut_down(timeout) else {
         return 0;
     };
-    let jobs = left.jobs;
-    let message = if left.interrupted {
-        format!(
-            "{jobs} to_thread job(s) still running when a signal ended the wait for them; the \
-             run returns without them and their results will be dropped"
-        )
-    } else {
-        format!(
-            "{jobs} to_thread job(s) still running when the shutdown timeout ({timeout:?}) ran \
-             out; the run returns without them and their results will be dropped"
-        )
-    };
-    let report = Report::new(ReportKind::ThreadWorkOutstanding, message).with_elapsed(left.waited);
-    ctx.report(&report);
-    jobs
+    if !left.interrupted {
+        let message = format!(
+            "{} to_thread job(s) still running when the shutdown timeout ({timeout:?}) ran out; \
+             the run returns without them and their results will be dropped",
+            left.jobs
+        );
+        let report =
+            Report::new(ReportKind::ThreadWorkOutstanding, message).with_elapsed(left.waited);
+        ctx.report(&report);
+    }
+    left.jobs
 }
