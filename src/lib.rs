@@ -20,7 +20,7 @@
 //! `corun-macros`.
 #![forbid(unsafe_code)]
 
-pub use corun_macros::{entry, test};
+pub use corun_macros::{entry, main, test};
 pub use corun_runtime::*;
 
 #[doc(hidden)]

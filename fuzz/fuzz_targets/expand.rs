@@ -1,30 +1,22 @@
 //! Fuzzes the attribute's expansion: arbitrary bytes are lexed into an options stream and an
-//! item stream and handed to `expand::attribute`, the function both `#[corun::entry]` and
-//! `#[corun::test]` call. It must never panic, and what it emits must lex again.
+//! item stream and handed to `expand::attribute`, the function `#[corun::entry]`,
+//! `#[corun::main]` and `#[corun::test]` call. It must never panic, and what it emits must lex again.
 //!
-//! A proc-macro crate can only export macros, so the pipeline's modules are compiled into this
-//! binary by path, on proc-macro2's tokens (the same API as the compiler's), exactly as the
-//! macros crate's own unit tests compile them.
+//! A proc-macro crate can only export macros, so the pipeline's modules (everything but the thin
+//! `lib.rs`) are compiled into this binary by path, on proc-macro2's tokens, as the macros
+//! crate's own unit tests run them.
 #![no_main]
-// Some pipeline helpers are only used by the real macro entry points in macros/src/lib.rs.
-#![allow(dead_code)]
 
-extern crate proc_macro2 as tt;
-
-#[path = "../../macros/src/error.rs"]
-mod error;
 #[path = "../../macros/src/expand.rs"]
 mod expand;
 #[path = "../../macros/src/fallback.rs"]
 mod fallback;
 #[path = "../../macros/src/parse.rs"]
 mod parse;
-#[path = "../../macros/src/tokens.rs"]
-mod tokens;
 #[path = "../../macros/src/validate.rs"]
 mod validate;
 
-use tt::TokenStream;
+use proc_macro2::TokenStream;
 
 /// Lexes `text`, keeping only streams that print as something that lexes again (as the
 /// property test does): the compiler never hands the macro anything else.
@@ -46,10 +38,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let (Some(args), Some(item)) = (lex(args), lex(item)) else {
         return;
     };
-    let kind = if selector & 1 == 0 {
-        validate::Kind::Entry
-    } else {
-        validate::Kind::Test
+    let kind = match selector % 3 {
+        0 => validate::Kind::Entry,
+        1 => validate::Kind::Main,
+        _ => validate::Kind::Test,
     };
     let output = expand::attribute(kind, args, item);
     let printed = output.to_string();

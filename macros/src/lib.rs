@@ -1,35 +1,25 @@
-//! The `#[corun::entry]` and `#[corun::test]` attributes. Use them through the `corun` crate.
+//! The `#[corun::entry]` (also named `#[corun::main]`) and `#[corun::test]` attributes. Use
+//! them through the `corun` crate.
 //!
-//! The expansion is a pipeline of small steps over token trees: `parse` splits the
-//! options and the signature, `validate` decides what they mean, `expand` writes the plain `fn`,
-//! and `fallback` writes a compiling stand-in next to the errors when the signature is rejected.
-//! The body is never parsed: it travels as tokens. Neither syn nor quote is used (fixed code is
-//! lexed from text, see `tokens`), which keeps the build of a `corun` program cheap.
+//! Built on syn, quote and proc-macro2, as a pipeline of one file per step: `parse` reads the
+//! options and the signature with syn (the body stays tokens, never parsed), `validate` decides
+//! what they mean, `expand` writes the plain `fn` with `quote_spanned!` at the user's spans, and
+//! `fallback` writes a compiling stand-in next to the errors when the signature is rejected.
+//! Errors are `syn::Error`s, combined so that every mistake of one attribute is reported at
+//! once. This file only hands the compiler's tokens to `expand::attribute`, a plain function of
+//! proc-macro2 token streams that the unit tests and the fuzz target call directly.
 #![forbid(unsafe_code)]
 
-// The token types. The macro uses the compiler's own (`proc_macro`), so a `corun` build
-// compiles no token library at all; unit tests, which run outside the compiler, use
-// proc-macro2's, which have the same API. The pipeline is the same source either way: a plain
-// function of token streams (`expand::attribute`).
-#[cfg(not(test))]
-extern crate proc_macro as tt;
-#[cfg(test)]
-extern crate proc_macro2 as tt;
-
-mod error;
 mod expand;
 mod fallback;
 mod parse;
-mod tokens;
 mod validate;
 
 #[cfg(test)]
 mod tests;
 
-#[cfg(not(test))]
 use proc_macro::TokenStream;
 
-#[cfg(not(test))]
 use crate::validate::Kind;
 
 /// Runs an `async fn` to completion on a fresh event loop: Rust's `asyncio.run`.
@@ -37,7 +27,10 @@ use crate::validate::Kind;
 /// The function is rewritten into a plain `fn` with the same name, visibility, attributes, doc
 /// comments and return type, whose body hands `async move { <body> }` to
 /// [`Config::run`](../corun/struct.Config.html#method.run). The main task is named after the
-/// function. `?`, `-> Result<..>`, `-> impl Trait` and `-> !` work as in any function.
+/// function. `?`, `-> Result<..>`, `-> impl Trait` and `-> !` work as in any function, and so
+/// do inner attributes and `//!` comments at the start of the body (they go on the rewritten
+/// `fn`) and every piece a `macro_rules!` macro passes in (`$vis`, `$body:block`, `$(#[$attr])*`,
+/// `loop_factory = $path`, `debug = $expr` with a literal bool).
 ///
 /// ```
 /// #[corun::entry]
@@ -132,7 +125,11 @@ use crate::validate::Kind;
 /// # fn _call() { main() }
 /// ```
 ///
-/// A path whose type is not such a factory is rejected at compile time, at the path.
+/// A path whose type is not such a factory is rejected at compile time, at the path: one that
+/// names a loop type instead of its constructor (`loop_factory = corun::loops::VirtualTimeLoop`)
+/// is told to name the constructor (`::new`), and a function with parameters that a factory is
+/// `fn() -> impl corun::EventLoop`. A path whose last segment is `UpperCamelCase` is read through
+/// a `use` for that check, so it must be one a `use` can name (not an associated item).
 ///
 /// ## `crate = path`
 ///
@@ -163,16 +160,43 @@ use crate::validate::Kind;
 /// Rejected at compile time, each with one error at the offending token that says what to write
 /// instead: a function that is not `async` (asyncio's "a coroutine was expected"), parameters,
 /// `self`, generics, `const`, an item that is not a function, an unknown or repeated option and
-/// an option value of the wrong kind.
+/// an option value of the wrong kind. Every mistake of one attribute is reported at once, and a
+/// compiling stand-in of the function is emitted beside the errors, so no second error (such as
+/// "`main` function not found") follows and the IDE keeps working.
 ///
 /// ```compile_fail
 /// #[corun::entry]
 /// fn main() {}
 /// ```
-#[cfg(not(test))]
 #[proc_macro_attribute]
 pub fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(Kind::Entry, args, item)
+    expand::attribute(Kind::Entry, args.into(), item.into()).into()
+}
+
+/// Another name for [`macro@entry`], for hands used to `#[tokio::main]`: the same options, the
+/// same rewrite, the same errors (which name `#[corun::main]`).
+///
+/// ```
+/// #[corun::main]
+/// async fn main() {
+///     assert_eq!(corun::spawn(async { 42 }).await, 42);
+/// }
+/// # fn _call() { main() }
+/// ```
+///
+/// is, without the macro:
+///
+/// ```
+/// fn main() {
+///     corun::Config::new().main_name("main").run(async move {
+///         assert_eq!(corun::spawn(async { 42 }).await, 42);
+///     })
+/// }
+/// # fn _call() { main() }
+/// ```
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::Main, args.into(), item.into()).into()
 }
 
 /// Runs an `async fn` test to completion on a fresh event loop.
@@ -189,7 +213,8 @@ pub fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// is, without the macro (doctests do not run `#[test]` functions, so this one is only
-/// compiled):
+/// compiled; the expansion hands the run to a hidden entry of the `corun` crate for tests, which
+/// today does what `Config::run` does):
 ///
 /// ```no_run
 /// #[test]
@@ -223,8 +248,7 @@ pub fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
 /// #[test]
 /// async fn twice() {}
 /// ```
-#[cfg(not(test))]
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(Kind::Test, args, item)
+    expand::attribute(Kind::Test, args.into(), item.into()).into()
 }

@@ -101,6 +101,37 @@ fn loop_factory_goes_through_the_checking_helper() {
 }
 
 #[test]
+fn a_type_like_loop_factory_is_read_through_a_use() {
+    let expansion = entry("loop_factory = my::MyLoop", "async fn main() {}");
+    assert!(
+        expansion.contains(&norm(
+            "::corun::__private::type_like_loop_factory(::corun::__private::Config::new(), {
+                #[allow(unused_imports)] use ::corun::__private::type_given::*;
+                #[allow(unused_imports)] use my::MyLoop as __corun_loop_factory;
+                __corun_loop_factory
+            })"
+        )),
+        "{expansion}"
+    );
+}
+
+#[test]
+fn constructors_and_constants_are_not_type_like() {
+    for factory in [
+        "my::MyLoop::new",
+        "MY_FACTORY",
+        "MyLoop::<u8>",
+        "<MyLoop>::new",
+    ] {
+        let expansion = entry(&format!("loop_factory = {factory}"), "async fn main() {}");
+        assert!(
+            expansion.contains("loop_factory (") && !expansion.contains("type_like"),
+            "{expansion}"
+        );
+    }
+}
+
+#[test]
 fn crate_option_replaces_every_corun_path() {
     let expansion = entry(
         "crate = engine, loop_factory = engine::loops::VirtualTimeLoop::new",
@@ -163,6 +194,88 @@ fn never_output_is_the_closures_output() {
 #[test]
 fn raw_names_are_unrawed_in_the_task_name() {
     assert!(entry("", "async fn r#async() {}").contains(&norm(".main_name(\"async\")")));
+}
+
+#[test]
+fn main_is_entry_under_another_name() {
+    let main = canonical(expand::attribute(
+        Kind::Main,
+        tokens("debug"),
+        tokens("async fn main() {}"),
+    ));
+    assert_eq!(main, entry("debug", "async fn main() {}"));
+}
+
+#[test]
+fn main_names_itself_in_its_errors() {
+    let expansion = canonical(expand::attribute(
+        Kind::Main,
+        tokens(""),
+        tokens("async fn main(argc: i32) {}"),
+    ));
+    assert_eq!(
+        errors(&expansion),
+        ["`#[corun::main]` takes a function without parameters: write `async fn main()`"]
+    );
+}
+
+#[test]
+fn tests_run_through_run_test() {
+    let expansion = test("debug", "async fn works() {}");
+    assert!(
+        expansion.contains(&norm(
+            "::corun::__private::run_test(::corun::__private::Config::new().debug(true).main_name(\"works\"), body)"
+        )),
+        "{expansion}"
+    );
+    assert!(!expansion.contains(". run ("), "{expansion}");
+}
+
+#[test]
+fn inner_attributes_of_the_body_go_on_the_function() {
+    let expansion = entry(
+        "",
+        "async fn main() -> impl Display { #![allow(unused)] //! Docs.\n 5 }",
+    );
+    assert!(
+        expansion.starts_with(
+            "fn main ( ) - > impl Display { # ! [ allow ( unused ) ] # ! [ doc = \" Docs.\" ] let body = async move { 5 } ;"
+        ),
+        "{expansion}"
+    );
+}
+
+#[test]
+fn invisible_groups_from_macro_rules_are_seen_through() {
+    let invisible = |text: &str| TokenTree::Group(Group::new(Delimiter::None, tokens(text)));
+    let item: TokenStream = [
+        invisible(""),
+        TokenTree::Ident(Ident::new("async", Span::call_site())),
+        TokenTree::Ident(Ident::new("fn", Span::call_site())),
+        TokenTree::Ident(Ident::new("main", Span::call_site())),
+        TokenTree::Group(Group::new(Delimiter::Parenthesis, TokenStream::new())),
+        invisible("{ work().await; }"),
+    ]
+    .into_iter()
+    .collect();
+    let args: TokenStream = tokens("debug = ")
+        .into_iter()
+        .chain([invisible("false")])
+        .chain(tokens(", loop_factory = "))
+        .chain([invisible("my::make")])
+        .collect();
+    let expansion = canonical(expand::attribute(Kind::Entry, args, item));
+    assert_eq!(errors(&expansion), Vec::<String>::new());
+    assert!(
+        expansion.contains(&norm(
+            "::corun::__private::loop_factory(::corun::__private::Config::new().debug(false), my::make)"
+        )),
+        "{expansion}"
+    );
+    assert!(
+        expansion.contains(&norm("{ work().await; }")),
+        "{expansion}"
+    );
 }
 
 #[test]

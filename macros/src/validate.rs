@@ -1,16 +1,19 @@
 //! Validate: decide what the parsed options and signature mean, or why they are rejected.
 
-use crate::tt::{Ident, Spacing, Span, TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{quote, ToTokens};
+use syn::ext::IdentExt;
+use syn::{Error, ExprPath, Ident, ReturnType, Type};
 
-use crate::error::{message, Error};
-use crate::parse::{is_test_attribute, AngleDepth, Function, OptionList, RawOption, VALID_OPTIONS};
-use crate::tokens::{ident_is, is_punct, last_span, trees, Tokens};
+use crate::parse::{Function, RawOption, Value, VALID_OPTIONS};
 
 /// Which attribute is being expanded.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     /// `#[corun::entry]`.
     Entry,
+    /// `#[corun::main]`: another name for `#[corun::entry]`.
+    Main,
     /// `#[corun::test]`.
     Test,
 }
@@ -20,313 +23,267 @@ impl Kind {
     pub(crate) fn attribute(self) -> &'static str {
         match self {
             Kind::Entry => "#[corun::entry]",
+            Kind::Main => "#[corun::main]",
             Kind::Test => "#[corun::test]",
         }
     }
 }
 
-/// The options of one attribute, each remembered with the span it was given at.
+/// The valid options of one attribute.
 #[derive(Default)]
 pub(crate) struct Options {
     /// `debug` or `debug = bool`; unset means "let `CORUN_DEBUG` decide".
     pub(crate) debug: Option<bool>,
     /// The path after `loop_factory =`.
-    pub(crate) loop_factory: Option<Tokens>,
+    pub(crate) loop_factory: Option<ExprPath>,
     /// The path after `crate =`.
-    pub(crate) krate: Option<Tokens>,
+    pub(crate) krate: Option<ExprPath>,
 }
 
-/// Reads and checks every option of the attribute's arguments, appending one compile error per
-/// mistake to `errors`, and keeps the valid ones.
-///
-/// The errors of pieces that are not `name [= value]` come first, then those of options that
-/// are unknown, repeated or given a wrong value, each group in the order written.
-pub(crate) fn options(args: TokenStream, errors: &mut Tokens) -> Options {
+/// Checks the meaning of every option read, with one error per option that is unknown,
+/// repeated or given a wrong value, in the order written; keeps the valid ones.
+pub(crate) fn options(raw: Vec<RawOption>) -> (Options, Vec<Error>) {
     let mut options = Options::default();
-    let mut meaning_errors = Vec::new();
-    let mut seen_debug = false;
-    let mut seen_loop_factory = false;
-    let mut seen_crate = false;
-    let mut list = OptionList::new(args);
-    while let Some(piece) = list.next() {
-        let option = match piece {
-            Ok(option) => option,
-            Err(error) => {
-                error.push_to(errors);
-                continue;
-            }
-        };
-        let name = option.name.to_string();
-        let seen = match name.as_str() {
-            "debug" => &mut seen_debug,
-            "loop_factory" => &mut seen_loop_factory,
-            "crate" => &mut seen_crate,
-            _ => {
-                let error = Error::new(
+    let mut seen: Vec<String> = Vec::new();
+    let errors = raw
+        .into_iter()
+        .filter_map(|option| {
+            let name = option.name.to_string();
+            if !matches!(name.as_str(), "debug" | "loop_factory" | "crate") {
+                return Some(Error::new(
                     option.name.span(),
-                    message(&[
-                        "unknown option `",
-                        &name,
-                        "`: the options are ",
-                        VALID_OPTIONS,
-                    ]),
-                );
-                error.push_to(&mut meaning_errors);
-                continue;
+                    format!("unknown option `{name}`: the options are {VALID_OPTIONS}"),
+                ));
             }
-        };
-        if *seen {
-            let otherwise = option.eq.unwrap_or(option.name.span());
-            let error = Error::spanning(
-                option.name.span(),
-                last_span(&option.value, otherwise),
-                message(&["option `", &name, "` is given twice: remove this one"]),
-            );
-            error.push_to(&mut meaning_errors);
-            continue;
-        }
-        *seen = true;
-        match name.as_str() {
-            "debug" => match debug_value(&option) {
-                Ok(on) => options.debug = Some(on),
-                Err(error) => error.push_to(&mut meaning_errors),
-            },
-            "loop_factory" => match path_value(option, true) {
-                Ok(path) => options.loop_factory = Some(path),
-                Err(error) => error.push_to(&mut meaning_errors),
-            },
-            _ => match path_value(option, false) {
-                Ok(path) => options.krate = Some(path),
-                Err(error) => error.push_to(&mut meaning_errors),
-            },
-        }
-    }
-    errors.append(&mut meaning_errors);
-    options
+            if seen.contains(&name) {
+                let RawOption { name, eq, value } = option;
+                return Some(Error::new_spanned(
+                    quote!(#name #eq #value),
+                    format!("option `{name}` is given twice: remove this one"),
+                ));
+            }
+            seen.push(name.clone());
+            let checked = match name.as_str() {
+                "debug" => debug_value(option).map(|on| options.debug = Some(on)),
+                "loop_factory" => {
+                    loop_factory_value(option).map(|path| options.loop_factory = Some(path))
+                }
+                _ => crate_value(option).map(|path| options.krate = Some(path)),
+            };
+            checked.err()
+        })
+        .collect();
+    (options, errors)
 }
 
-fn debug_value(option: &RawOption) -> Result<bool, Error> {
-    let Some(eq) = option.eq else {
-        return Ok(true);
-    };
-    if let [TokenTree::Ident(value)] = option.value.as_slice() {
-        if ident_is(value, "true") {
-            return Ok(true);
-        }
-        if ident_is(value, "false") {
-            return Ok(false);
-        }
+fn debug_value(option: RawOption) -> syn::Result<bool> {
+    match option.value {
+        Value::Absent => Ok(true),
+        Value::Bool(on) => Ok(on.value),
+        value => Err(Error::new_spanned(
+            value_or(&value, &option.eq),
+            "`debug` takes a bool: write `debug`, `debug = true` or `debug = false`",
+        )),
     }
-    Err(Error::covering(
-        &option.value,
-        eq,
-        "`debug` takes a bool: write `debug`, `debug = true` or `debug = false`".to_owned(),
-    ))
 }
 
-fn path_value(option: RawOption, is_loop_factory: bool) -> Result<Tokens, Error> {
-    let (takes, needs) = if is_loop_factory {
-        (
-            "`loop_factory` takes the path of a function that makes the loop: \
-             write `loop_factory = corun::loops::VirtualTimeLoop::new`",
-            "`loop_factory` needs the path of a function that makes the loop: \
-             write `loop_factory = corun::loops::VirtualTimeLoop::new`",
-        )
-    } else {
-        (
-            "`crate` takes the path of the corun crate: write `crate = my_corun`",
+const LOOP_FACTORY_EXAMPLE: &str = "write `loop_factory = corun::loops::VirtualTimeLoop::new`";
+
+fn loop_factory_value(option: RawOption) -> syn::Result<ExprPath> {
+    let RawOption { name, eq, value } = option;
+    match value {
+        Value::Path(path) => Ok(path),
+        value if is_missing(&value) => Err(Error::new_spanned(
+            quote!(#name #eq),
+            format!(
+                "`loop_factory` needs the path of a function that makes the loop: {LOOP_FACTORY_EXAMPLE}"
+            ),
+        )),
+        value => Err(Error::new_spanned(
+            value,
+            format!(
+                "`loop_factory` takes the path of a function that makes the loop: {LOOP_FACTORY_EXAMPLE}"
+            ),
+        )),
+    }
+}
+
+fn crate_value(option: RawOption) -> syn::Result<ExprPath> {
+    let RawOption { name, eq, value } = option;
+    match value {
+        Value::Path(path) if path.qself.is_none() && is_plain(&path) => Ok(path),
+        value if is_missing(&value) => Err(Error::new_spanned(
+            quote!(#name #eq),
             "`crate` needs the path of the corun crate: write `crate = my_corun`",
-        )
-    };
-    if option.eq.is_none() || option.value.is_empty() {
-        let end = option.eq.unwrap_or(option.name.span());
-        return Err(Error::spanning(option.name.span(), end, needs.to_owned()));
+        )),
+        value => Err(Error::new_spanned(
+            value,
+            "`crate` takes the path of the corun crate: write `crate = my_corun`",
+        )),
     }
-    if !is_path(&option.value, is_loop_factory) {
-        return Err(Error::covering(
-            &option.value,
-            option.name.span(),
-            takes.to_owned(),
+}
+
+/// No value at all: no `=`, or nothing after it.
+fn is_missing(value: &Value) -> bool {
+    match value {
+        Value::Absent => true,
+        Value::Other(tokens) => tokens.is_empty(),
+        Value::Bool(_) | Value::Path(_) => false,
+    }
+}
+
+/// A path without generic arguments: `a::b`, `::a`.
+fn is_plain(path: &ExprPath) -> bool {
+    path.path
+        .segments
+        .iter()
+        .all(|segment| segment.arguments.is_none())
+}
+
+/// The value's tokens, or the `=` when the value is empty, for an error's span.
+fn value_or(value: &Value, eq: &Option<syn::Token![=]>) -> TokenStream {
+    let tokens = value.to_token_stream();
+    if tokens.is_empty() {
+        eq.to_token_stream()
+    } else {
+        tokens
+    }
+}
+
+impl ToTokens for Value {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        match self {
+            Value::Absent => {}
+            Value::Bool(on) => on.to_tokens(tokens),
+            Value::Path(path) => path.to_tokens(tokens),
+            Value::Other(other) => other.to_tokens(tokens),
+        }
+    }
+}
+
+/// Checks that the function can be run by the attribute, with one error per problem.
+pub(crate) fn signature(kind: Kind, function: &Function) -> Vec<Error> {
+    let attribute = kind.attribute();
+    let name = unraw(&function.name);
+    let mut errors = Vec::new();
+    if let Some(constness) = &function.constness {
+        errors.push(Error::new(
+            constness.span,
+            format!(
+                "`{attribute}` cannot run a `const fn`: remove `const` and write `async fn {name}`"
+            ),
         ));
     }
-    Ok(option.value)
-}
-
-/// Whether `tokens[index..]` starts with `::`.
-fn is_colons(tokens: &[TokenTree], index: usize) -> bool {
-    matches!((tokens.get(index), tokens.get(index + 1)),
-        (Some(TokenTree::Punct(first)), Some(TokenTree::Punct(second)))
-            if first.as_char() == ':' && first.spacing() == Spacing::Joint
-                && second.as_char() == ':')
-}
-
-/// Skips a balanced `<...>` starting at `index`, returning the index after it.
-fn skip_angles(tokens: &[TokenTree], mut index: usize) -> Option<usize> {
-    let mut angles = AngleDepth::default();
-    loop {
-        angles.step(tokens.get(index)?);
-        index += 1;
-        if angles.depth == 0 {
-            return Some(index);
-        }
-    }
-}
-
-/// Whether `tokens[index]` is a `<`.
-fn is_angle_at(tokens: &[TokenTree], index: usize) -> bool {
-    matches!(tokens.get(index), Some(token) if is_punct(token, '<'))
-}
-
-/// `a::b::c`, optionally with a leading `::`; with `generics`, also `Loop::<T>::new` and
-/// `<Loop as Trait>::new`.
-fn is_path(tokens: &[TokenTree], generics: bool) -> bool {
-    let mut index = 0;
-    if generics && is_angle_at(tokens, 0) {
-        let Some(after) = skip_angles(tokens, 0) else {
-            return false;
-        };
-        if !is_colons(tokens, after) {
-            return false;
-        }
-        index = after + 2;
-    } else if is_colons(tokens, 0) {
-        index = 2;
-    }
-    loop {
-        if !matches!(tokens.get(index), Some(TokenTree::Ident(_))) {
-            return false;
-        }
-        index += 1;
-        if index == tokens.len() {
-            return true;
-        }
-        if !is_colons(tokens, index) {
-            return false;
-        }
-        index += 2;
-        if generics && is_angle_at(tokens, index) {
-            let Some(after) = skip_angles(tokens, index) else {
-                return false;
-            };
-            if after == tokens.len() {
-                return true;
-            }
-            if !is_colons(tokens, after) {
-                return false;
-            }
-            index = after + 2;
-        }
-    }
-}
-
-/// Checks that the function can be run by the attribute, appending one compile error per
-/// problem to `errors`; whether there was none.
-pub(crate) fn signature(kind: Kind, function: &Function, errors: &mut Tokens) -> bool {
-    let attribute = kind.attribute();
-    let name = unraw(function.name);
-    let errors_before = errors.len();
-    if let Some(constness) = function.constness {
-        Error::new(
-            constness.span(),
-            message(&[
-                "`",
-                attribute,
-                "` cannot run a `const fn`: remove `const` and write `async fn ",
-                &name,
-                "`",
-            ]),
-        )
-        .push_to(errors);
-    }
     if function.asyncness.is_none() {
-        Error::new(
-            function.fn_token.span(),
-            message(&[
-                "a coroutine was expected, found a plain `fn`: write `async fn ",
-                &name,
-                "`",
-            ]),
-        )
-        .push_to(errors);
+        errors.push(Error::new(
+            function.fn_token.span,
+            format!("a coroutine was expected, found a plain `fn`: write `async fn {name}`"),
+        ));
     }
-    if !function.generics.is_empty() {
-        Error::covering(
-            function.generics,
-            function.name.span(),
-            message(&[
-                "`",
-                attribute,
-                "` takes a function without generic parameters: write `async fn ",
-                &name,
-                "()`",
-            ]),
-        )
-        .push_to(errors);
+    if function.generics.lt_token.is_some() {
+        errors.push(Error::new_spanned(
+            &function.generics,
+            format!(
+                "`{attribute}` takes a function without generic parameters: write `async fn {name}()`"
+            ),
+        ));
     }
-    let parameters = trees(function.parameters.stream());
-    if let Some(receiver) = self_token(&parameters) {
-        Error::new(
+    if let Some(receiver) = self_token(&function.parameters) {
+        errors.push(Error::new(
             receiver,
-            message(&[
-                "`",
-                attribute,
-                "` cannot run a method: remove `self` and write `async fn ",
-                &name,
-                "()`",
-            ]),
-        )
-        .push_to(errors);
-    } else if !parameters.is_empty() {
-        Error::covering(
-            &parameters,
-            function.parameters.span(),
-            message(&[
-                "`",
-                attribute,
-                "` takes a function without parameters: write `async fn ",
-                &name,
-                "()`",
-            ]),
-        )
-        .push_to(errors);
+            format!(
+                "`{attribute}` cannot run a method: remove `self` and write `async fn {name}()`"
+            ),
+        ));
+    } else if !function.parameters.is_empty() {
+        errors.push(Error::new_spanned(
+            &function.parameters,
+            format!("`{attribute}` takes a function without parameters: write `async fn {name}()`"),
+        ));
     }
     if kind == Kind::Test {
-        // The attributes come in pairs: `#`, `[...]`.
-        let attributes = function.attributes;
-        let mut index = 1;
-        while index < attributes.len() {
-            if let TokenTree::Group(brackets) = &attributes[index] {
-                if is_test_attribute(brackets) {
-                    Error::spanning(
-                        attributes[index - 1].span(),
-                        brackets.span(),
-                        "this function is already a test: remove this attribute, `#[corun::test]` adds `#[test]` itself".to_owned(),
-                    ).push_to(errors);
-                }
-            }
-            index += 2;
-        }
+        errors.extend(
+            function
+                .attributes
+                .iter()
+                .filter(|attribute| {
+                    attribute
+                        .path()
+                        .segments
+                        .last()
+                        .is_some_and(|segment| segment.ident == "test")
+                })
+                .map(|test| {
+                    Error::new_spanned(
+                        test,
+                        "this function is already a test: remove this attribute, `#[corun::test]` adds `#[test]` itself",
+                    )
+                }),
+        );
     }
-    errors.len() == errors_before
+    errors
 }
 
 /// The span of `self` in the first parameter (`self`, `&self`, `&'a mut self`, `self: Box<Self>`).
-fn self_token(parameters: &[TokenTree]) -> Option<Span> {
-    for token in parameters {
-        match token {
-            TokenTree::Punct(punct) if punct.as_char() == ',' || punct.as_char() == ':' => break,
-            TokenTree::Ident(ident) if ident_is(ident, "self") => return Some(ident.span()),
-            _ => {}
-        }
+fn self_token(parameters: &TokenStream) -> Option<Span> {
+    parameters
+        .clone()
+        .into_iter()
+        .take_while(|token| {
+            !matches!(token, TokenTree::Punct(punct) if matches!(punct.as_char(), ',' | ':'))
+        })
+        .find_map(|token| match token {
+            TokenTree::Ident(ident) if ident == "self" => Some(ident.span()),
+            _ => None,
+        })
+}
+
+/// How the body's output type is fixed in the expansion.
+pub(crate) enum Output<'a> {
+    /// No `->`: the output is `()`.
+    Unit,
+    /// A type that can be named: the async block's return type is set to it before the body
+    /// runs (see `expand`).
+    Named(&'a Type),
+    /// `impl Trait` somewhere in the type: cannot be named, so the block's output is inferred
+    /// from the function's.
+    Opaque,
+    /// `-> !`: cannot be named in a generic argument on stable, but can be an async closure's
+    /// return type.
+    Never,
+}
+
+/// What kind of return type the function declares.
+pub(crate) fn output(function: &Function) -> Output<'_> {
+    let ReturnType::Type(_, declared) = &function.output else {
+        return Output::Unit;
+    };
+    let mut ty: &Type = declared;
+    // Through the invisible group of a `$ty` passed in by a `macro_rules!` macro, and parentheses.
+    while let Type::Group(syn::TypeGroup { elem, .. }) | Type::Paren(syn::TypeParen { elem, .. }) =
+        ty
+    {
+        ty = elem;
     }
-    None
+    if let Type::Never(_) = ty {
+        return Output::Never;
+    }
+    if contains_impl(declared.to_token_stream()) {
+        return Output::Opaque;
+    }
+    Output::Named(declared)
+}
+
+/// Whether `impl` appears anywhere in the tokens (`impl Trait`, `Box<impl Trait>`).
+fn contains_impl(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|token| match token {
+        TokenTree::Ident(ident) => ident == "impl",
+        TokenTree::Group(group) => contains_impl(group.stream()),
+        _ => false,
+    })
 }
 
 /// The name without `r#`, as users and the task name see it.
 pub(crate) fn unraw(ident: &Ident) -> String {
-    let name = ident.to_string();
-    match name.strip_prefix("r#") {
-        Some(stripped) => message(&[stripped]),
-        None => name,
-    }
+    ident.unraw().to_string()
 }
