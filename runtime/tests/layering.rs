@@ -45,6 +45,7 @@ const LAYERS: &[(&str, u8)] = &[
 const LOOP_LAYER_MAY_USE: &[&str] = &["event_loop.rs", "loops/", "record/"];
 
 #[test]
+#[cfg_attr(miri, ignore = "reads the source text; nothing unsafe to check")]
 fn runtime_src_has_no_import_cycle() {
     let graph = Graph::read(&src_dir());
     let cycles = graph.cycles();
@@ -55,6 +56,7 @@ fn runtime_src_has_no_import_cycle() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "reads the source text; nothing unsafe to check")]
 fn every_file_imports_only_from_its_layer_and_below() {
     let graph = Graph::read(&src_dir());
     let mut violations = Vec::new();
@@ -73,6 +75,7 @@ fn every_file_imports_only_from_its_layer_and_below() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "reads the source text; nothing unsafe to check")]
 fn the_loop_layer_imports_only_itself_and_the_record() {
     let graph = Graph::read(&src_dir());
     let loop_files: Vec<&String> = graph
@@ -92,6 +95,7 @@ fn the_loop_layer_imports_only_itself_and_the_record() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "reads the source text; nothing unsafe to check")]
 fn the_checker_finds_a_cycle_through_a_group_and_a_parent_module() {
     let graph = Graph::from_sources(&[
         ("lib.rs", "mod a; mod b; pub use a::A;"),
