@@ -1,14 +1,12 @@
 //! Cancellation: [`request_cancel`], how `Task::cancel` (and a signal, for main) asks a task to
 //! stop; [`cancellable_ref`], how `TaskRef::cancel` reaches a task; and `cancelled()`, how a task
-//! hears it and gets to finish on its own. Layer 4 (beside
-//! tasks): uses the context and the record.
+//! hears it and gets to finish on its own. Layer 4 (beside tasks): uses the context and the
+//! record.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context as PollContext, Poll};
-
 use std::sync::Arc;
-use std::task::{Wake, Waker};
+use std::task::{Context as PollContext, Poll, Wake, Waker};
 
 use crate::context::core::Context;
 use crate::context::this_thread;

@@ -47,8 +47,9 @@ struct Target {
 impl Target {
     #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
     fn receive(&self, signal: i32) {
-        // Under the lock of `also`: a waker set by `also_wake` after this point is one the
-        // signal must not wake (the loop has taken it by then), and one set before is woken.
+        // Under the lock of `also`, so that `also_wake` either comes first and has its waker
+        // woken here, or comes after and sees this signal (it then wakes its waker itself,
+        // unless the loop has taken the signal meanwhile, as main's cancellation).
         let also = self.also();
         if self
             .first
