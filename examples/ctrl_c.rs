@@ -3,7 +3,7 @@
 //!
 //! - no argument: main does not listen; its future is dropped, the leftover task is cancelled,
 //!   the run waits for the thread work under way, and the process exits with 130 (143 for
-//!   SIGTERM). "main returned" is never printed.
+//!   SIGTERM). "main returned" is never printed; one line on stderr says the run was interrupted.
 //! - `listen`: main waits on `corun::cancelled()` and returns 7, which the run hands back.
 //! - `slow-cleanup`: main listens, then starts a cleanup that would take a minute; a second
 //!   Ctrl-C exits at once with 130.

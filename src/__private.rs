@@ -14,11 +14,14 @@ pub fn output_type<T>() -> T {
     unreachable!("corun::__private::output_type is never called")
 }
 
-/// The test attribute's entry: a run whose reports make the test fail.
+/// The test attribute's entry: a run whose reports make the test fail. [`Config::run`], then a
+/// failure of the test if the run reported an unretrieved task panic or a panic while
+/// cancelling, listing those reports.
 ///
 /// `#[corun::test]` expands to `run_test(config, async move { .. })`.
+#[track_caller]
 pub fn run_test<F: core::future::IntoFuture>(config: Config, fut: F) -> F::Output {
-    config.run(fut)
+    corun_runtime::__private::run_test(config, fut)
 }
 
 /// A function or constructor that makes an event loop, called with `P`: what

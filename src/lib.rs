@@ -13,7 +13,8 @@
 //! `#[corun::entry]` turns an `async fn` into a plain function that makes a fresh event loop, runs
 //! the body as the main task, cancels every task it left behind, waits for worker threads, closes
 //! the loop and hands back the result (or resumes the panic). See [`Config::run`] for the order
-//! of one run and [`EventLoop`] for the loop layer.
+//! of one run and [`EventLoop`] for the loop layer. Coming from Python, start with the
+//! [`guide`]: every piece of asyncio beside its corun equivalent.
 //!
 //! This crate only re-exports: the runtime lives in `corun-runtime`, the attributes in
 //! `corun-macros`.
@@ -24,3 +25,5 @@ pub use corun_runtime::*;
 
 #[doc(hidden)]
 pub mod __private;
+
+pub mod guide;

@@ -165,3 +165,122 @@ fn cancelled_awaited_on_another_thread_keeps_its_task_listening() {
     });
     assert_eq!(outcome.unwrap(), "finished on its own");
 }
+
+/// A task that hands out a reference to itself, then waits forever unless asked to cancel while
+/// listening (`listen`), when it returns `"finished"`.
+fn spawn_handing_out_its_ref(
+    listen: bool,
+) -> (
+    corun::Task<&'static str>,
+    std::sync::mpsc::Receiver<corun::TaskRef>,
+) {
+    let (send, receive) = std::sync::mpsc::channel();
+    let task = corun::spawn(async move {
+        send.send(corun::current_task().unwrap()).unwrap();
+        if listen {
+            corun::cancelled().await;
+            return "finished";
+        }
+        std::future::pending().await
+    });
+    (task, receive)
+}
+
+#[test]
+fn task_ref_cancel_drops_a_task_not_listening_and_is_false_once_it_finished() {
+    corun::run(async {
+        let (task, refs) = spawn_handing_out_its_ref(false);
+        corun::yield_now().await;
+        let task_ref = refs.recv().unwrap();
+        assert!(task_ref.cancel());
+        assert!(task_ref.cancel(), "asked already, not finished yet");
+        assert!(task.join().await.unwrap_err().is_cancelled());
+        assert!(!task_ref.cancel(), "finished");
+    });
+}
+
+#[test]
+fn task_ref_cancel_lets_a_listening_task_return_its_value() {
+    let value = corun::run(async {
+        let (task, refs) = spawn_handing_out_its_ref(true);
+        corun::yield_now().await;
+        assert!(refs.recv().unwrap().cancel());
+        task.join().await
+    });
+    assert_eq!(value.unwrap(), "finished");
+}
+
+#[test]
+fn task_ref_cancel_works_from_another_thread() {
+    corun::run(async {
+        let (task, refs) = spawn_handing_out_its_ref(false);
+        corun::yield_now().await;
+        let task_ref = refs.recv().unwrap();
+        let cancelled = corun::to_thread(move || task_ref.cancel()).await;
+        assert!(cancelled);
+        assert!(task.join().await.unwrap_err().is_cancelled());
+    });
+}
+
+#[test]
+fn a_task_cancelling_itself_is_dropped_at_its_next_turn() {
+    let drops = Drops::default();
+    let token = drops.token();
+    corun::run(async move {
+        let task = corun::spawn(async move {
+            let _token = token;
+            assert!(corun::current_task().unwrap().cancel());
+            corun::yield_now().await;
+            unreachable!("a cancelled task is not polled again");
+        });
+        assert!(task.join().await.unwrap_err().is_cancelled());
+    });
+    assert_eq!(drops.count(), 1);
+}
+
+#[test]
+fn a_task_may_cancel_main_which_then_has_no_value() {
+    common::quiet_panics();
+    let drops = Drops::default();
+    let token = drops.token();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        corun::run(async move {
+            let _token = token;
+            let main = corun::current_task().unwrap();
+            drop(corun::spawn(async move { assert!(main.cancel()) }));
+            std::future::pending::<()>().await;
+        })
+    }));
+    let payload = caught.expect_err("a cancelled main has no value");
+    let message = payload.downcast_ref::<String>().expect("a message");
+    assert!(
+        message.starts_with("the main task 'main' was cancelled"),
+        "{message}"
+    );
+    assert_eq!(drops.count(), 1, "main's future was dropped");
+}
+
+#[test]
+fn a_main_listening_on_cancelled_finishes_with_its_value_when_a_task_cancels_it() {
+    let value = corun::run(async {
+        let main = corun::current_task().unwrap();
+        drop(corun::spawn(async move { assert!(main.cancel()) }));
+        corun::cancelled().await;
+        "finished anyway"
+    });
+    assert_eq!(value, "finished anyway");
+}
+
+#[test]
+fn main_cancelled_from_another_thread_is_woken_and_cancelled() {
+    common::quiet_panics();
+    let caught = std::panic::catch_unwind(|| {
+        corun::Config::new().handle_signals(false).run(async {
+            let main = corun::current_task().unwrap();
+            std::thread::spawn(move || assert!(main.cancel()));
+            // Parked, with nothing else to do: only the cancel's wake can end this.
+            std::future::pending::<()>().await;
+        })
+    });
+    assert!(caught.is_err());
+}

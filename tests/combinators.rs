@@ -3,6 +3,7 @@
 mod common;
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::Duration;
@@ -127,6 +128,25 @@ fn gather_all_keeps_input_order_and_runs_concurrently() {
     });
     assert_eq!(outputs, [5, 4, 3, 2, 1]);
     assert_eq!(elapsed, Duration::from_secs(5));
+}
+
+#[test]
+fn gather_of_nothing_gives_unit_at_once() {
+    /// A macro that forwards its list of futures, as user code does, called with none.
+    macro_rules! all_of {
+        ($($future:expr),*) => { gather!($($future),*) };
+    }
+    let polls = corun::run(async {
+        let gathered = all_of!();
+        let mut gathered = std::pin::pin!(gathered);
+        let waker = std::task::Waker::noop();
+        let polled = gathered
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker));
+        let () = gather!().await;
+        polled
+    });
+    assert_eq!(polls, std::task::Poll::Ready(()), "ready at the first poll");
 }
 
 #[test]

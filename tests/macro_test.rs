@@ -1,5 +1,5 @@
 //! `#[corun::test]` makes real tests: they run, `#[should_panic]` and `-> Result` work, options
-//! apply, and the main task is named after the test.
+//! apply, the main task is named after the test, and a task panic nobody retrieved fails it.
 
 use std::time::Duration;
 
@@ -47,4 +47,13 @@ async fn loop_factory_option_picks_the_loop() {
     let start = corun::now();
     corun::sleep(Duration::from_secs(3600)).await;
     assert_eq!(corun::now() - start, Duration::from_secs(3600));
+}
+
+#[corun::test]
+#[should_panic(expected = "the test's run reported 1 failure(s) outside the test's own future")]
+async fn a_test_whose_detached_task_panicked_fails() {
+    drop(corun::spawn(async {
+        panic!("a detached task's panic that nobody retrieves")
+    }));
+    corun::yield_now().await;
 }

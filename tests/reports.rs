@@ -84,3 +84,69 @@ fn panic_dropped_on_another_thread_is_reported_to_its_loop() {
     });
     assert_eq!(reports.of_kind(ReportKind::UnretrievedPanic).len(), 1);
 }
+
+#[test]
+fn a_panic_whose_handle_was_leaked_is_reported_when_the_loop_closes() {
+    quiet_panics();
+    let reports = Reports::default();
+    reports.config().run(async {
+        let task = corun::spawn_named("leaked", async { panic!("[expected] leaked") });
+        corun::yield_now().await;
+        assert!(task.is_finished());
+        std::mem::forget(task);
+    });
+    let unretrieved = reports.of_kind(ReportKind::UnretrievedPanic);
+    assert_eq!(unretrieved.len(), 1, "{unretrieved:?}");
+    assert_eq!(unretrieved[0].task_name(), Some("leaked"));
+    assert!(
+        unretrieved[0].message().contains("[expected] leaked"),
+        "{}",
+        unretrieved[0]
+    );
+}
+
+#[test]
+fn a_panic_whose_handle_outlives_the_run_is_reported_through_that_runs_handler_once() {
+    quiet_panics();
+    let reports = Reports::default();
+    // Handed out of the run in an `Option`: the handle is a future, not the run's result.
+    let task = reports.config().run(async {
+        let task = corun::spawn_named("kept", async { panic!("[expected] kept") });
+        corun::yield_now().await;
+        Some(task)
+    });
+    let task = task.expect("the run hands the handle out");
+    let unretrieved = reports.of_kind(ReportKind::UnretrievedPanic);
+    assert_eq!(
+        unretrieved.len(),
+        1,
+        "reported as the loop closed: {unretrieved:?}"
+    );
+    assert_eq!(unretrieved[0].task_name(), Some("kept"));
+    // The handle still gives the panic afterwards; dropping it reports nothing more.
+    let joined = futures::executor::block_on(task.join());
+    let Err(corun::TaskError::Panicked(payload)) = joined else {
+        panic!("the handle gives the panic: {joined:?}");
+    };
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"[expected] kept"));
+    assert_eq!(reports.all().len(), 1);
+}
+
+#[test]
+fn a_panic_retrieved_in_a_later_run_of_the_same_runner_is_not_reported() {
+    quiet_panics();
+    let reports = Reports::default();
+    let mut runner = corun::Runner::new(reports.config());
+    let task = runner
+        .run(async {
+            let task = corun::spawn(async { panic!("[expected] later") });
+            corun::yield_now().await;
+            Some(task)
+        })
+        .unwrap()
+        .expect("the run hands the handle out");
+    let joined = runner.run(task.join()).unwrap();
+    assert!(matches!(joined, Err(corun::TaskError::Panicked(_))));
+    runner.close();
+    assert_eq!(reports.all().len(), 0, "{:?}", reports.all());
+}

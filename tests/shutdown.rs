@@ -29,20 +29,45 @@ fn leftover_tasks_are_cancelled() {
 }
 
 #[test]
-fn leftover_tasks_never_polled_are_cancelled_too() {
+fn a_task_spawned_just_before_main_returns_runs_to_its_first_await_then_is_cancelled() {
     let drops = Drops::default();
     let token = drops.token();
+    let steps = Rc::new(RefCell::new(Vec::new()));
+    let log = steps.clone();
     let (future, polls) = common::counted(async move {
         let _token = token;
+        log.borrow_mut().push("before its first await");
+        std::future::pending::<()>().await;
+        log.borrow_mut().push("after its first await");
     });
     corun::run(async move {
         drop(corun::spawn(future));
     });
-    assert_eq!(drops.count(), 1);
     assert_eq!(
         polls.get(),
+        1,
+        "it was ready when main finished: it got its turn"
+    );
+    assert_eq!(*steps.borrow(), ["before its first await"]);
+    assert_eq!(drops.count(), 1, "then the shutdown cancelled it");
+}
+
+#[test]
+fn only_the_work_ready_when_main_finished_runs_before_the_sweep() {
+    let (inner, inner_polls) = common::counted(async {});
+    let (outer, outer_polls) = common::counted(async move {
+        // Spawned during the last batch: it waits for the sweep, which cancels it unpolled.
+        drop(corun::spawn(inner));
+        std::future::pending::<()>().await;
+    });
+    corun::run(async move {
+        drop(corun::spawn(outer));
+    });
+    assert_eq!(outer_polls.get(), 1, "ready when main finished: it ran");
+    assert_eq!(
+        inner_polls.get(),
         0,
-        "a task cancelled at shutdown before its first poll never runs"
+        "spawned after main finished: cancelled before it ran"
     );
 }
 

@@ -1,6 +1,8 @@
 //! SIGINT and SIGTERM, tested on real processes: this binary (`harness = false`) re-runs itself
 //! as the child, which runs `examples/ctrl_c.rs` (or a small program below) on its main thread;
-//! the parent signals it with `kill` and checks what it printed and how it exited.
+//! the parent signals it with `kill` and checks what it printed and how it exited. A child gets
+//! the default disposition of SIGINT and SIGTERM even where this process inherited `SIG_IGN`
+//! (a background job of a non-interactive shell), through `env --default-signal`.
 
 #[cfg(unix)]
 #[path = "../examples/ctrl_c.rs"]
@@ -34,10 +36,11 @@ mod unix {
         if let Ok(program) = std::env::var(CHILD) {
             return child(&program);
         }
-        if signal_ignored(2) || signal_ignored(15) {
-            // Inherited `SIG_IGN` (a background job of a non-interactive shell): corun rightly
-            // leaves such a process alone, so there is nothing to test here.
-            println!("signals: skipped, SIGINT or SIGTERM is ignored in this process");
+        if launcher().is_none() {
+            println!(
+                "signals: skipped, SIGINT or SIGTERM is ignored in this process and `env \
+                 --default-signal` cannot give the child the default disposition"
+            );
             return;
         }
         let cases: &[(&str, fn())] = &[
@@ -69,6 +72,26 @@ mod unix {
             (
                 "after_a_forced_run_the_process_handler_has_the_signal_again",
                 after_a_forced_run_the_process_handler_has_the_signal_again,
+            ),
+            (
+                "an_interrupted_run_says_so_in_one_line_on_stderr",
+                an_interrupted_run_says_so_in_one_line_on_stderr,
+            ),
+            (
+                "a_signal_during_the_shutdown_grace_ends_it_and_try_run_gives_interrupted",
+                a_signal_during_the_shutdown_grace_ends_it_and_try_run_gives_interrupted,
+            ),
+            (
+                "a_signal_during_the_wait_for_thread_work_ends_it_and_exits_130",
+                a_signal_during_the_wait_for_thread_work_ends_it_and_exits_130,
+            ),
+            (
+                "a_signal_stops_a_shutdown_kept_busy_by_respawning_destructors_and_exits_143",
+                a_signal_stops_a_shutdown_kept_busy_by_respawning_destructors_and_exits_143,
+            ),
+            (
+                "the_child_gets_the_default_disposition_even_if_the_parent_ignores_sigint",
+                the_child_gets_the_default_disposition_even_if_the_parent_ignores_sigint,
             ),
         ];
         let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
@@ -164,6 +187,106 @@ mod unix {
         );
     }
 
+    fn an_interrupted_run_says_so_in_one_line_on_stderr() {
+        let mut child = Child::start("example", &[]);
+        child.wait_for("ready");
+        child.signal("INT");
+        let (status, _, stderr) = child.finish_with_stderr();
+        assert_eq!(status.code(), Some(130), "{status:?}");
+        assert_eq!(
+            stderr,
+            [
+                "corun: signal: SIGINT received: the main task was cancelled and the run ends as \
+              interrupted"
+            ],
+            "with debug off, one line"
+        );
+    }
+
+    fn a_signal_during_the_shutdown_grace_ends_it_and_try_run_gives_interrupted() {
+        let mut child = Child::start("grace", &[]);
+        child.wait_for("cleaning up");
+        let start = Instant::now();
+        child.signal("INT");
+        let (status, lines, stderr) = child.finish_with_stderr();
+        assert!(
+            start.elapsed() < PATIENCE / 2,
+            "the 300 s grace was not waited out"
+        );
+        assert_eq!(status.code(), Some(0), "{status:?}: {lines:?}");
+        assert!(
+            lines.iter().any(|l| l == "try_run gave Err(Interrupted)"),
+            "{lines:?}"
+        );
+        assert!(!lines.iter().any(|l| l == "cleanup finished"), "{lines:?}");
+        assert!(lines.iter().any(|l| l == "cleanup dropped"), "{lines:?}");
+        assert_eq!(stderr.len(), 1, "{stderr:?}");
+        assert!(
+            stderr[0].starts_with(
+                "corun: signal: SIGINT received while the run was shutting down: it stopped \
+                 waiting and ends as interrupted; 1 task(s) dropped"
+            ),
+            "{stderr:?}"
+        );
+    }
+
+    fn a_signal_during_the_wait_for_thread_work_ends_it_and_exits_130() {
+        let mut child = Child::start("thread-wait", &[]);
+        child.wait_for("thread work started");
+        let start = Instant::now();
+        child.signal("INT");
+        let (status, lines, stderr) = child.finish_with_stderr();
+        assert!(
+            start.elapsed() < PATIENCE / 2,
+            "the thread work was not waited for"
+        );
+        assert_eq!(status.code(), Some(130), "{status:?}: {lines:?}");
+        assert!(!lines.iter().any(|l| l == "main returned"), "{lines:?}");
+        assert_eq!(stderr.len(), 1, "one line says what happened: {stderr:?}");
+        assert!(
+            stderr[0].starts_with("corun: signal: SIGINT received while the run was shutting down")
+                && stderr[0].ends_with("1 to_thread job(s) left running"),
+            "{stderr:?}"
+        );
+    }
+
+    fn a_signal_stops_a_shutdown_kept_busy_by_respawning_destructors_and_exits_143() {
+        let mut child = Child::start("respawning", &[]);
+        child.wait_for("respawning");
+        child.signal("TERM");
+        let (status, lines, stderr) = child.finish_with_stderr();
+        assert_eq!(status.code(), Some(143), "{status:?}: {lines:?}");
+        assert_eq!(stderr.len(), 1, "one line says what happened: {stderr:?}");
+        assert!(
+            stderr[0]
+                .starts_with("corun: signal: SIGTERM received while the run was shutting down"),
+            "{stderr:?}"
+        );
+    }
+
+    /// The harness itself: a child started while this process ignores SIGINT (as a background
+    /// job of a non-interactive shell does) still gets the default disposition, so corun handles
+    /// the signal there. Skipped where `env --default-signal` is missing and SIGINT is ignored.
+    fn the_child_gets_the_default_disposition_even_if_the_parent_ignores_sigint() {
+        let Some(mut command) = launcher_for(true) else {
+            println!("(skipped: no `env --default-signal`) ");
+            return;
+        };
+        command.env(CHILD, "report-disposition");
+        let output = command.output().expect("the child runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(stdout.trim(), "SIGINT ignored: false", "{output:?}");
+    }
+
+    /// Prints a line when dropped, to show which destructors ran.
+    struct Announce(&'static str);
+
+    impl Drop for Announce {
+        fn drop(&mut self) {
+            println!("{}", self.0);
+        }
+    }
+
     /// The child side: runs the named program on this process's main thread.
     fn child(program: &str) {
         match program {
@@ -209,6 +332,56 @@ mod unix {
                     println!("the process's own handler saw SIGINT after the run");
                 }
             }
+            "grace" => {
+                let outcome = corun::Config::new()
+                    .shutdown_grace(Duration::from_secs(300))
+                    .try_run(async {
+                        drop(corun::spawn(async {
+                            let _announce = Announce("cleanup dropped");
+                            corun::cancelled().await;
+                            println!("cleaning up");
+                            corun::sleep(Duration::from_secs(3600)).await;
+                            println!("cleanup finished");
+                        }));
+                        corun::yield_now().await;
+                    });
+                println!("try_run gave {outcome:?}");
+            }
+            "thread-wait" => {
+                corun::run(async {
+                    drop(corun::spawn(corun::to_thread(|| {
+                        println!("thread work started");
+                        thread::sleep(Duration::from_secs(600));
+                    })));
+                });
+                println!("main returned");
+            }
+            "respawning" => {
+                /// Spawns another task holding another `Respawn` when dropped: a shutdown that
+                /// never runs out of tasks.
+                struct Respawn;
+                impl Drop for Respawn {
+                    fn drop(&mut self) {
+                        static ANNOUNCED: AtomicBool = AtomicBool::new(false);
+                        if !ANNOUNCED.swap(true, Ordering::SeqCst) {
+                            println!("respawning");
+                        }
+                        let again = Respawn;
+                        drop(corun::spawn(async move {
+                            let _again = again;
+                            std::future::pending::<()>().await;
+                        }));
+                    }
+                }
+                corun::run(async {
+                    drop(corun::spawn(async {
+                        let _respawn = Respawn;
+                        std::future::pending::<()>().await;
+                    }));
+                });
+                println!("main returned");
+            }
+            "report-disposition" => println!("SIGINT ignored: {}", signal_ignored(2)),
             other => panic!("unknown child program {other:?}"),
         }
     }
@@ -218,6 +391,8 @@ mod unix {
         process: std::process::Child,
         lines: mpsc::Receiver<String>,
         seen: Vec<String>,
+        /// Reads the child's stderr to the end.
+        stderr: thread::JoinHandle<Vec<String>>,
     }
 
     /// Runs `program` in a child process, sends it `signal` once it is ready, and returns how it
@@ -231,14 +406,21 @@ mod unix {
 
     impl Child {
         fn start(program: &str, args: &[&str]) -> Child {
-            let mut process = Command::new(std::env::current_exe().unwrap())
+            let mut process = launcher()
+                .expect("main() checked that a child can be started")
                 .args(args)
                 .env(CHILD, program)
                 .env_remove("CORUN_DEBUG")
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
                 .spawn()
                 .unwrap();
+            let stderr = process.stderr.take().unwrap();
+            let stderr = thread::spawn(move || {
+                let lines = BufReader::new(stderr).lines().map_while(Result::ok);
+                lines.collect()
+            });
             let stdout = process.stdout.take().unwrap();
             let (send, lines) = mpsc::channel();
             thread::spawn(move || {
@@ -253,6 +435,7 @@ mod unix {
                 process,
                 lines,
                 seen: Vec::new(),
+                stderr,
             }
         }
 
@@ -289,7 +472,13 @@ mod unix {
         }
 
         /// Waits for the child to exit; gives its status and every line it printed.
-        fn finish(mut self) -> (ExitStatus, Vec<String>) {
+        fn finish(self) -> (ExitStatus, Vec<String>) {
+            let (status, stdout, _) = self.finish_with_stderr();
+            (status, stdout)
+        }
+
+        /// Like `finish`, also giving every line the child printed on stderr.
+        fn finish_with_stderr(mut self) -> (ExitStatus, Vec<String>, Vec<String>) {
             let deadline = Instant::now() + PATIENCE;
             let status = loop {
                 if let Some(status) = self.process.try_wait().unwrap() {
@@ -301,12 +490,42 @@ mod unix {
                 }
                 thread::sleep(Duration::from_millis(10));
             };
-            // The reader thread ends at EOF; take what it read.
+            // The reader threads end at EOF; take what they read.
             while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
                 self.seen.push(line);
             }
-            (status, self.seen)
+            let stderr = self
+                .stderr
+                .join()
+                .expect("the stderr reader does not panic");
+            (status, self.seen, stderr)
         }
+    }
+
+    /// How to start this binary as a child with the default disposition of SIGINT and SIGTERM:
+    /// directly if this process has it, else through `env --default-signal` (GNU coreutils
+    /// 8.31 and later), since a child inherits `SIG_IGN` and corun rightly leaves an ignored
+    /// signal alone. `None` if neither works.
+    fn launcher() -> Option<Command> {
+        launcher_for(signal_ignored(2) || signal_ignored(15))
+    }
+
+    fn launcher_for(parent_ignores: bool) -> Option<Command> {
+        let exe = std::env::current_exe().unwrap();
+        if !parent_ignores {
+            return Some(Command::new(exe));
+        }
+        let works = Command::new("env")
+            .args(["--default-signal=INT,TERM", "true"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !works {
+            return None;
+        }
+        let mut command = Command::new("env");
+        command.arg("--default-signal=INT,TERM").arg(exe);
+        Some(command)
     }
 
     /// Whether `signal` is ignored in this process (inherited `SIG_IGN`), from Linux's

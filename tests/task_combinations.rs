@@ -264,8 +264,8 @@ fn model(c: &Combination) -> Expected {
     if c.cancel == Some(Phase::BeforePoll) {
         cancel_returns = Some(true);
     }
-    if c.cancel == Some(Phase::BeforePoll) || c.stop == Phase::BeforePoll {
-        // Dropped at its first turn without being polled (by the cancel or by the shutdown).
+    if c.cancel == Some(Phase::BeforePoll) {
+        // Dropped at its first turn without being polled.
         return Expected {
             ending: Ending::Cancelled,
             polls: 0,
@@ -283,13 +283,15 @@ fn model(c: &Combination) -> Expected {
             cancel_returns,
         };
     }
-    // Pending: a cancel (or the shutdown) now drops it, unless it listens, when it finishes.
+    // Pending: a cancel (or the shutdown) now drops it, unless it listens, when it finishes. A
+    // main that stops right after spawning it still lets it run this far: it was ready when main
+    // finished, so it gets its turn before the shutdown (asyncio's last batch).
     let completed = if c.panic_on_poll == PanicOnPoll::Last {
         Ending::Panicked
     } else {
         Ending::Ready
     };
-    if c.cancel == Some(Phase::Pending) || c.stop == Phase::Pending {
+    if c.cancel == Some(Phase::Pending) || c.stop <= Phase::Pending {
         if c.cancel == Some(Phase::Pending) {
             cancel_returns = Some(true);
         }

@@ -73,7 +73,7 @@ use crate::validate::Kind;
 /// ## `debug`, `debug = true`, `debug = false`
 ///
 /// Turns the loop's debug mode on or off. Without the option, the `CORUN_DEBUG` environment
-/// variable decides (unset, `""` or `"0"` mean off).
+/// variable decides (unset, `""`, `"0"`, `"false"`, `"no"` or `"off"`, in any case, mean off).
 ///
 /// ```
 /// #[corun::entry(debug)]
@@ -205,6 +205,20 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// it `#[test]` (after the function's own attributes, so `#[should_panic]` and `#[ignore]`
 /// work). A test may return `Result`. The main task is named after the test.
 ///
+/// A test passes only if nothing went wrong anywhere in it, not just in its own future: when the
+/// run reported a task panic that nobody retrieved, or a panic while a task was being cancelled,
+/// the test fails after the run, its message listing those reports (pytest's
+/// unraisable-exception check).
+///
+/// ```
+/// #[corun::test]
+/// #[should_panic(expected = "reported 1 failure(s) outside the test's own future")]
+/// async fn a_lost_task_panic_fails_the_test() {
+///     drop(corun::spawn(async { panic!("nobody awaits this task") }));
+///     corun::yield_now().await;
+/// }
+/// ```
+///
 /// ```
 /// #[corun::test]
 /// async fn spawned_tasks_return_their_value() {
@@ -214,7 +228,7 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// is, without the macro (doctests do not run `#[test]` functions, so this one is only
 /// compiled; the expansion hands the run to a hidden entry of the `corun` crate for tests, which
-/// today does what `Config::run` does):
+/// does what `Config::run` does and then the check above):
 ///
 /// ```no_run
 /// #[test]

@@ -1,15 +1,19 @@
 //! Cancellation: [`request_cancel`], how `Task::cancel` (and a signal, for main) asks a task to
-//! stop, and `cancelled()`, how a task hears it and gets to finish on its own. Layer 4 (beside
-//! tasks): uses the context and the record.
+//! stop; [`cancellable_ref`], how `TaskRef::cancel` reaches a task; and `cancelled()`, how a task
+//! hears it and gets to finish on its own. Layer 4 (beside tasks): uses the context and the
+//! record.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context as PollContext, Poll};
+use std::task::{Context as PollContext, Poll, Wake, Waker};
 
+use crate::context::core::Context;
 use crate::context::listeners::Listener;
 use crate::context::this_thread;
-use crate::record::header::{Header, CANCEL_REQUESTED, FINISHED};
+use crate::record::header::{Header, Remote, Shared, CANCEL_REQUESTED, FINISHED};
+use crate::record::id::TaskId;
+use crate::record::task_ref::TaskRef;
 
 /// Asks the task to cancel, from any thread. Returns `false` if it had finished.
 ///
@@ -27,6 +31,54 @@ pub(crate) fn request_cancel(header: &Header) -> bool {
         _ => header.send_cancel(),
     }
     true
+}
+
+/// A reference to the task `header` (being polled on `ctx`'s loop) that can cancel it, for
+/// `current_task`: its control reaches the task through [`CancelWaker`].
+pub(crate) fn cancellable_ref(ctx: &Context, header: &Header) -> TaskRef {
+    let control = ctx.control_for(header, || {
+        Waker::from(Arc::new(CancelWaker {
+            shared: header.shared.clone(),
+            id: header.id(),
+            slot: header.slot(),
+        }))
+    });
+    TaskRef {
+        control: Some(control),
+        ..header.task_ref()
+    }
+}
+
+/// Wakes a spawned task so that it sees a cancellation asked through its `TaskRef`: on the
+/// loop's thread at once, from anywhere else through the loop's mailbox, as `request_cancel`
+/// does. It names the task by id and registry key, so it holds nothing of the task.
+struct CancelWaker {
+    shared: Arc<Shared>,
+    id: TaskId,
+    /// The task's registry key when the reference was taken (a task is registered while it is
+    /// polled, and `current_task` is called from a poll).
+    slot: Option<u32>,
+}
+
+impl Wake for CancelWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        match this_thread::current() {
+            Some(ctx) if Arc::ptr_eq(&ctx.shared, &self.shared) => {
+                ctx.wake_task_at(self.id, self.slot)
+            }
+            _ => {
+                let message = Remote::Cancel {
+                    id: self.id,
+                    slot: self.slot,
+                };
+                drop(self.shared.send(message));
+            }
+        }
+    }
 }
 
 /// Completes when the task that called it has been asked to cancel: by [`Task::cancel`], by the

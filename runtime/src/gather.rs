@@ -18,6 +18,9 @@ use std::task::{Context as PollContext, Poll};
 /// any of them propagates at once: the gather's other futures are dropped, while [`Task`]s given
 /// to it keep running (dropping a `Task` detaches it), as in asyncio.
 ///
+/// With no futures, `gather!()` is a future of `()` (asyncio's `gather()` gives `[]`), so a
+/// macro that forwards a list of futures to it works for an empty list too.
+///
 /// [`Task`]: crate::Task
 ///
 /// # Examples
@@ -28,10 +31,14 @@ use std::task::{Context as PollContext, Poll};
 /// corun_runtime::run(async {
 ///     let (a, b, c) = gather!(async { 1 }, async { "two" }, corun_runtime::spawn(async { 3.0 })).await;
 ///     assert_eq!((a, b, c), (1, "two", 3.0));
+///     let () = gather!().await;
 /// });
 /// ```
 #[macro_export]
 macro_rules! gather {
+    () => {
+        async {}
+    };
     ($($future:expr),+ $(,)?) => {
         $crate::__gather!(all [] $($future,)+)
     };

@@ -29,28 +29,42 @@
 //! nothing is installed and `Config::handle_signals` has no effect.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 
-/// What a run's signals reach: the first signal received, and the loop's unparker.
+/// What a run's signals reach: the first signal received, the loop's unparker, and what else a
+/// signal must wake (the shutdown's wait for thread work, which does not park the loop).
 struct Target {
     /// The first signal received during the run; 0 before.
     first: AtomicI32,
     /// Whether the loop has taken the first signal.
     taken: AtomicBool,
     unparker: Waker,
+    /// Woken with the unparker once a signal is received (see `SignalGuard::also_wake`).
+    also: Mutex<Option<Waker>>,
 }
 
 impl Target {
     #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
     fn receive(&self, signal: i32) {
+        // Under the lock of `also`, so that `also_wake` either comes first and has its waker
+        // woken here, or comes after and sees this signal (it then wakes its waker itself,
+        // unless the loop has taken the signal meanwhile, as main's cancellation).
+        let also = self.also();
         if self
             .first
             .compare_exchange(0, signal, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
             self.unparker.wake_by_ref();
+            if let Some(waker) = also.as_ref() {
+                waker.wake_by_ref();
+            }
         }
+    }
+
+    fn also(&self) -> MutexGuard<'_, Option<Waker>> {
+        self.also.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -72,6 +86,17 @@ impl SignalGuard {
             0 => None,
             signal => Some(signal),
         }
+    }
+
+    /// Has the first signal also wake `waker` (replacing an earlier one); if it was received
+    /// already and nobody took it yet, wakes `waker` now. So a wait that does not park the loop
+    /// (the shutdown's wait for thread work) ends at once when the run's first signal comes.
+    pub(crate) fn also_wake(&self, waker: Waker) {
+        let mut also = self.target.also();
+        if self.received().is_some() && !self.target.taken.load(Ordering::Acquire) {
+            waker.wake_by_ref();
+        }
+        *also = Some(waker);
     }
 }
 
@@ -198,6 +223,7 @@ mod unix {
             first: AtomicI32::new(0),
             taken: AtomicBool::new(false),
             unparker: unparker.clone(),
+            also: Mutex::new(None),
         });
         RECEIVED.store(false, Ordering::SeqCst);
         IDLE.store(false, Ordering::SeqCst);

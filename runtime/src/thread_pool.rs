@@ -9,7 +9,7 @@ use std::cell::OnceCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::task::Waker;
+use std::task::{Wake, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -44,9 +44,22 @@ trait ThreadPool {
     /// How many jobs are queued or running.
     fn in_flight(&self) -> usize;
 
-    /// Stops taking jobs and waits up to `timeout` (real time) for the ones in flight. Returns
-    /// how many are left and how long the wait took, if any are left.
-    fn shut_down(&self, timeout: Duration) -> Option<(usize, Duration)>;
+    /// Stops taking jobs and waits up to `timeout` (real time) for the ones in flight, or until
+    /// the [`interrupter`](Self::interrupter) is woken. Returns what is left, if any.
+    fn shut_down(&self, timeout: Duration) -> Option<Outstanding>;
+
+    /// A waker that ends the shutdown's wait at once, from any thread (a signal's).
+    fn interrupter(&self) -> Waker;
+}
+
+/// The thread work a shutdown left behind.
+pub(crate) struct Outstanding {
+    /// How many jobs are still queued or running.
+    pub(crate) jobs: usize,
+    /// How long the wait took.
+    pub(crate) waited: Duration,
+    /// Whether the interrupter ended the wait (else the timeout did).
+    pub(crate) interrupted: bool,
 }
 
 impl Threads {
@@ -77,8 +90,14 @@ impl Threads {
         pool.submit(job)
     }
 
-    pub(crate) fn shut_down(&self, timeout: Duration) -> Option<(usize, Duration)> {
+    pub(crate) fn shut_down(&self, timeout: Duration) -> Option<Outstanding> {
         self.pool.get()?.shut_down(timeout)
+    }
+
+    /// A waker that ends the wait of [`shut_down`](Self::shut_down) at once, from any thread;
+    /// `None` if no thread work was ever started (then there is nothing to wait for).
+    pub(crate) fn interrupter(&self) -> Option<Waker> {
+        Some(self.pool.get()?.interrupter())
     }
 }
 
@@ -132,6 +151,22 @@ struct PoolState {
     in_flight: usize,
     /// No more jobs are taken; idle workers leave once the queue is empty.
     shut: bool,
+    /// The shutdown's wait for jobs in flight was interrupted (by a signal): it ends at once.
+    interrupted: bool,
+}
+
+/// The pool's interrupter (see [`ThreadPool::interrupter`]): a wake ends the shutdown's wait.
+impl Wake for PoolShared {
+    #[inline]
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    #[inline]
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.lock().interrupted = true;
+        self.all_done.notify_all();
+    }
 }
 
 impl ThreadPool for Pool {
@@ -177,7 +212,12 @@ impl ThreadPool for Pool {
     }
 
     #[inline]
-    fn shut_down(&self, timeout: Duration) -> Option<(usize, Duration)> {
+    fn interrupter(&self) -> Waker {
+        Waker::from(self.0.clone())
+    }
+
+    #[inline]
+    fn shut_down(&self, timeout: Duration) -> Option<Outstanding> {
         let shared = &self.0;
         let start = Instant::now();
         let deadline = start.checked_add(timeout);
@@ -189,8 +229,12 @@ impl ThreadPool for Pool {
                 Some(deadline) => deadline.saturating_duration_since(Instant::now()),
                 None => Duration::MAX,
             };
-            if left.is_zero() {
-                return Some((state.in_flight, start.elapsed()));
+            if left.is_zero() || state.interrupted {
+                return Some(Outstanding {
+                    jobs: state.in_flight,
+                    waited: start.elapsed(),
+                    interrupted: state.interrupted,
+                });
             }
             state = shared
                 .all_done

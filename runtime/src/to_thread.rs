@@ -232,13 +232,22 @@ impl<T> Slot<T> {
     }
 }
 
-/// The end of a run's thread work: wait for it up to `timeout`, then report what is left.
-pub(crate) fn wait_at_shutdown(ctx: &Context, timeout: Duration) {
-    if let Some((left, waited)) = ctx.threads.shut_down(timeout) {
+/// The end of a run's thread work: wait for it up to `timeout` (or until the pool's interrupter
+/// is woken), then report what the timeout left. Returns how many jobs were left running; when a
+/// signal ended the wait, the signal's one report says so instead.
+pub(crate) fn wait_at_shutdown(ctx: &Context, timeout: Duration) -> usize {
+    let Some(left) = ctx.threads.shut_down(timeout) else {
+        return 0;
+    };
+    if !left.interrupted {
         let message = format!(
-            "{left} to_thread job(s) still running when the shutdown timeout ({timeout:?}) ran \
-             out; the run returns without them and their results will be dropped"
+            "{} to_thread job(s) still running when the shutdown timeout ({timeout:?}) ran out; \
+             the run returns without them and their results will be dropped",
+            left.jobs
         );
-        ctx.report(&Report::new(ReportKind::ThreadWorkOutstanding, message).with_elapsed(waited));
+        let report =
+            Report::new(ReportKind::ThreadWorkOutstanding, message).with_elapsed(left.waited);
+        ctx.report(&report);
     }
+    left.jobs
 }

@@ -12,11 +12,15 @@ fn debug_with_env(value: Option<&str>) -> bool {
 }
 
 #[test]
-fn corun_debug_env_var_sets_debug_mode_unless_the_config_does() {
+fn corun_debug_env_var_sets_debug_mode_unless_the_config_does_and_false_no_off_mean_off() {
     assert!(!debug_with_env(None), "unset means off");
     assert!(!debug_with_env(Some("")), "empty means off");
     assert!(!debug_with_env(Some("0")), "\"0\" means off");
+    for off in ["false", "FALSE", "no", "No", "off", "OFF", " off "] {
+        assert!(!debug_with_env(Some(off)), "{off:?} means off");
+    }
     assert!(debug_with_env(Some("1")), "\"1\" means on");
+    assert!(debug_with_env(Some("true")), "\"true\" means on");
     assert!(debug_with_env(Some("yes")), "anything else means on");
 
     std::env::set_var("CORUN_DEBUG", "1");

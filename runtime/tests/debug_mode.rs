@@ -19,6 +19,15 @@ fn collecting(config: Config) -> (Config, Rc<RefCell<Vec<Report>>>) {
     (config, reports)
 }
 
+/// Runs a closure when dropped.
+struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
 fn kinds(reports: &RefCell<Vec<Report>>) -> Vec<ReportKind> {
     reports.borrow().iter().map(Report::kind).collect()
 }
@@ -152,15 +161,26 @@ fn slow_poll_threshold_is_measured_in_real_time_on_a_virtual_clock() {
 #[test]
 fn tasks_cancelled_at_shutdown_are_reported_with_name_and_spawn_site() {
     let (config, reports) = collecting(debug_config());
-    let (ran_line, queued_line) = config.run(async {
+    let queued_line = std::rc::Rc::new(std::cell::Cell::new(0));
+    let queued_at = queued_line.clone();
+    let ran_line = config.run(async move {
         let (ran, ran_line) = (spawn_named("ran", pending::<()>()), line!());
-        yield_now().await;
-        let (queued, queued_line) = (spawn_named("queued", pending::<()>()), line!());
-        drop((ran, queued));
-        (ran_line, queued_line)
+        // A task spawned while the run shuts down (here by a destructor) never gets a turn.
+        let spawn_on_drop = OnDrop(move || {
+            let (queued, line) = (spawn_named("queued", pending::<()>()), line!());
+            queued_at.set(line);
+            drop(queued);
+        });
+        drop(spawn_named("holder", async move {
+            let _spawn_on_drop = spawn_on_drop;
+            pending::<()>().await;
+        }));
+        drop(ran);
+        ran_line
     });
+    let queued_line = queued_line.get();
     let reports = reports.borrow();
-    assert_eq!(reports.len(), 2, "{reports:?}");
+    assert_eq!(reports.len(), 3, "{reports:?}");
     for report in reports.iter() {
         assert_eq!(report.kind(), ReportKind::CancelledAtShutdown);
     }

@@ -11,6 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::ptr::NonNull;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use super::listeners::{Listener, Listeners};
 use super::registry::Registry;
 use crate::event_loop::{EventLoop, Runnable};
+use crate::record::control::Control;
 use crate::record::header::{Header, Shared, CANCEL_REQUESTED, COOPERATIVE};
 use crate::record::id::TaskId;
 use crate::record::report::{self, Report, ReportKind};
@@ -52,6 +54,14 @@ pub(crate) struct Context {
     /// Where the current (or last) run on this loop was started, for the nested-run panic.
     pub(crate) started_at: Cell<Option<&'static Location<'static>>>,
     handler: Handler,
+    /// The controls of live spawned tasks that a cancellable `TaskRef` was taken of, sorted by
+    /// id (few tasks have one), and the main task's while it is driven.
+    controls: RefCell<Vec<(TaskId, Arc<Control>)>>,
+    main_control: RefCell<Option<(TaskId, Arc<Control>)>>,
+    /// Task panics not yet retrieved nor reported, each with its report for the loop's close and
+    /// the flag of whoever settles it first (see `task::supervise::Unretrieved`). Only unsettled
+    /// ones stay.
+    kept_panics: RefCell<Vec<(Arc<AtomicBool>, Report)>>,
     /// The loop's `to_thread` pool and its count of jobs in flight.
     pub(crate) threads: Threads,
 }
@@ -75,6 +85,9 @@ impl Context {
             slow_poll_threshold: Duration::from_millis(100),
             started_at: Cell::new(None),
             handler,
+            controls: RefCell::default(),
+            main_control: RefCell::new(None),
+            kept_panics: RefCell::default(),
             threads,
         }
     }
@@ -139,7 +152,7 @@ impl Context {
 
     /// Wakes task `id`, registered under `slot` unless it was not polled yet: then it is queued,
     /// and its first poll sees the request.
-    pub(super) fn wake_task_at(&self, id: TaskId, slot: Option<u32>) {
+    pub(crate) fn wake_task_at(&self, id: TaskId, slot: Option<u32>) {
         // Tells task `id`'s `cancelled()` futures, wherever they are, and wakes them.
         let mut listening = Vec::new();
         {
@@ -238,6 +251,90 @@ impl Context {
     pub(crate) fn report(&self, report: &Report) {
         if catch_unwind(AssertUnwindSafe(|| (self.handler)(report))).is_err() {
             eprintln!("corun: the exception handler panicked while handling: {report}");
+        }
+    }
+
+    /// The control of live task `header` (see `record::control`), made with `waker` on first
+    /// use and kept until the task ends; the main task's is the one its driver set.
+    pub(crate) fn control_for(
+        &self,
+        header: &Header,
+        waker: impl FnOnce() -> Waker,
+    ) -> Arc<Control> {
+        let id = header.id();
+        if let Some((main, control)) = &*self.main_control.borrow() {
+            if *main == id {
+                return control.clone();
+            }
+        }
+        let mut controls = self.controls.borrow_mut();
+        match controls.binary_search_by(|(other, _)| other.cmp(&id)) {
+            Ok(at) => controls[at].1.clone(),
+            Err(at) => {
+                let control = Arc::new(Control::new(waker()));
+                controls.insert(at, (id, control.clone()));
+                control
+            }
+        }
+    }
+
+    /// Sets (or with `None` ends) the control of the main task being driven.
+    pub(crate) fn set_main_control(&self, control: Option<(TaskId, Arc<Control>)>) {
+        let previous = self.main_control.replace(control);
+        if let Some((_, control)) = previous {
+            control.finish();
+        }
+    }
+
+    /// At the start of a poll of task `header`: turns a cancellation asked for through a
+    /// `TaskRef` into the header's own request. One branch when no task has a control.
+    #[inline]
+    pub(crate) fn apply_cancel_request(&self, header: &Header) {
+        if self.controls.borrow().is_empty() {
+            return;
+        }
+        let requested = {
+            let controls = self.controls.borrow();
+            let found = controls.binary_search_by(|(id, _)| id.cmp(&header.id()));
+            found.is_ok_and(|at| controls[at].1.is_requested())
+        };
+        if requested && !header.has(CANCEL_REQUESTED) {
+            header.set(CANCEL_REQUESTED);
+            self.wake_task(header);
+        }
+    }
+
+    /// Task `id` ended: its control, if it had one, answers `false` to later requests.
+    pub(crate) fn forget_control(&self, id: TaskId) {
+        if self.controls.borrow().is_empty() {
+            return;
+        }
+        let removed = {
+            let mut controls = self.controls.borrow_mut();
+            let found = controls.binary_search_by(|(other, _)| other.cmp(&id));
+            found.ok().map(|at| controls.remove(at))
+        };
+        if let Some((_, control)) = removed {
+            control.finish();
+        }
+    }
+
+    /// Keeps an eye on a task's panic until it is settled (retrieved by the task's handle, or
+    /// reported when the value holding it is dropped): the loop reports it with `report` when it
+    /// closes if neither happened, so a leaked handle, or one kept past the run, loses nothing.
+    pub(crate) fn keep_panic(&self, settled: Arc<AtomicBool>, report: Report) {
+        let mut kept = self.kept_panics.borrow_mut();
+        kept.retain(|(settled, _)| !settled.load(Ordering::Acquire));
+        kept.push((settled, report));
+    }
+
+    /// As the loop closes: reports every task panic still unsettled, through the run's handler.
+    pub(crate) fn report_kept_panics(&self) {
+        let kept = std::mem::take(&mut *self.kept_panics.borrow_mut());
+        for (settled, report) in kept {
+            if !settled.swap(true, Ordering::AcqRel) {
+                self.report(&report);
+            }
         }
     }
 

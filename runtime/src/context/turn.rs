@@ -52,6 +52,30 @@ impl Context {
         false
     }
 
+    /// Gives their turn to the runnables that were ready when main finished, and to no others
+    /// (asyncio's `loop.stop()`, which lets the current batch of callbacks run): a task that
+    /// main spawned just before returning runs up to its first pending `.await`, as it would in
+    /// asyncio. What they queue in turn (tasks they spawn or wake) waits for the shutdown, which
+    /// cancels it. Called once main is no longer driven, so a turn of main among them is skipped.
+    pub(crate) fn run_current_batch(&self) {
+        self.drain_remote();
+        // The queue is FIFO: a budget of what is queued now runs exactly those runnables.
+        self.run_ready(&mut self.queued.get());
+    }
+
+    /// Leaks every queued runnable instead of running or dropping it, and returns how many
+    /// there were. Only for a shutdown stopped by a signal: dropping a task's future runs its
+    /// destructors, which may spawn again, and the signal asked the run to stop now.
+    pub(crate) fn abandon_ready(&self) -> usize {
+        let mut abandoned = 0;
+        while let Some(runnable) = self.event_loop.next_ready() {
+            std::mem::forget(runnable);
+            abandoned += 1;
+        }
+        self.queued.set(0);
+        abandoned
+    }
+
     /// How the loop may park after a turn: without blocking if work is ready (here or sent from
     /// another thread), else until a timer or another thread wakes it; while `to_thread` work is
     /// in flight, without letting a virtual clock jump.

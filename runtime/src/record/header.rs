@@ -131,6 +131,7 @@ impl Header {
             given_name: self.given_name().cloned(),
             default_name: OnceLock::new(),
             spawn_backtrace: self.spawn_backtrace().cloned(),
+            control: None,
         }
     }
 

@@ -1,8 +1,10 @@
 //! Layer 1, the record: what a task is made of and what crosses threads. The task's header and
-//! flags ([`header`]), its id ([`id`]), the [`task_ref::TaskRef`] copied out of it, the reports
+//! flags ([`header`]), its id ([`id`]), the [`task_ref::TaskRef`] copied out of it (and the
+//! [`control`] through which one cancels the task), the reports
 //! raised about tasks ([`report`]) and a loop's [`mailbox`]. Imports nothing of the crate
 //! outside this directory: every other layer may use it.
 
+pub(crate) mod control;
 pub(crate) mod header;
 pub(crate) mod id;
 pub(crate) mod mailbox;

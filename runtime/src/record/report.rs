@@ -38,7 +38,9 @@ pub enum ReportKind {
     NeverPolled,
     /// `to_thread` work was still running when the shutdown timeout ran out. Always reported.
     ThreadWorkOutstanding,
-    /// A signal (Ctrl-C, SIGTERM) asked the run to stop.
+    /// A signal (Ctrl-C, SIGTERM) stopped the run: always reported once the run ends as
+    /// interrupted (the main task cancelled, or the shutdown cut short, with what it left
+    /// behind); in debug mode also as the signal arrives.
     Signal,
 }
 

@@ -1,11 +1,13 @@
 //! `TaskRef`: what a task shows of itself (name, id, spawn site), copied out so that it outlives
-//! the task. Layer 1 (the record): uses only `record::id`.
+//! the task, and how to cancel it. Layer 1 (the record): uses only `record::id` and
+//! `record::control`.
 
 use std::backtrace::Backtrace;
 use std::fmt;
 use std::panic::Location;
 use std::sync::{Arc, OnceLock};
 
+use super::control::Control;
 use super::id::TaskId;
 
 /// The name given to task `id`, or else `Task-N`, made on first use and kept in `default`.
@@ -43,6 +45,9 @@ pub struct TaskRef {
     pub(crate) default_name: OnceLock<Box<str>>,
     /// Debug mode: where the task was spawned, for reports about it.
     pub(crate) spawn_backtrace: Option<Arc<Backtrace>>,
+    /// How to cancel the task: set on the references `current_task` gives, `None` on those the
+    /// runtime makes for reports and loops.
+    pub(crate) control: Option<Arc<Control>>,
 }
 
 impl TaskRef {
@@ -89,6 +94,42 @@ impl TaskRef {
     /// ```
     pub fn spawned_at(&self) -> &'static Location<'static> {
         self.location
+    }
+
+    /// Asks the task to cancel, as [`Task::cancel`](crate::Task::cancel) does (asyncio's
+    /// `current_task().cancel()`): a task listening on [`cancelled`](crate::cancelled) is woken
+    /// and may finish on its own; any other has its future dropped at the loop's next turn.
+    /// Returns `false` if the task had already finished. Works from any thread, on the main task
+    /// too: a main cancelled this way that does not listen has no value to return, so the run
+    /// then panics, after the shutdown, with a message naming it (asyncio's `run` raises
+    /// `CancelledError`).
+    ///
+    /// Only a `TaskRef` that [`current_task`](crate::current_task) gave can cancel; one that an
+    /// [`EventLoop`](crate::EventLoop) gets from [`Runnable::task`](crate::Runnable::task) names
+    /// the task and returns `false` here (a loop schedules work, it does not cancel it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corun_runtime::TaskError;
+    ///
+    /// corun_runtime::run(async {
+    ///     let (send, receive) = std::sync::mpsc::channel();
+    ///     let worker = corun_runtime::spawn(async move {
+    ///         send.send(corun_runtime::current_task().unwrap()).unwrap();
+    ///         std::future::pending::<()>().await;
+    ///     });
+    ///     corun_runtime::yield_now().await;
+    ///     let worker_ref = receive.recv().unwrap();
+    ///     assert!(worker_ref.cancel());
+    ///     assert!(matches!(worker.join().await, Err(TaskError::Cancelled)));
+    ///     assert!(!worker_ref.cancel(), "it has finished");
+    /// });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.control
+            .as_ref()
+            .is_some_and(|control| control.request())
     }
 }
 

@@ -36,6 +36,8 @@ pub struct Config {
     pub(super) exception_handler: Option<Handler>,
     pub(super) handle_signals: Option<bool>,
     pub(super) main_name: String,
+    /// Sees every report after the exception handler (`run::testing`'s hook).
+    pub(super) observer: Option<Handler>,
 }
 
 impl Default for Config {
@@ -81,11 +83,13 @@ impl Config {
             exception_handler: None,
             handle_signals: None,
             main_name: "main".to_owned(),
+            observer: None,
         }
     }
 
     /// Turns debug mode on or off. Unset, it follows the `CORUN_DEBUG` environment variable:
-    /// unset, `""` or `"0"` mean off, anything else on.
+    /// unset, `""`, `"0"`, `"false"`, `"no"` and `"off"` (in any case) mean off, anything else
+    /// on.
     ///
     /// In debug mode the loop also reports ([`ReportKind`](crate::ReportKind)): each poll that
     /// held the loop longer than the [slow-poll threshold](Self::slow_poll_threshold), each task
@@ -203,6 +207,16 @@ impl Config {
     /// process dies of them). One run at a time handles signals: a run started while another
     /// handles them leaves them to it.
     ///
+    /// A signal that arrives after main finished, while the end of a [`run`](Self::run) or
+    /// [`try_run`](Self::try_run) waits out the [shutdown grace](Self::shutdown_grace) or
+    /// `to_thread` work or sweeps tasks, is not lost: it ends those waits at once, the tasks
+    /// still alive are dropped (tasks their destructors spawn then are abandoned, never run, so
+    /// that destructors that spawn forever cannot keep the run alive), what was cut short is
+    /// reported, and the run ends as interrupted (130/143, or
+    /// [`RunError::Interrupted`](crate::RunError::Interrupted)). An interrupted run says what
+    /// happened in one [`ReportKind::Signal`](crate::ReportKind::Signal) report (one line on
+    /// stderr by default), debug mode or not.
+    ///
     /// # Examples
     ///
     /// ```
@@ -229,6 +243,13 @@ impl Config {
         self.main_name = name.into();
         self
     }
+
+    /// Has `observer` see every report too, after the exception handler (which it does not
+    /// replace): how `#[corun::test]` learns that something failed during its run.
+    pub(super) fn observe_reports(mut self, observer: impl Fn(&Report) + 'static) -> Self {
+        self.observer = Some(Rc::new(observer));
+        self
+    }
 }
 
 /// What a run needs of the config once the loop exists.
@@ -239,6 +260,18 @@ pub(super) struct Settings {
     pub(super) handle_signals: Option<bool>,
 }
 
+/// Debug mode as `CORUN_DEBUG` asks: on unless it is unset or one of the values that mean off.
 pub(super) fn debug_from_env() -> bool {
-    std::env::var_os("CORUN_DEBUG").is_some_and(|value| !value.is_empty() && value != "0")
+    std::env::var_os("CORUN_DEBUG").is_some_and(|value| !means_off(&value))
+}
+
+/// Whether a value of `CORUN_DEBUG` means off: empty, `0`, `false`, `no` or `off`, in any case
+/// (surrounding spaces ignored), as `PYTHONASYNCIODEBUG` users and shell scripts write it.
+fn means_off(value: &std::ffi::OsStr) -> bool {
+    let value = value.to_string_lossy();
+    let value = value.trim();
+    value.is_empty()
+        || ["0", "false", "no", "off"]
+            .iter()
+            .any(|off| value.eq_ignore_ascii_case(off))
 }

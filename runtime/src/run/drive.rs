@@ -16,6 +16,7 @@ use crate::context::core::Context;
 use crate::context::this_thread;
 use crate::context::turn::BUDGET;
 use crate::debug;
+use crate::record::control::Control;
 use crate::record::header::{Header, Remote, Shared, CANCEL_REQUESTED, COOPERATIVE};
 use crate::record::report::{Report, ReportKind};
 use crate::signals::{self, SignalGuard};
@@ -78,6 +79,7 @@ struct MainDriven<'c>(&'c Context);
 impl Drop for MainDriven<'_> {
     fn drop(&mut self) {
         self.0.set_main(None);
+        self.0.set_main_control(None);
     }
 }
 
@@ -85,9 +87,9 @@ impl Drop for MainDriven<'_> {
 /// until it is done: the context's turn, main's turn when it comes, then the loop's park.
 ///
 /// Main is cancelled as a task is: once its header has `CANCEL_REQUESTED` (set here when a
-/// signal arrives), it is woken; if it is listening on `cancelled()` it becomes cooperative and
-/// may finish with its value, otherwise its future is dropped and the run is
-/// [`RunError::Interrupted`].
+/// signal arrives, or when its `TaskRef` asked), it is woken; if it is listening on `cancelled()`
+/// it becomes cooperative and may finish with its value, otherwise its future is dropped and the
+/// run is [`RunError::Interrupted`] (a signal) or ends with a panic naming main (a `TaskRef`).
 pub(super) fn drive_main<F: Future>(
     ctx: &Context,
     header: Header,
@@ -96,13 +98,18 @@ pub(super) fn drive_main<F: Future>(
 ) -> MainOutcome<F::Output> {
     let (main_waker, waker) = MainWaker::new(ctx.shared.clone());
     ctx.set_main(Some(header.task_ref()));
+    // `TaskRef::cancel` on main sets this and wakes main's turn.
+    let control = Arc::new(Control::new(waker.clone()));
+    ctx.set_main_control(Some((header.id(), control.clone())));
     let _driven = MainDriven(ctx);
     let mut main = Main {
         ctx,
         header: &header,
         future: pin!(Some(future)),
         waker,
+        control,
         cancel_seen: false,
+        by_signal: false,
     };
     main.waker.wake_by_ref();
     let mut outcome = None;
@@ -141,14 +148,23 @@ struct Main<'a, F> {
     header: &'a Header,
     future: Pin<&'a mut Option<F>>,
     waker: Waker,
+    /// Where `TaskRef::cancel` asks main to cancel.
+    control: Arc<Control>,
     /// A cancellation request was seen and main woken for it.
     cancel_seen: bool,
+    /// A signal asked main to cancel (else only a `TaskRef` did): the run is then interrupted.
+    by_signal: bool,
 }
 
 impl<F: Future> Main<'_, F> {
-    /// Turns a signal received since the last look into a cancellation of main.
+    /// Turns a signal received since the last look, or a request through main's `TaskRef`,
+    /// into a cancellation of main.
     fn take_signal(&mut self, signals: Option<&SignalGuard>) {
+        if self.control.is_requested() && !self.header.has(CANCEL_REQUESTED) {
+            cancel::request_cancel(self.header);
+        }
         if let Some(signal) = signals.and_then(SignalGuard::take_new) {
+            self.by_signal = true;
             if self.ctx.debug {
                 let message = format!(
                     "{} received: cancelling the main task",
@@ -181,7 +197,16 @@ impl<F: Future> Main<'_, F> {
                 if let Err(payload) = dropped {
                     ctx.report_panic(ReportKind::PanicWhileCancelling, main, &*payload);
                 }
-                return Some(Err(RunError::Interrupted));
+                if self.by_signal {
+                    return Some(Err(RunError::Interrupted));
+                }
+                // Cancelled through a `TaskRef`: no value, as a cancelled task's `await`.
+                let message = format!(
+                    "the main task '{}' was cancelled (TaskRef::cancel), so the run has no value \
+                     to return; to finish with a value, listen on corun::cancelled() in main",
+                    main.name()
+                );
+                return Some(Ok(Err(Box::new(message))));
             }
         }
         let mut cx = PollContext::from_waker(&self.waker);

@@ -54,9 +54,12 @@ pub fn is_debug() -> bool {
 
 impl Config {
     /// Runs `future` to completion on a fresh loop, in asyncio's order: make the loop → run the
-    /// future as the main task → when it returns or panics, cancel every task still alive
-    /// (dropping each future inside the loop's context, reporting panics raised meanwhile) →
-    /// wait for `to_thread` work → close the loop → return the output, or resume main's panic.
+    /// future as the main task → when it returns or panics, the work that was already ready
+    /// gets its turn (asyncio's `loop.stop()` runs the current batch: a task that main spawned
+    /// just before returning runs up to its first pending `.await`) → cancel every task still
+    /// alive (dropping each future inside the loop's context, reporting panics raised
+    /// meanwhile) → wait for `to_thread` work → close the loop → report the task panics that
+    /// handles still hold → return the output, or resume main's panic.
     ///
     /// # Panics
     ///
@@ -69,6 +72,23 @@ impl Config {
     /// ```
     /// let three = corun_runtime::Config::new().run(async { 1 + 2 });
     /// assert_eq!(three, 3);
+    /// ```
+    ///
+    /// A task spawned just before main returns still runs up to its first pending `.await`:
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let started = Rc::new(Cell::new(false));
+    /// let flag = started.clone();
+    /// corun_runtime::Config::new().run(async move {
+    ///     drop(corun_runtime::spawn(async move {
+    ///         flag.set(true);
+    ///         std::future::pending::<()>().await; // cancelled here by the shutdown
+    ///     }));
+    /// });
+    /// assert!(started.get());
     /// ```
     #[track_caller]
     pub fn run<F: IntoFuture>(self, future: F) -> F::Output {
@@ -93,7 +113,8 @@ impl Config {
     /// # Errors
     ///
     /// [`RunError::NestedRun`] when a loop is already running on this thread;
-    /// [`RunError::Interrupted`] when a signal stopped the run.
+    /// [`RunError::Interrupted`] when a signal stopped the run, also one that came while the run
+    /// was shutting down (see [`handle_signals`](Self::handle_signals)).
     ///
     /// # Examples
     ///
@@ -122,12 +143,15 @@ impl Config {
     ) -> (Result<F::Output, RunError>, Option<i32>) {
         let mut runner = Runner::new(self);
         let outcome = runner.run_main(future, caller);
-        runner.close();
+        let interrupted_shutdown = runner.close_interruptibly();
         let signal = runner.signals.take().and_then(|guard| guard.received());
-        match outcome {
-            Ok(Ok(output)) => (Ok(output), signal),
-            Ok(Err(panic)) => resume_unwind(panic),
-            Err(error) => (Err(error), signal),
+        match (outcome, interrupted_shutdown) {
+            (Ok(Ok(output)), None) => (Ok(output), signal),
+            // A signal during the shutdown: the run ends as interrupted, main's value dropped.
+            (Ok(Ok(_)), Some(signal)) => (Err(RunError::Interrupted), Some(signal)),
+            // Main's panic says more than the signal, which was reported.
+            (Ok(Err(panic)), _) => resume_unwind(panic),
+            (Err(error), _) => (Err(error), signal),
         }
     }
 }

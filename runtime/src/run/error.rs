@@ -20,7 +20,8 @@ pub enum RunError {
     NestedRun,
     /// [`Runner::run`](crate::Runner::run) after [`Runner::close`](crate::Runner::close).
     RunnerClosed,
-    /// A signal (SIGINT, SIGTERM) stopped the run before main finished.
+    /// A signal (SIGINT, SIGTERM) stopped the run: before main finished (and main did not
+    /// finish on its own after hearing it), or while the run was shutting down.
     Interrupted,
 }
 

@@ -1,6 +1,7 @@
 //! Layer 5, the run: [`run`](entry::run) and [`Config::run`](config::Config) ([`entry`]), the
 //! settings ([`config`]), [`Runner`](runner::Runner) ([`runner`]), driving the main task
-//! ([`drive`]), the end of a run ([`shutdown`]) and [`RunError`](error::RunError) ([`error`]).
+//! ([`drive`]), the end of a run ([`shutdown`]), [`RunError`](error::RunError) ([`error`]) and
+//! what `#[corun::test]` runs ([`testing`]).
 //! Uses every layer below it and `signals`; nothing uses it but `lib.rs`.
 
 pub(crate) mod config;
@@ -9,3 +10,4 @@ pub(crate) mod entry;
 pub(crate) mod error;
 pub(crate) mod runner;
 pub(crate) mod shutdown;
+pub(crate) mod testing;

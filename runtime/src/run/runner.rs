@@ -15,7 +15,8 @@ use crate::context::core::Context;
 use crate::context::this_thread;
 use crate::loops::DefaultLoop;
 use crate::record::header::Header;
-use crate::report_sink;
+use crate::record::report::{Report, ReportKind};
+use crate::report_sink::{self, Handler};
 use crate::signals::{self, SignalGuard};
 use crate::task::spawn::large;
 
@@ -124,10 +125,21 @@ impl Runner {
     /// assert!(runner.is_closed());
     /// ```
     pub fn close(&mut self) {
-        if let State::Open(ctx, settings) = std::mem::replace(&mut self.state, State::Closed) {
-            let _entered = this_thread::enter(ctx.clone());
-            ctx.event_loop.enter(&mut || shutdown(&ctx, &settings));
-        }
+        self.close_interruptibly();
+    }
+
+    /// [`close`](Self::close), giving the signal that interrupted the shutdown, if one did (only
+    /// while this runner handles signals: for `Config::run`, until the loop has closed).
+    pub(super) fn close_interruptibly(&mut self) -> Option<i32> {
+        let State::Open(ctx, settings) = std::mem::replace(&mut self.state, State::Closed) else {
+            return None;
+        };
+        let _entered = this_thread::enter(ctx.clone());
+        let mut interrupted = None;
+        let signals = self.signals.as_ref();
+        ctx.event_loop
+            .enter(&mut || interrupted = shutdown(&ctx, &settings, signals));
+        interrupted
     }
 
     /// Whether [`close`](Self::close) has run.
@@ -174,7 +186,20 @@ impl Runner {
         let _entered = this_thread::enter(ctx.clone());
         ctx.event_loop.enter(&mut || {
             if let Some((header, future)) = main.take() {
-                outcome = Some(drive_main(&ctx, header, future, signals));
+                let driven = drive_main(&ctx, header, future, signals);
+                // asyncio's `loop.stop()`: the work already ready gets its turn (see there).
+                ctx.run_current_batch();
+                if let (Err(RunError::Interrupted), Some(signal)) =
+                    (&driven, signals.and_then(SignalGuard::received))
+                {
+                    let message = format!(
+                        "{} received: the main task was cancelled and the run ends as \
+                         interrupted",
+                        signals::name(signal)
+                    );
+                    ctx.report(&Report::new(ReportKind::Signal, message));
+                }
+                outcome = Some(driven);
             }
         });
         outcome.expect("EventLoop::enter must call the function it is given")
@@ -194,6 +219,13 @@ impl Runner {
             let handler = config
                 .exception_handler
                 .unwrap_or_else(|| Rc::new(report_sink::default_handler));
+            let handler: Handler = match config.observer {
+                Some(observer) => Rc::new(move |report: &Report| {
+                    handler(report);
+                    observer(report);
+                }),
+                None => handler,
+            };
             let mut ctx = Context::new(event_loop, debug, handler);
             ctx.slow_poll_threshold = config.slow_poll_threshold;
             let ctx = Rc::new(ctx);

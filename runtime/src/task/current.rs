@@ -1,11 +1,12 @@
-//! `current_task`. Layer 4 (tasks): uses the context and the record.
+//! `current_task`. Layer 4 (tasks): uses the context, the record and `cancel`.
 
+use crate::cancel;
 use crate::context::this_thread;
-use crate::record::header::Header;
 use crate::record::task_ref::TaskRef;
 
 /// The task being polled now, or `None` outside a task (asyncio's `current_task`). The main
-/// future runs as a task too, named after the entry function (`main` by default).
+/// future runs as a task too, named after the entry function (`main` by default). The reference
+/// can cancel the task ([`TaskRef::cancel`]).
 ///
 /// # Examples
 ///
@@ -16,5 +17,6 @@ use crate::record::task_ref::TaskRef;
 /// });
 /// ```
 pub fn current_task() -> Option<TaskRef> {
-    this_thread::current()?.with_current(Header::task_ref)
+    let ctx = this_thread::current()?;
+    ctx.with_current(|header| cancel::cancellable_ref(&ctx, header))
 }

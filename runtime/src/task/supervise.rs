@@ -6,6 +6,7 @@ use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context as PollContext, Poll};
 
@@ -32,14 +33,39 @@ pub(crate) enum Failure {
 
 /// A task's panic on its way to the task's handle. If it is dropped before the handle takes it
 /// (the handle was dropped, or never awaited), the panic is reported: none is lost silently.
+/// If neither happens by the time the loop closes (the handle was leaked, or outlives the run),
+/// the loop reports it then, through the run's exception handler (see `Context::keep_panic`).
 pub(crate) struct Unretrieved {
     payload: Option<Box<dyn Any + Send>>,
     task: TaskRef,
     shared: Arc<Shared>,
+    /// Set by whoever settles the panic first: the handle taking it, this value's drop reporting
+    /// it, or the loop reporting it as it closes. Shared with the loop.
+    settled: Arc<AtomicBool>,
 }
 
 impl Unretrieved {
+    /// Wraps the panic of the task `header`, and has its loop keep an eye on it.
+    fn new(ctx: &Context, header: &Header, payload: Box<dyn Any + Send>) -> Self {
+        let task = header.task_ref();
+        let settled = Arc::new(AtomicBool::new(false));
+        let message = format!(
+            "Task exception was never retrieved: {} (a handle to the task still held the panic \
+             when the loop closed)",
+            panic_message(&*payload)
+        );
+        let report = Report::for_task(ReportKind::UnretrievedPanic, &task, message);
+        ctx.keep_panic(settled.clone(), report);
+        Unretrieved {
+            payload: Some(payload),
+            task,
+            shared: header.shared.clone(),
+            settled,
+        }
+    }
+
     pub(crate) fn take(&mut self) -> Box<dyn Any + Send> {
+        self.settled.store(true, Ordering::Release);
         self.payload
             .take()
             .expect("a task's panic is retrieved once")
@@ -48,7 +74,10 @@ impl Unretrieved {
 
 impl Drop for Unretrieved {
     fn drop(&mut self) {
-        if let Some(payload) = self.payload.take() {
+        let Some(payload) = self.payload.take() else {
+            return;
+        };
+        if !self.settled.swap(true, Ordering::AcqRel) {
             let report = Report::for_task(
                 ReportKind::UnretrievedPanic,
                 &self.task,
@@ -112,6 +141,7 @@ impl Supervisor<'_> {
         if header.slot().is_none() && !header.has(FINISHED) {
             header.register(ctx.register_task(cx.waker()));
         }
+        ctx.apply_cancel_request(header);
 
         if ctx.must_cancel(header) {
             if ctx.is_listening(header.id()) && !ctx.is_forcing() {
@@ -153,11 +183,9 @@ impl Supervisor<'_> {
                 return Poll::Pending;
             }
             Ok(Poll::Ready(output)) => Ok(output),
-            Err(payload) => Err(Box::new(Failure::Panicked(Unretrieved {
-                payload: Some(payload),
-                task: header.task_ref(),
-                shared: header.shared.clone(),
-            }))),
+            Err(payload) => Err(Box::new(Failure::Panicked(Unretrieved::new(
+                &ctx, header, payload,
+            )))),
         };
         // The finished future's own fields are dropped now, still inside the loop's context.
         let dropped = ctx.as_task(header, || {
@@ -174,6 +202,7 @@ impl Supervisor<'_> {
         let header = self.header;
         header.set(POLLED | FINISHED);
         ctx.forget_listeners(header.id());
+        ctx.forget_control(header.id());
         if let Some(slot) = header.unregister() {
             ctx.deregister_task(slot);
         }
@@ -190,6 +219,7 @@ impl Drop for Supervisor<'_> {
             if let Some(ctx) = this_thread::current() {
                 if Arc::ptr_eq(&ctx.shared, &header.shared) {
                     ctx.forget_listeners(header.id());
+                    ctx.forget_control(header.id());
                     ctx.deregister_task(slot);
                 }
             }

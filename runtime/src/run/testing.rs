@@ -1,0 +1,75 @@
+//! What `#[corun::test]` runs: a run that fails the test when something failed anywhere in it,
+//! not only in the test's own future (pytest's unraisable-exception check; tokio's unstable
+//! `unhandled_panic = "shutdown_runtime"`).
+//!
+//! Layer 5 (the run): uses `run::config` and the record's reports. Only the attribute's expansion
+//! reaches it, through the facade's `__private::run_test`.
+
+use std::cell::RefCell;
+use std::future::IntoFuture;
+use std::rc::Rc;
+
+use super::config::Config;
+use crate::record::report::{Report, ReportKind};
+
+/// Runs `future` as [`Config::run`] does, then fails (panics) if the run reported an
+/// unretrieved task panic or a panic while cancelling, listing those reports. They still reach
+/// the configured exception handler (by default, stderr) as they happen.
+///
+/// # Panics
+///
+/// With the main future's own panic, as [`Config::run`]; else, after the run, when a report of
+/// those kinds was made during it.
+///
+/// # Examples
+///
+/// ```
+/// use corun_runtime::{Config, __private::run_test};
+///
+/// assert_eq!(run_test(Config::new(), async { 1 + 1 }), 2);
+///
+/// let failed = std::panic::catch_unwind(|| {
+///     run_test(Config::new().exception_handler(|_| {}), async {
+///         drop(corun_runtime::spawn(async { panic!("lost") }));
+///         corun_runtime::yield_now().await;
+///     })
+/// });
+/// assert!(failed.is_err());
+/// ```
+#[track_caller]
+pub fn run_test<F: IntoFuture>(config: Config, future: F) -> F::Output {
+    let failures = Rc::new(RefCell::new(Vec::new()));
+    let sink = failures.clone();
+    let config = config.observe_reports(move |report| {
+        if fails_a_test(report) {
+            sink.borrow_mut().push(report.to_string());
+        }
+    });
+    let output = config.run(future);
+    let failures = failures.take();
+    if !failures.is_empty() {
+        panic!("{}", failure_message(&failures));
+    }
+    output
+}
+
+/// Whether `report` says that something failed: a task panic nobody retrieved, or a panic
+/// while a task was being cancelled.
+fn fails_a_test(report: &Report) -> bool {
+    matches!(
+        report.kind(),
+        ReportKind::UnretrievedPanic | ReportKind::PanicWhileCancelling
+    )
+}
+
+/// The test's failure: each report on a line of its own, and what to do about it.
+fn failure_message(failures: &[String]) -> String {
+    let listed: Vec<String> = failures.iter().map(|line| format!("  {line}")).collect();
+    format!(
+        "the test's run reported {} failure(s) outside the test's own future:\n{}\nretrieve \
+         a task's panic by awaiting or joining its Task, or catch it inside the task; a test \
+         passes only if nothing went wrong anywhere in it",
+        failures.len(),
+        listed.join("\n")
+    )
+}
