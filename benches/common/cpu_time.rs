@@ -1,4 +1,4 @@
-//! Process CPU time from `/proc` (no `libc`, no unsafe), for benches/io.rs.
+//! Process CPU time from `/proc` (no `libc`, no unsafe), for benches/runtimes.rs and io.rs.
 
 use std::time::Duration;
 
