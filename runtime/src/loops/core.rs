@@ -138,3 +138,64 @@ impl LoopCore {
         drop(ready);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::panic::Location;
+    use std::rc::Rc;
+    use std::sync::OnceLock;
+    use std::time::Duration;
+
+    use crate::event_loop::Runnable;
+    use crate::loops::core::{LoopCore, KEPT_READY_CAPACITY};
+    use crate::record::id::TaskId;
+    use crate::record::task_ref::TaskRef;
+
+    /// A reference to stand for main: what a main turn carries.
+    fn main_ref() -> Rc<TaskRef> {
+        Rc::new(TaskRef {
+            id: TaskId::next(),
+            location: Location::caller(),
+            given_name: None,
+            default_name: OnceLock::new(),
+            spawn_backtrace: None,
+            control: None,
+        })
+    }
+
+    fn main_turn(main: &Rc<TaskRef>) -> Runnable {
+        Runnable::main(Rc::clone(main))
+    }
+
+    #[test]
+    fn the_ready_queue_gives_back_a_bursts_room_as_it_drains() {
+        let core = LoopCore::new(Duration::ZERO);
+        let main = main_ref();
+        for _ in 0..10_000 {
+            core.call_soon(main_turn(&main));
+        }
+        assert!(core.ready.borrow().capacity() >= 10_000);
+
+        let mut popped = 0;
+        while core.next_ready().is_some() {
+            popped += 1;
+        }
+        assert_eq!(
+            popped, 10_000,
+            "every queued turn comes out, in spite of the shrinking"
+        );
+        assert!(core.ready.borrow().capacity() <= KEPT_READY_CAPACITY);
+    }
+
+    #[test]
+    fn the_ready_queue_keeps_its_usual_room() {
+        let core = LoopCore::new(Duration::ZERO);
+        let main = main_ref();
+        for _ in 0..KEPT_READY_CAPACITY {
+            core.call_soon(main_turn(&main));
+        }
+        let capacity = core.ready.borrow().capacity();
+        while core.next_ready().is_some() {}
+        assert_eq!(core.ready.borrow().capacity(), capacity);
+    }
+}
