@@ -13,6 +13,10 @@ use std::time::Instant;
 use super::timers::TimerQueue;
 use crate::event_loop::{Runnable, TimerId};
 
+/// Slots the ready queue keeps once it has drained: enough for the usual turn's work (the turn's
+/// budget is 128 polls) without reallocating.
+const KEPT_READY_CAPACITY: usize = 1024;
+
 pub(super) struct LoopCore {
     ready: RefCell<VecDeque<Runnable>>,
     timers: RefCell<TimerQueue>,
@@ -57,8 +61,21 @@ impl LoopCore {
         self.ready.borrow_mut().push_back(work);
     }
 
+    /// The oldest queued work. The room a burst grew the queue to (10,000 tasks spawned at once
+    /// leave 16,384 slots behind) is given back as the queue drains: once it is less than a
+    /// quarter full, its capacity is halved, down to [`KEPT_READY_CAPACITY`]. So queue memory
+    /// follows the work that is ready, not the largest burst so far, as asyncio's deque frees its
+    /// blocks as it drains. Each halving copies at most a quarter of the slots, paid for by the
+    /// pops since the last one, so a pop stays O(1) amortized (`cargo bench --bench heap`,
+    /// BENCHMARKS.md).
     pub(super) fn next_ready(&self) -> Option<Runnable> {
-        self.ready.borrow_mut().pop_front()
+        let mut ready = self.ready.borrow_mut();
+        let work = ready.pop_front();
+        let capacity = ready.capacity();
+        if capacity > KEPT_READY_CAPACITY && ready.len() < capacity / 4 {
+            ready.shrink_to(capacity / 2);
+        }
+        work
     }
 
     pub(super) fn add_timer(&self, deadline: Instant, waker: Waker) -> TimerId {
@@ -119,5 +136,66 @@ impl LoopCore {
         drop(timers);
         let ready = std::mem::take(&mut *self.ready.borrow_mut());
         drop(ready);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::Location;
+    use std::rc::Rc;
+    use std::sync::OnceLock;
+    use std::time::Duration;
+
+    use crate::event_loop::Runnable;
+    use crate::loops::core::{LoopCore, KEPT_READY_CAPACITY};
+    use crate::record::id::TaskId;
+    use crate::record::task_ref::TaskRef;
+
+    /// A reference to stand for main: what a main turn carries.
+    fn main_ref() -> Rc<TaskRef> {
+        Rc::new(TaskRef {
+            id: TaskId::next(),
+            location: Location::caller(),
+            given_name: None,
+            default_name: OnceLock::new(),
+            spawn_backtrace: None,
+            control: None,
+        })
+    }
+
+    fn main_turn(main: &Rc<TaskRef>) -> Runnable {
+        Runnable::main(Rc::clone(main))
+    }
+
+    #[test]
+    fn the_ready_queue_gives_back_a_bursts_room_as_it_drains() {
+        let core = LoopCore::new(Duration::ZERO);
+        let main = main_ref();
+        for _ in 0..10_000 {
+            core.call_soon(main_turn(&main));
+        }
+        assert!(core.ready.borrow().capacity() >= 10_000);
+
+        let mut popped = 0;
+        while core.next_ready().is_some() {
+            popped += 1;
+        }
+        assert_eq!(
+            popped, 10_000,
+            "every queued turn comes out, in spite of the shrinking"
+        );
+        assert!(core.ready.borrow().capacity() <= KEPT_READY_CAPACITY);
+    }
+
+    #[test]
+    fn the_ready_queue_keeps_its_usual_room() {
+        let core = LoopCore::new(Duration::ZERO);
+        let main = main_ref();
+        for _ in 0..KEPT_READY_CAPACITY {
+            core.call_soon(main_turn(&main));
+        }
+        let capacity = core.ready.borrow().capacity();
+        while core.next_ready().is_some() {}
+        assert_eq!(core.ready.borrow().capacity(), capacity);
     }
 }
