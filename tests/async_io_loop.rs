@@ -108,3 +108,35 @@ fn to_thread_results_wake_the_loop_waiting_on_the_reactor() {
     });
     assert_eq!(sum, 42);
 }
+
+#[test]
+fn a_runner_keeps_one_async_io_loop_across_runs() {
+    let mut runner = corun::Runner::new(async_io_config());
+    let (listener, address) = runner
+        .run(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            (listener, address)
+        })
+        .unwrap();
+    // A task started in one run goes on in the next, on the same reactor.
+    let server = runner
+        .run(async move {
+            corun::spawn(async move {
+                let (stream, _) = listener.accept().await.unwrap();
+                let mut line = String::new();
+                BufReader::new(stream).read_line(&mut line).await.unwrap();
+                line
+            })
+        })
+        .unwrap();
+    let received = runner
+        .run(async move {
+            let mut client = TcpStream::connect(address).await.unwrap();
+            client.write_all(b"hello\n").await.unwrap();
+            server.await
+        })
+        .unwrap();
+    assert_eq!(received, "hello\n");
+    runner.close();
+}

@@ -442,3 +442,13 @@ fn tokios_blocking_pool_holds_the_end_of_the_run_at_most_the_shutdown_timeout() 
         "the run did not wait for the 10 s blocking work"
     );
 }
+
+#[test]
+fn the_feature_never_changes_the_default_loop() {
+    // Built with the `tokio` feature on: a run that does not ask for `TokioLoop` has no tokio
+    // context, as without the feature.
+    let has_tokio_context = corun::run(async { tokio::runtime::Handle::try_current().is_ok() });
+    assert!(!has_tokio_context);
+    let on_tokio_loop = tokio_config().run(async { tokio::runtime::Handle::try_current().is_ok() });
+    assert!(on_tokio_loop);
+}
