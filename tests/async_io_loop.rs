@@ -120,6 +120,7 @@ fn a_runner_keeps_one_async_io_loop_across_runs() {
         })
         .unwrap();
     // A task started in one run goes on in the next, on the same reactor.
+    #[allow(clippy::async_yields_async)] // the task is awaited in the next run
     let server = runner
         .run(async move {
             corun::spawn(async move {
