@@ -136,6 +136,36 @@ fn at_shutdown_a_task_not_listening_is_dropped_without_waiting_for_the_grace() {
     assert!(start.elapsed() < Duration::from_secs(10));
 }
 
+#[test]
+fn cancelled_awaited_on_another_thread_keeps_its_task_listening() {
+    use std::future::Future;
+    use std::sync::mpsc;
+
+    let outcome = corun::run(async {
+        let (polling_tx, polling_rx) = mpsc::channel();
+        let task = corun::spawn(async move {
+            let stop = corun::cancelled(); // names this task, wherever it is awaited
+            corun::to_thread(move || {
+                let mut stop = std::pin::pin!(stop);
+                let mut first = true;
+                futures::executor::block_on(std::future::poll_fn(|cx| {
+                    let polled = stop.as_mut().poll(cx);
+                    if std::mem::take(&mut first) {
+                        polling_tx.send(()).unwrap();
+                    }
+                    polled
+                }));
+            })
+            .await;
+            "finished on its own"
+        });
+        corun::to_thread(move || polling_rx.recv().unwrap()).await;
+        task.cancel();
+        task.join().await
+    });
+    assert_eq!(outcome.unwrap(), "finished on its own");
+}
+
 /// A task that hands out a reference to itself, then waits forever unless asked to cancel while
 /// listening (`listen`), when it returns `"finished"`.
 fn spawn_handing_out_its_ref(

@@ -1,6 +1,7 @@
 //! The loop layer: a user-written loop that wraps `DefaultLoop` and counts what it schedules;
-//! tasks, sleep, timeout and gather working the same on every loop; the `enter` hook a loop built
-//! on another runtime's reactor needs; the park modes the runtime asks for.
+//! tasks, sleep, timeout and gather working the same on every loop; the `enter`, `drive` and
+//! `shutdown_foreign` hooks a loop built on another runtime's reactor needs; the park modes the
+//! runtime asks for.
 
 mod common;
 
@@ -236,4 +237,103 @@ fn removing_a_fired_or_unknown_timer_is_harmless() {
     event_loop.park(Park::Poll);
     assert!(!event_loop.remove_timer(id), "it fired");
     assert!(!event_loop.remove_timer(TimerId::new(u64::MAX)));
+}
+
+/// A loop that owns the drive, as the IO loops do: it runs the turns itself and records what
+/// the runtime hands it at the end.
+struct OwnsTheDrive {
+    inner: DefaultLoop,
+    turns: Rc<Cell<usize>>,
+    events: Rc<RefCell<Vec<String>>>,
+}
+
+impl EventLoop for OwnsTheDrive {
+    fn call_soon(&self, work: Runnable) {
+        self.inner.call_soon(work)
+    }
+    fn next_ready(&self) -> Option<Runnable> {
+        self.inner.next_ready()
+    }
+    fn now(&self) -> Instant {
+        self.inner.now()
+    }
+    fn add_timer(&self, deadline: Instant, waker: Waker) -> TimerId {
+        self.inner.add_timer(deadline, waker)
+    }
+    fn remove_timer(&self, timer: TimerId) -> bool {
+        self.inner.remove_timer(timer)
+    }
+    fn park(&self, mode: Park) {
+        self.inner.park(mode)
+    }
+    fn unparker(&self) -> Waker {
+        self.inner.unparker()
+    }
+    fn drive(&self, turn: &mut dyn FnMut() -> Option<Park>) {
+        self.events.borrow_mut().push("drive".to_owned());
+        while let Some(mode) = turn() {
+            self.turns.set(self.turns.get() + 1);
+            self.inner.park(mode);
+        }
+    }
+    fn shutdown_foreign(&self, timeout: Duration) -> usize {
+        self.events
+            .borrow_mut()
+            .push(format!("shutdown_foreign {timeout:?}"));
+        0
+    }
+    fn close(&self) {
+        self.events.borrow_mut().push("close".to_owned());
+        self.inner.close()
+    }
+}
+
+#[test]
+fn a_loop_that_owns_the_drive_runs_every_turn_and_hears_of_the_shutdown_in_order() {
+    let turns = Rc::new(Cell::new(0));
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let (t, e) = (turns.clone(), events.clone());
+    let task_dropped = Rc::new(Cell::new(false));
+    let dropped = task_dropped.clone();
+    let recorded = events.clone();
+    let output = Config::new()
+        .loop_factory(move || OwnsTheDrive {
+            inner: DefaultLoop::new(),
+            turns: t,
+            events: e,
+        })
+        .shutdown_timeout(Duration::from_secs(7))
+        .run(async move {
+            /// Records its drop among the loop's events.
+            struct Guard(Rc<Cell<bool>>, Rc<RefCell<Vec<String>>>);
+            impl Drop for Guard {
+                fn drop(&mut self) {
+                    self.0.set(true);
+                    self.1.borrow_mut().push("task dropped".to_owned());
+                }
+            }
+            let guard = Guard(dropped, recorded);
+            corun::spawn(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            });
+            corun::sleep(Duration::from_millis(2)).await;
+            "done"
+        });
+    assert_eq!(output, "done");
+    assert!(task_dropped.get());
+    assert!(turns.get() >= 1, "the sleep needed a park between turns");
+    // One drive for main's part of the run, one per shutdown sweep (before and after the
+    // foreign work is dropped), and the hook between them: after corun's tasks, before close.
+    assert_eq!(
+        *events.borrow(),
+        [
+            "drive",
+            "drive",
+            "task dropped",
+            "shutdown_foreign 7s",
+            "drive",
+            "close"
+        ]
+    );
 }

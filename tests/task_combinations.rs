@@ -196,7 +196,10 @@ struct Subject {
     gate: Rc<Gate>,
     panic_on_poll: PanicOnPoll,
     panic_on_drop: bool,
-    /// `Some` when the subject listens for cancellation.
+    /// Whether the subject listens for cancellation.
+    listens: bool,
+    /// The subject's `cancelled()` future, made at its first poll (it names the task that makes
+    /// it, so it is made inside the subject's task).
     cancelled: Option<Pin<Box<corun::Cancelled>>>,
 }
 
@@ -210,6 +213,9 @@ impl Future for Subject {
             bump(&this.stats.poll_panics);
             this.stats.ending.set(Some(Ending::Panicked));
             panic!("{POLL_PANIC}");
+        }
+        if this.listens && this.cancelled.is_none() {
+            this.cancelled = Some(Box::pin(corun::cancelled()));
         }
         let heard_cancel = match &mut this.cancelled {
             Some(cancelled) => cancelled.as_mut().poll(cx).is_ready(),
@@ -362,7 +368,8 @@ fn run_one(c: Combination) {
                 gate: gate.clone(),
                 panic_on_poll: c.panic_on_poll,
                 panic_on_drop: c.panic_on_drop,
-                cancelled: c.listens.then(|| Box::pin(corun::cancelled())),
+                listens: c.listens,
+                cancelled: None,
             };
             let mut handle = Some(corun::spawn_named(NAME, subject));
             for phase in PHASES {

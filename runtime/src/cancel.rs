@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::task::{Context as PollContext, Poll, Wake, Waker};
 
 use crate::context::core::Context;
+use crate::context::listeners::Listener;
 use crate::context::this_thread;
 use crate::record::header::{Header, Remote, Shared, CANCEL_REQUESTED, FINISHED};
 use crate::record::id::TaskId;
@@ -80,22 +81,29 @@ impl Wake for CancelWaker {
     }
 }
 
-/// Completes when the current task has been asked to cancel: by [`Task::cancel`], by the end of
-/// the run, or (for the main task) by a signal.
+/// Completes when the task that called it has been asked to cancel: by [`Task::cancel`], by the
+/// end of the run, or (for the main task) by a signal.
 ///
-/// While this future is alive and waiting, the task is *listening*: a cancellation then wakes it
-/// instead of dropping its future, and the task may finish on its own, awaiting whatever
-/// cleanup it needs. At the end of a run, listening tasks get `Config::shutdown_grace` to do so.
-/// A task that is not listening when the request comes has its future dropped at the loop's
-/// next turn.
+/// The future names the task that called `cancelled()`, and is `Send + 'static`: it can be
+/// handed to code that polls it elsewhere, in another task, in a tokio task (on
+/// [`TokioLoop`](crate::loops)) or on another thread, as a shutdown signal. Called outside a task,
+/// it names the task that first polls it.
+///
+/// While such a future is being awaited (polled at least once and not dropped), wherever, the
+/// task is *listening*: a cancellation then wakes the future instead of dropping the task's
+/// future, and the task may finish on its own, awaiting whatever cleanup it needs. At the end of
+/// a run, listening tasks get `Config::shutdown_grace` to do so. A task that is not listening
+/// when the request comes has its future dropped at the loop's next turn.
 ///
 /// [`Task::cancel`]: crate::Task::cancel
 ///
 /// # Panics
 ///
-/// When polled outside a task.
+/// When polled, if it was made outside a task and is polled outside a task too.
 ///
 /// # Examples
+///
+/// A worker that stops on its own when cancelled:
 ///
 /// ```
 /// use std::time::Duration;
@@ -118,39 +126,89 @@ impl Wake for CancelWaker {
 ///     assert_eq!(worker.await, 5);
 /// });
 /// ```
+///
+/// A task's shutdown signal, awaited by another task on its behalf (as a server's graceful
+/// shutdown awaits it):
+///
+/// ```
+/// let outcome = corun_runtime::run(async {
+///     let server = corun_runtime::spawn(async {
+///         let stop = corun_runtime::cancelled(); // names the server task
+///         let watcher = corun_runtime::spawn(async move {
+///             stop.await;
+///             "stopped"
+///         });
+///         watcher.await // the server task is listening while the watcher awaits
+///     });
+///     corun_runtime::yield_now().await;
+///     corun_runtime::yield_now().await;
+///     server.cancel();
+///     server.await
+/// });
+/// assert_eq!(outcome, "stopped");
+/// ```
 pub fn cancelled() -> Cancelled {
-    Cancelled { listening: None }
+    Cancelled {
+        listener: current_listener(),
+        awaiting: None,
+    }
 }
 
-/// The future of [`cancelled`].
+/// The listener of the task being polled on this thread's loop, if a task is being polled.
+fn current_listener() -> Option<Arc<Listener>> {
+    let ctx = this_thread::current()?;
+    let (id, requested) = ctx.with_current(|header| (header.id(), header.has(CANCEL_REQUESTED)))?;
+    Some(ctx.listener(id, requested))
+}
+
+/// The future of [`cancelled`]: `Send + 'static`, so it can be awaited anywhere.
 ///
 /// # Examples
 ///
 /// ```
-/// let _listening: corun_runtime::Cancelled = corun_runtime::cancelled();
+/// fn send_static<T: Send + 'static>(_: T) {}
+/// corun_runtime::run(async { send_static(corun_runtime::cancelled()) });
 /// ```
-#[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct Cancelled {
-    /// The task listening and its loop's id, from the first poll on.
-    listening: Option<(TaskId, u64)>,
+    /// What the named task's `cancelled()` futures share; for a future made outside a task, set
+    /// at its first poll.
+    listener: Option<Arc<Listener>>,
+    /// This future's key among the listener's wakers, from its first poll on: from then on the
+    /// task counts as listening.
+    awaiting: Option<usize>,
+}
+
+impl std::fmt::Debug for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cancelled")
+            .field("task", &self.listener.as_ref().map(|listener| listener.id))
+            .field("awaiting", &self.awaiting.is_some())
+            .finish()
+    }
 }
 
 impl Future for Cancelled {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<()> {
-        let ctx =
-            this_thread::current().expect("corun::cancelled was polled outside a running loop");
-        let (id, requested) = ctx
-            .with_current(|header| (header.id(), header.has(CANCEL_REQUESTED)))
-            .expect("corun::cancelled was polled outside a task");
-        let (task, _) = *self.listening.get_or_insert_with(|| {
-            ctx.add_listener(id);
-            (id, ctx.shared.id)
-        });
-        ctx.listen(task, cx.waker());
-        if requested || ctx.is_closing() {
+        let this = &mut *self;
+        let listener = match &this.listener {
+            Some(listener) => listener,
+            None => this.listener.insert(current_listener().expect(
+                "corun::cancelled was polled outside a task; call cancelled() inside the task \
+                 it should listen for and hand the future where it is awaited",
+            )),
+        };
+        if listener.is_requested() {
+            return Poll::Ready(());
+        }
+        let key = *this
+            .awaiting
+            .get_or_insert_with(|| listener.start_awaiting());
+        listener.listen(key, cx.waker());
+        // A request that came while the waker was being stored woke the previous one, if any.
+        if listener.is_requested() {
             return Poll::Ready(());
         }
         Poll::Pending
@@ -159,13 +217,8 @@ impl Future for Cancelled {
 
 impl Drop for Cancelled {
     fn drop(&mut self) {
-        let Some((task, loop_id)) = self.listening.take() else {
-            return;
-        };
-        if let Some(ctx) = this_thread::current() {
-            if ctx.shared.id == loop_id {
-                ctx.remove_listener(task);
-            }
+        if let (Some(listener), Some(key)) = (&self.listener, self.awaiting) {
+            listener.stop_awaiting(key);
         }
     }
 }

@@ -12,7 +12,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::rc::Rc;
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::record::header::RawRunnable;
 use crate::record::task_ref::TaskRef;
@@ -25,18 +25,23 @@ use crate::record::task_ref::TaskRef;
 ///    threads arrive through the runtime, which queues them here on the loop's thread);
 /// 2. the runtime takes queued work with [`next_ready`](Self::next_ready) and runs it, at most a
 ///    fixed budget per turn so that timers and other threads are never starved;
-/// 3. then it calls [`park`](Self::park): the loop fires the timers that are due (by waking their
-///    wakers) and, when the runtime says nothing is ready, blocks until the next timer is due or
-///    [`unparker`](Self::unparker) is woken.
+/// 3. then the loop parks ([`park`](Self::park)): it fires the timers that are due (by waking
+///    their wakers) and, when the runtime says nothing is ready, blocks until the next timer is
+///    due or [`unparker`](Self::unparker) is woken.
+///
+/// The runtime hands the turns to the loop through [`drive`](Self::drive), whose provided
+/// default is exactly that: turn, park, turn again.
 ///
 /// Every method takes `&self`: work run by the loop calls back into it (a task that spawns calls
 /// `call_soon`, a `sleep` calls `add_timer`), so a loop keeps its state in `Cell`/`RefCell` and
 /// never holds a borrow while it wakes a waker. A loop is made, used and dropped on one thread.
 /// The trait is object safe; the runtime holds a `Box<dyn EventLoop>`.
 ///
-/// A loop driven by another runtime's reactor implements [`park`](Self::park) by turning that
-/// reactor (blocking up to the next timer) and [`enter`](Self::enter) by entering its context, so
-/// that its IO types work inside corun tasks.
+/// A loop built on another runtime's reactor overrides [`drive`](Self::drive) to run the turns
+/// inside that reactor's own `block_on`, [`enter`](Self::enter) to enter its context, and
+/// [`shutdown_foreign`](Self::shutdown_foreign) to drop that runtime's tasks at the end, so that
+/// its IO types work inside corun tasks (the shipped `TokioLoop` and `AsyncIoLoop` do). A loop
+/// that wraps another forwards those three as well as the required methods.
 ///
 /// # Examples
 ///
@@ -106,6 +111,67 @@ pub trait EventLoop {
     /// default just calls `f`; a loop built on another runtime enters that runtime here.
     fn enter(&self, f: &mut dyn FnMut()) {
         f()
+    }
+
+    /// Drives the runtime's turns until `turn` returns `None`: each call of `turn` runs one turn
+    /// of ready work and says how the loop may park before the next ([`Park`]).
+    ///
+    /// The default is the plain loop: `turn`, [`park`](Self::park) as asked, `turn` again. A loop
+    /// built on another runtime's reactor overrides it to run the turns *inside* that reactor's
+    /// own `block_on`, so the reactor's context, budget and wake-ups apply to corun's tasks as to
+    /// its own, and parking is that `block_on` waiting for IO on this thread. Such a loop must
+    /// still fire due timers between turns, and must call `turn` again, without waiting, when
+    /// it returned [`Park::Poll`].
+    ///
+    /// Called on the loop's thread, inside [`enter`](Self::enter), once for the main task's part
+    /// of a run and once for each sweep of the shutdown.
+    ///
+    /// # Examples
+    ///
+    /// A loop that counts the turns it drives and otherwise behaves as the default:
+    ///
+    /// ```
+    /// # use std::cell::Cell;
+    /// # use corun_runtime::{loops::DefaultLoop, EventLoop, Park};
+    /// fn drive_counting(inner: &DefaultLoop, turns: &Cell<u64>, turn: &mut dyn FnMut() -> Option<Park>) {
+    ///     while let Some(mode) = turn() {
+    ///         turns.set(turns.get() + 1);
+    ///         inner.park(mode);
+    ///     }
+    /// }
+    /// let turns = Cell::new(0);
+    /// let mut left = 3;
+    /// drive_counting(&DefaultLoop::new(), &turns, &mut || {
+    ///     left -= 1;
+    ///     (left > 0).then_some(Park::Poll)
+    /// });
+    /// assert_eq!(turns.get(), 2);
+    /// ```
+    fn drive(&self, turn: &mut dyn FnMut() -> Option<Park>) {
+        while let Some(mode) = turn() {
+            self.park(mode);
+        }
+    }
+
+    /// Drops the work this loop runs outside corun (another runtime's tasks) and returns how
+    /// many such tasks it dropped; a wait for that runtime's threads lasts at most `timeout`
+    /// (the run's `shutdown_timeout`).
+    ///
+    /// Called once, at the end of the last run on the loop: after every corun task was
+    /// cancelled, before [`close`](Self::close), on the loop's thread inside
+    /// [`enter`](Self::enter) and the runtime's context. Corun tasks spawned by what is dropped
+    /// here are cancelled by the sweep that follows. The default owns nothing and returns 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// use corun_runtime::{loops::DefaultLoop, EventLoop};
+    /// assert_eq!(DefaultLoop::new().shutdown_foreign(Duration::from_secs(1)), 0);
+    /// ```
+    fn shutdown_foreign(&self, timeout: Duration) -> usize {
+        let _ = timeout;
+        0
     }
 
     /// Closes the loop: drops its timers and anything it still holds. Called once, after the

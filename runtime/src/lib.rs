@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Layers, bottom up: an [`EventLoop`] schedules ready work, keeps time and parks
-//! ([`loops`] ships two); tasks ([`spawn`], [`Task`]), time ([`sleep`], [`timeout`]) and the
+//! ([`loops`] ships two, and with the `tokio` and `async-io` features two more that turn those
+//! runtimes' IO reactors); tasks ([`spawn`], [`Task`]), time ([`sleep`], [`timeout`]) and the
 //! combinators ([`gather!`], [`gather_all`]) and threads ([`to_thread`], [`Handle`]) are built
 //! once on top of the trait and work on every loop; [`run`], [`Config`] and [`Runner`] drive one
 //! run from making the loop to closing it.

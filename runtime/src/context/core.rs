@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use super::listeners::Listeners;
+use super::listeners::{Listener, Listeners};
 use super::registry::Registry;
 use crate::event_loop::{EventLoop, Runnable};
 use crate::record::control::Control;
@@ -118,21 +118,14 @@ impl Context {
         self.tasks.borrow().live()
     }
 
-    /// A `cancelled()` future of task `id` started listening.
-    pub(crate) fn add_listener(&self, id: TaskId) {
-        self.listeners.borrow_mut().add(id);
-    }
-
-    /// Remembers the waker of a listening `cancelled()` future's latest poll.
-    pub(crate) fn listen(&self, id: TaskId, waker: &Waker) {
-        let old = self.listeners.borrow_mut().set_waker(id, waker);
-        drop(old);
-    }
-
-    /// A `cancelled()` future of task `id` went away.
-    pub(crate) fn remove_listener(&self, id: TaskId) {
-        let removed = self.listeners.borrow_mut().release(id);
-        drop(removed);
+    /// The listener of task `id`, made if the task has none yet; `requested` says whether the
+    /// task was asked to cancel already (a run that is ending asks every task).
+    pub(crate) fn listener(&self, id: TaskId, requested: bool) -> Arc<Listener> {
+        let listener = self.listeners.borrow_mut().get_or_add(id);
+        if requested || self.closing.get() {
+            listener.mark_requested();
+        }
+        listener
     }
 
     /// Forgets task `id`'s listeners once its future is gone.
@@ -144,10 +137,11 @@ impl Context {
         drop(removed);
     }
 
-    /// Whether task `id` has a `cancelled()` future alive.
+    /// Whether a `cancelled()` future of task `id` is being awaited, wherever, or was when the
+    /// request came.
     pub(crate) fn is_listening(&self, id: TaskId) -> bool {
         let listeners = self.listeners.borrow();
-        !listeners.is_empty() && listeners.contains(id)
+        !listeners.is_empty() && listeners.get(id).is_some_and(|l| l.is_awaited())
     }
 
     /// Wakes a task (to let it see a cancellation): its listening `cancelled()` future, and the
@@ -159,15 +153,15 @@ impl Context {
     /// Wakes task `id`, registered under `slot` unless it was not polled yet: then it is queued,
     /// and its first poll sees the request.
     pub(crate) fn wake_task_at(&self, id: TaskId, slot: Option<u32>) {
-        let listener = {
+        // Tells task `id`'s `cancelled()` futures, wherever they are, and wakes them.
+        let mut listening = Vec::new();
+        {
             let listeners = self.listeners.borrow();
-            if listeners.is_empty() {
-                None
-            } else {
-                listeners.waker(id)
+            if let Some(listener) = listeners.get(id) {
+                listener.request(&mut listening);
             }
-        };
-        if let Some(waker) = listener {
+        }
+        for waker in listening {
             waker.wake();
         }
         let waker = slot.and_then(|slot| self.tasks.borrow().get(slot).cloned());
@@ -176,10 +170,13 @@ impl Context {
         }
     }
 
-    /// Wakes every live task, so that each sees the shutdown at its next poll, and every
-    /// listening `cancelled()` future.
+    /// Wakes every live task, so that each sees the shutdown at its next poll, and completes
+    /// every `cancelled()` future.
     pub(crate) fn wake_all_tasks(&self) {
-        let mut wakers: Vec<Waker> = self.listeners.borrow().wakers().cloned().collect();
+        let mut wakers = Vec::new();
+        for listener in self.listeners.borrow().iter() {
+            listener.request(&mut wakers);
+        }
         wakers.extend(self.tasks.borrow().wakers().cloned());
         for waker in wakers {
             waker.wake();

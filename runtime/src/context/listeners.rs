@@ -1,48 +1,156 @@
-//! The tasks listening on `cancelled()`: how many `cancelled()` futures each has alive and the
-//! waker of the latest poll. Layer 3 (the context): uses only `record::id`.
+//! The tasks that called `cancelled()`: one [`Listener`] each, shared (`Arc`) by the context and
+//! the task's `cancelled()` futures, which may be awaited anywhere (in another task, in a tokio
+//! task, on another thread). Layer 3 (the context): uses only `record::id`.
 //!
-//! Kept by the context rather than in every task's header, since few tasks listen and every
-//! wake of a listener happens on the loop's thread. The context's methods that use these
-//! (`Context::add_listener` and the rest) never hold a borrow while a waker runs or drops.
+//! Kept by the context rather than in every task's header, since few tasks listen. A listener's
+//! state is atomics and a mutex, so a future polled or dropped on any thread touches only it;
+//! the table of listeners is the context's, touched on the loop's thread only. The context's
+//! methods that use these never hold a borrow (or the mutex) while a waker runs or drops.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 
 use crate::record::id::TaskId;
 
-/// A task's listening `cancelled()` futures.
-pub(crate) struct Listening {
-    id: TaskId,
-    count: usize,
-    waker: Option<Waker>,
+/// What a task's `cancelled()` futures share, wherever they are polled: whether the task was
+/// asked to cancel, how many of them are being awaited, and their wakers.
+pub(crate) struct Listener {
+    pub(crate) id: TaskId,
+    /// The task was asked to cancel, or its run is ending. Never cleared.
+    requested: AtomicBool,
+    /// How many of the task's `cancelled()` futures have been polled and are still alive: while
+    /// there is one, the task is listening.
+    awaiting: AtomicUsize,
+    /// The request reached the task while it was listening: it stays cooperative even once the
+    /// future that heard it has completed and gone (in another task, say), as it would have if
+    /// it had heard it itself.
+    heard: AtomicBool,
+    /// The latest waker of each polled future, by the key the future got at its first poll.
+    wakers: Mutex<ListenerWakers>,
 }
 
-/// The tasks listening on `cancelled()`, sorted by id. Few tasks listen, so a sorted vector
+/// A listener's wakers, under keys reused once their future is gone.
+#[derive(Default)]
+struct ListenerWakers {
+    by_key: Vec<Option<Waker>>,
+    free: Vec<usize>,
+}
+
+impl Listener {
+    fn new(id: TaskId) -> Self {
+        Listener {
+            id,
+            requested: AtomicBool::new(false),
+            awaiting: AtomicUsize::new(0),
+            heard: AtomicBool::new(false),
+            wakers: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ListenerWakers> {
+        // Every critical section leaves the wakers consistent, even if a waker's clone panics.
+        self.wakers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the task was asked to cancel.
+    pub(crate) fn is_requested(&self) -> bool {
+        self.requested.load(Ordering::Acquire)
+    }
+
+    /// A future starts being awaited: it counts as listening from now on, and gets the key its
+    /// waker is kept under.
+    pub(crate) fn start_awaiting(&self) -> usize {
+        self.awaiting.fetch_add(1, Ordering::AcqRel);
+        let mut wakers = self.lock();
+        match wakers.free.pop() {
+            Some(key) => key,
+            None => {
+                wakers.by_key.push(None);
+                wakers.by_key.len() - 1
+            }
+        }
+    }
+
+    /// Keeps the waker of the future under `key`'s latest poll.
+    pub(crate) fn listen(&self, key: usize, waker: &Waker) {
+        let mut wakers = self.lock();
+        let Some(slot) = wakers.by_key.get_mut(key) else {
+            return;
+        };
+        if !slot.as_ref().is_some_and(|known| known.will_wake(waker)) {
+            let old = slot.replace(waker.clone());
+            drop(wakers);
+            drop(old);
+        }
+    }
+
+    /// The future under `key` went away.
+    pub(crate) fn stop_awaiting(&self, key: usize) {
+        let old = {
+            let mut wakers = self.lock();
+            wakers.free.push(key);
+            wakers.by_key.get_mut(key).and_then(Option::take)
+        };
+        drop(old);
+        self.awaiting.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Whether the task is listening: a future of it is awaited, or one was when the request
+    /// came.
+    pub(crate) fn is_awaited(&self) -> bool {
+        self.awaiting.load(Ordering::Acquire) > 0 || self.heard.load(Ordering::Acquire)
+    }
+
+    /// Marks the task asked to cancel.
+    pub(crate) fn mark_requested(&self) {
+        self.requested.store(true, Ordering::Release);
+    }
+
+    /// Marks the task asked to cancel and adds the wakers of its futures to `wakers`, to be
+    /// woken once no lock is held.
+    pub(crate) fn request(&self, wakers: &mut Vec<Waker>) {
+        self.mark_requested();
+        if self.awaiting.load(Ordering::Acquire) > 0 {
+            self.heard.store(true, Ordering::Release);
+        }
+        wakers.extend(self.lock().by_key.iter().flatten().cloned());
+    }
+}
+
+/// The tasks that called `cancelled()`, sorted by id. Few tasks listen, so a sorted vector
 /// (found by binary search) does what a hash map would, without a hasher and a table's code in
 /// every build; task ids count up, so a new listener is usually pushed at the end.
 #[derive(Default)]
 pub(crate) struct Listeners {
-    by_id: Vec<Listening>,
+    by_id: Vec<Arc<Listener>>,
 }
 
 impl Listeners {
     /// Where task `id` is, or would be inserted.
     fn find(&self, id: TaskId) -> Result<usize, usize> {
-        self.by_id
-            .binary_search_by(|listening| listening.id.cmp(&id))
+        self.by_id.binary_search_by(|listener| listener.id.cmp(&id))
     }
 
-    fn get(&self, id: TaskId) -> Option<&Listening> {
+    pub(crate) fn get(&self, id: TaskId) -> Option<&Arc<Listener>> {
         let at = self.find(id).ok()?;
         Some(&self.by_id[at])
     }
 
-    fn get_mut(&mut self, id: TaskId) -> Option<&mut Listening> {
-        let at = self.find(id).ok()?;
-        Some(&mut self.by_id[at])
+    /// Task `id`'s listener, made if it has none yet.
+    pub(crate) fn get_or_add(&mut self, id: TaskId) -> Arc<Listener> {
+        match self.find(id) {
+            Ok(at) => self.by_id[at].clone(),
+            Err(at) => {
+                let listener = Arc::new(Listener::new(id));
+                self.by_id.insert(at, listener.clone());
+                listener
+            }
+        }
     }
 
-    /// Forgets task `id`; gives back what it had.
-    pub(crate) fn remove(&mut self, id: TaskId) -> Option<Listening> {
+    /// Forgets task `id`; gives back its listener.
+    pub(crate) fn remove(&mut self, id: TaskId) -> Option<Arc<Listener>> {
         let at = self.find(id).ok()?;
         Some(self.by_id.remove(at))
     }
@@ -51,55 +159,9 @@ impl Listeners {
         self.by_id.is_empty()
     }
 
-    /// One more `cancelled()` future of task `id` listens.
-    pub(crate) fn add(&mut self, id: TaskId) {
-        match self.find(id) {
-            Ok(at) => self.by_id[at].count += 1,
-            Err(at) => self.by_id.insert(
-                at,
-                Listening {
-                    id,
-                    count: 1,
-                    waker: None,
-                },
-            ),
-        }
-    }
-
-    /// Keeps `waker` as task `id`'s; gives back the one it replaces, to be dropped after the
-    /// caller's borrow ends.
-    pub(crate) fn set_waker(&mut self, id: TaskId, waker: &Waker) -> Option<Waker> {
-        let listening = self.get_mut(id)?;
-        if listening.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            return None;
-        }
-        listening.waker.replace(waker.clone())
-    }
-
-    /// One `cancelled()` future of task `id` went away; gives back what the last one held.
-    pub(crate) fn release(&mut self, id: TaskId) -> Option<Listening> {
-        let listening = self.get_mut(id)?;
-        if listening.count > 1 {
-            listening.count -= 1;
-            return None;
-        }
-        self.remove(id)
-    }
-
-    pub(crate) fn contains(&self, id: TaskId) -> bool {
-        self.get(id).is_some()
-    }
-
-    /// The waker of task `id`'s latest listening poll.
-    pub(crate) fn waker(&self, id: TaskId) -> Option<Waker> {
-        self.get(id)?.waker.clone()
-    }
-
-    /// The wakers of every listening task.
-    pub(crate) fn wakers(&self) -> impl Iterator<Item = &Waker> {
-        self.by_id
-            .iter()
-            .filter_map(|listening| listening.waker.as_ref())
+    /// Every task's listener.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<Listener>> {
+        self.by_id.iter()
     }
 }
 
@@ -107,7 +169,7 @@ impl Listeners {
 mod tests {
     use std::task::Waker;
 
-    use super::Listeners;
+    use super::{Listener, Listeners};
     use crate::record::id::TaskId;
 
     #[test]
@@ -115,33 +177,47 @@ mod tests {
         let ids: Vec<TaskId> = (0..5).map(|_| TaskId::next()).collect();
         let mut listeners = Listeners::default();
         for &i in &[3, 0, 4, 1] {
-            listeners.add(ids[i]);
+            listeners.get_or_add(ids[i]);
         }
-        assert!(!listeners.contains(ids[2]));
+        assert!(listeners.get(ids[2]).is_none());
         for &i in &[0, 1, 3, 4] {
             assert_eq!(listeners.get(ids[i]).map(|l| l.id), Some(ids[i]));
         }
         assert_eq!(listeners.remove(ids[1]).map(|l| l.id), Some(ids[1]));
         assert!(listeners.remove(ids[1]).is_none(), "removed once");
-        let left: Vec<TaskId> = listeners.by_id.iter().map(|l| l.id).collect();
+        let left: Vec<TaskId> = listeners.iter().map(|l| l.id).collect();
         assert_eq!(left, [ids[0], ids[3], ids[4]]);
     }
 
     #[test]
-    fn a_task_listens_until_its_last_cancelled_future_goes_away() {
-        let id = TaskId::next();
-        let mut listeners = Listeners::default();
-        listeners.add(id);
-        listeners.add(id);
-        assert!(listeners.set_waker(id, Waker::noop()).is_none());
-        assert!(listeners.waker(id).is_some());
+    fn a_listener_counts_awaiting_futures_and_reuses_their_keys() {
+        let listener = Listener::new(TaskId::next());
+        assert!(!listener.is_awaited());
+        let first = listener.start_awaiting();
+        let second = listener.start_awaiting();
+        assert_ne!(first, second);
+        listener.listen(first, Waker::noop());
+        listener.stop_awaiting(first);
+        assert!(listener.is_awaited(), "the second future still awaits");
+        assert_eq!(listener.start_awaiting(), first, "the freed key is reused");
+        let mut wakers = Vec::new();
+        listener.request(&mut wakers);
+        assert!(listener.is_requested());
         assert!(
-            listeners.release(id).is_none(),
-            "one future is still listening"
+            wakers.is_empty(),
+            "no future registered a waker after its key was reused"
         );
-        assert!(listeners.contains(id));
-        assert!(listeners.release(id).is_some());
-        assert!(!listeners.contains(id));
-        assert!(listeners.is_empty());
+    }
+
+    #[test]
+    fn a_request_heard_while_listening_keeps_the_task_listening() {
+        let listener = Listener::new(TaskId::next());
+        let key = listener.start_awaiting();
+        listener.request(&mut Vec::new());
+        listener.stop_awaiting(key);
+        assert!(listener.is_awaited(), "it heard the request while awaited");
+        let unheard = Listener::new(TaskId::next());
+        unheard.request(&mut Vec::new());
+        assert!(!unheard.is_awaited(), "nobody was awaiting when it came");
     }
 }

@@ -89,11 +89,6 @@ impl Context {
         }
     }
 
-    /// Parks the loop as [`park_mode`](Self::park_mode) says.
-    pub(crate) fn park(&self) {
-        self.event_loop.park(self.park_mode());
-    }
-
     /// Closes the remote queue and handles what was still in it.
     pub(crate) fn close_remote(&self) {
         self.shared.close();

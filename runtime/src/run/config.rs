@@ -149,6 +149,10 @@ impl Config {
     /// How long the end of a run waits for `to_thread` work still running before it reports
     /// what is left and returns. Default 300 s, as asyncio's.
     ///
+    /// It also bounds the wait for the threads of a loop's own runtime when the loop shuts it
+    /// down ([`EventLoop::shutdown_foreign`](crate::EventLoop::shutdown_foreign)): with
+    /// `TokioLoop`, tokio's blocking pool (`spawn_blocking`, DNS lookups, `tokio::fs`).
+    ///
     /// # Examples
     ///
     /// ```

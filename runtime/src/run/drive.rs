@@ -112,22 +112,33 @@ pub(super) fn drive_main<F: Future>(
         by_signal: false,
     };
     main.waker.wake_by_ref();
-    let mut budget = BUDGET;
-    loop {
-        main.take_signal(signals);
-        if ctx.run_ready(&mut budget) {
+    let mut outcome = None;
+    // The loop owns the drive (`EventLoop::drive`): each call runs one turn, polling main
+    // whenever its turn comes while the budget lasts, then says how the loop may park, or stops
+    // once main is done.
+    ctx.event_loop.drive(&mut || {
+        if outcome.is_some() {
+            return None;
+        }
+        let mut budget = BUDGET;
+        loop {
+            main.take_signal(signals);
+            if !ctx.run_ready(&mut budget) {
+                break;
+            }
             main_waker.turn_came();
-            if let Some(outcome) = main.turn() {
-                return outcome;
+            if let Some(done) = main.turn() {
+                outcome = Some(done);
+                return None;
             }
             budget = budget.saturating_sub(1);
-            if budget > 0 {
-                continue;
+            if budget == 0 {
+                break;
             }
         }
-        ctx.park();
-        budget = BUDGET;
-    }
+        Some(ctx.park_mode())
+    });
+    outcome.expect("EventLoop::drive must call its turn until the turn returns None")
 }
 
 /// The main task while it is driven: its header, its future (a local of `drive_main`'s frame)

@@ -1,11 +1,13 @@
-//! The end of a run: cancel every task, sweeping until none remains, wait for thread work, report
-//! the task panics that handles still hold, then close the loop; and how a signal cuts that
-//! short ([`Interruption`]). Layer 5 (the run): uses the context, `to_thread`, the record,
+//! The end of a run: cancel every task, sweeping until none remains, drop the loop's foreign
+//! tasks (a tokio runtime's) and sweep again for what their destructors spawned, wait for thread
+//! work, report the task panics that handles still hold, then close the loop; and how a signal
+//! cuts that short ([`Interruption`]). Layer 5 (the run): uses the context, `to_thread`, the record,
 //! `signals` and `run::config`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Wake, Waker};
+use std::time::Duration;
 
 use super::config::Settings;
 use crate::context::core::Context;
@@ -25,8 +27,10 @@ impl Wake for GraceWaker {
     }
 }
 
-/// The end of a run: cancel every task, sweeping until none remains, wait for thread work, then
-/// close the loop. Returns the signal that interrupted it, if one did (see [`Interruption`]).
+/// The end of a run: cancel every task, sweeping until none remains (driven by the loop, so that
+/// cooperative tasks can still do IO); drop the loop's foreign tasks and sweep again for what
+/// they spawned while being dropped; wait for thread work; then close the loop. Returns the
+/// signal that interrupted it, if one did (see [`Interruption`]).
 pub(super) fn shutdown(
     ctx: &Context,
     settings: &Settings,
@@ -34,35 +38,23 @@ pub(super) fn shutdown(
 ) -> Option<i32> {
     ctx.start_closing();
     let mut interruption = Interruption::new(signals);
-    let grace = Arc::new(GraceWaker {
-        expired: AtomicBool::new(false),
-    });
-    // Armed only when some task outlives the first sweeps (a cooperative one, finishing its
-    // cleanup): most runs end without a timer.
-    let mut grace_timer = None;
-    loop {
-        if interruption.check(ctx) {
-            break;
-        }
-        if grace.expired.load(Ordering::Acquire) && !ctx.is_forcing() {
-            ctx.start_forcing();
-        }
-        ctx.run_ready(&mut BUDGET.clone());
-        if !ctx.has_ready() && ctx.live_tasks() == 0 && !ctx.shared.has_remote() {
-            break;
-        }
-        if !ctx.has_ready() && grace_timer.is_none() {
-            let deadline = ctx.deadline_after(settings.shutdown_grace);
-            grace_timer = Some(
-                ctx.event_loop
-                    .add_timer(deadline, Waker::from(grace.clone())),
-            );
-        }
-        ctx.park();
+    sweep(ctx, settings, &mut interruption);
+    // A signal ends the waits at once, this one for the foreign runtime's threads too.
+    let foreign_timeout = if interruption.check(ctx) {
+        Duration::ZERO
+    } else {
+        settings.shutdown_timeout
+    };
+    let dropped = ctx.event_loop.shutdown_foreign(foreign_timeout);
+    if ctx.debug && dropped > 0 {
+        let message = format!(
+            "{dropped} task(s) of the loop's own runtime were dropped at shutdown, after every \
+             corun task was cancelled"
+        );
+        ctx.report(&Report::new(ReportKind::CancelledAtShutdown, message));
     }
-    if let Some(timer) = grace_timer {
-        ctx.event_loop.remove_timer(timer);
-    }
+    // What those tasks spawned while being dropped is cancelled too.
+    sweep(ctx, settings, &mut interruption);
     // The wait for thread work blocks on the pool, not in the loop's park: a signal wakes it
     // through the pool's interrupter.
     if let Some(interrupter) = ctx.threads.interrupter() {
@@ -83,6 +75,41 @@ pub(super) fn shutdown(
     ctx.report_kept_panics();
     ctx.event_loop.close();
     signal
+}
+
+/// Runs turns until no task is alive and nothing is queued, or a signal stops the shutdown: each
+/// task still alive is dropped at its next turn, except cooperative ones, which get the shutdown
+/// grace.
+fn sweep(ctx: &Context, settings: &Settings, interruption: &mut Interruption<'_>) {
+    let grace = Arc::new(GraceWaker {
+        expired: AtomicBool::new(false),
+    });
+    // Armed only when some task outlives the first sweeps (a cooperative one, finishing its
+    // cleanup): most runs end without a timer.
+    let mut grace_timer = None;
+    ctx.event_loop.drive(&mut || {
+        if interruption.check(ctx) {
+            return None;
+        }
+        if grace.expired.load(Ordering::Acquire) && !ctx.is_forcing() {
+            ctx.start_forcing();
+        }
+        ctx.run_ready(&mut BUDGET.clone());
+        if !ctx.has_ready() && ctx.live_tasks() == 0 && !ctx.shared.has_remote() {
+            return None;
+        }
+        if !ctx.has_ready() && grace_timer.is_none() {
+            let deadline = ctx.deadline_after(settings.shutdown_grace);
+            grace_timer = Some(
+                ctx.event_loop
+                    .add_timer(deadline, Waker::from(grace.clone())),
+            );
+        }
+        Some(ctx.park_mode())
+    });
+    if let Some(timer) = grace_timer {
+        ctx.event_loop.remove_timer(timer);
+    }
 }
 
 /// A signal that arrives while the run shuts down (the first of the run: a second one exits at
