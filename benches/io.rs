@@ -200,12 +200,22 @@ fn corun_config<L: corun::EventLoop + 'static>(factory: fn() -> L) -> corun::Con
         .handle_signals(false)
 }
 
+/// Runs `future` where the tokio workloads' peer runs: a current-thread tokio runtime with a
+/// `LocalSet`, so that the peer spawns `!Send` tasks as corun does.
+fn on_tokio_local<F: std::future::Future>(future: F) -> F::Output {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tokio::task::LocalSet::new().block_on(&runtime, future)
+}
+
 /// Echo over tokio's TCP types.
 mod echo_tokio {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
 
-    use super::{corun_config, Clock, Sample, Side, MESSAGE};
+    use super::{corun_config, on_tokio_local, Clock, Sample, Side, MESSAGE};
 
     pub fn run(side: Side, round_trips: usize) -> Sample {
         match side {
@@ -214,21 +224,16 @@ mod echo_tokio {
                 corun::spawn(serve(server));
                 exchange(client, round_trips).await
             }),
-            Side::Peer => {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                tokio::task::LocalSet::new().block_on(&runtime, async move {
-                    let (server, client) = connected().await;
-                    tokio::task::spawn_local(serve(server));
-                    exchange(client, round_trips).await
-                })
-            }
+            Side::Peer => on_tokio_local(async move {
+                let (server, client) = connected().await;
+                tokio::task::spawn_local(serve(server));
+                exchange(client, round_trips).await
+            }),
         }
     }
 
-    async fn connected() -> (TcpStream, TcpStream) {
+    /// A loopback connection, Nagle off on both ends: (server's end, client's end).
+    pub async fn connected() -> (TcpStream, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap());
         let (client, accepted) = futures_lite::future::zip(client, listener.accept()).await;
@@ -326,9 +331,9 @@ mod http {
     use hyper::body::{Bytes, Incoming};
     use hyper::{Request, Response};
     use hyper_util::rt::TokioIo;
-    use tokio::net::{TcpListener, TcpStream};
+    use tokio::net::TcpStream;
 
-    use super::{corun_config, Clock, Sample, Side};
+    use super::{corun_config, on_tokio_local, Clock, Sample, Side};
 
     pub fn run(side: Side, requests: usize) -> Sample {
         match side {
@@ -340,30 +345,20 @@ mod http {
                 corun::spawn(connection);
                 exchange(sender, requests).await
             }),
-            Side::Peer => {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                tokio::task::LocalSet::new().block_on(&runtime, async move {
-                    let (server, client) = connected().await;
-                    tokio::task::spawn_local(serve(server));
-                    let (sender, connection) =
-                        hyper::client::conn::http1::handshake(client).await.unwrap();
-                    tokio::task::spawn_local(connection);
-                    exchange(sender, requests).await
-                })
-            }
+            Side::Peer => on_tokio_local(async move {
+                let (server, client) = connected().await;
+                tokio::task::spawn_local(serve(server));
+                let (sender, connection) =
+                    hyper::client::conn::http1::handshake(client).await.unwrap();
+                tokio::task::spawn_local(connection);
+                exchange(sender, requests).await
+            }),
         }
     }
 
+    /// The echo's loopback connection, for hyper.
     async fn connected() -> (TokioIo<TcpStream>, TokioIo<TcpStream>) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap());
-        let (client, accepted) = futures_lite::future::zip(client, listener.accept()).await;
-        let (client, (server, _)) = (client.unwrap(), accepted.unwrap());
-        client.set_nodelay(true).unwrap();
-        server.set_nodelay(true).unwrap();
+        let (server, client) = super::echo_tokio::connected().await;
         (TokioIo::new(server), TokioIo::new(client))
     }
 

@@ -4,10 +4,10 @@
 //! and exits with 130. `examples/http_server.rs` (axum awaiting `corun::cancelled()` in a tokio
 //! task): a request under way is answered, then main returns and the process exits with 0.
 //!
-//! This binary (`harness = false`) re-runs itself as the child. The child is started through
-//! `env --default-signal=INT`, so that it gets SIGINT's default disposition even when this test
-//! runs as a background job of a non-interactive shell (which starts with SIGINT ignored, and
-//! corun rightly leaves an ignored signal alone).
+//! This binary (`harness = false`) re-runs itself as the child, through the harness of
+//! `tests/common/child.rs`: the child gets SIGINT's default disposition even when this test runs
+//! as a background job of a non-interactive shell (which starts with SIGINT ignored, and corun
+//! rightly leaves an ignored signal alone), through `env --default-signal` then.
 
 #[cfg(unix)]
 #[path = "../examples/echo_server.rs"]
@@ -16,6 +16,10 @@ mod echo_server;
 #[cfg(unix)]
 #[path = "../examples/http_server.rs"]
 mod http_server;
+
+#[cfg(unix)]
+#[path = "common/child.rs"]
+mod child;
 
 #[cfg(unix)]
 fn main() {
@@ -31,14 +35,11 @@ fn main() {
 mod unix {
     use std::io::{BufRead, BufReader, Write};
     use std::net::{SocketAddr, TcpStream};
-    use std::process::{Child, Command, Stdio};
-    use std::sync::mpsc;
-    use std::thread;
-    use std::time::{Duration, Instant};
+
+    use crate::child::{launcher, Child, PATIENCE};
 
     /// The environment variable that makes this binary act as the child.
     const CHILD: &str = "CORUN_ECHO_SERVER_CHILD";
-    const PATIENCE: Duration = Duration::from_secs(30);
 
     pub fn main() {
         // Port 0: the system picks one, which the server prints.
@@ -47,13 +48,12 @@ mod unix {
             Ok("http_server") => return super::http_server::main().expect("the server ran"),
             _ => {}
         }
-        let env_resets_signals = Command::new("env")
-            .args(["--default-signal=INT", "true"])
-            .status()
-            .is_ok_and(|status| status.success());
-        if !env_resets_signals {
-            // Without it a child started from a background job would ignore SIGINT.
-            println!("echo_signals: skipped, `env --default-signal` (coreutils 8.31+) is missing");
+        if launcher().is_none() {
+            // A child started from a background job would ignore SIGINT.
+            println!(
+                "echo_signals: skipped, SIGINT or SIGTERM is ignored in this process and `env \
+                 --default-signal` (coreutils 8.31+) cannot give the child the default disposition"
+            );
             return;
         }
         let cases: [(&str, fn()); 2] = [
@@ -76,21 +76,21 @@ mod unix {
     }
 
     fn ctrl_c_stops_axum_gracefully_through_cancelled_and_main_returns() {
-        let mut server = Server::start("http_server");
-        let address = server.address();
+        let mut server = start_server("http_server");
+        let address = listening_address(&mut server);
         // A request to /slow (200 ms), under way when Ctrl-C comes.
         let mut request = connect(address);
         request
             .write_all(b"GET /slow HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n")
             .unwrap();
         server.wait_for_lines(|lines| lines.iter().any(|l| l.starts_with("/slow: answering")));
-        server.interrupt();
+        server.signal("INT");
         let mut response = String::new();
         std::io::Read::read_to_string(&mut request, &mut response).unwrap();
         assert!(response.starts_with("HTTP/1.1 200 OK"), "{response:?}");
         assert!(response.ends_with("slow hello\n"), "{response:?}");
-        let (code, lines) = server.finish();
-        assert_eq!(code, Some(0), "main returned: {lines:?}");
+        let (status, lines) = server.finish();
+        assert_eq!(status.code(), Some(0), "main returned: {lines:?}");
         assert!(
             lines.iter().any(|line| line == "stopped gracefully"),
             "{lines:?}"
@@ -98,8 +98,8 @@ mod unix {
     }
 
     fn ctrl_c_stops_accepting_and_lets_open_lines_finish_then_exits_130() {
-        let mut server = Server::start("echo_server");
-        let address = server.address();
+        let mut server = start_server("echo_server");
+        let address = listening_address(&mut server);
 
         // A connection in the middle of a line: the echo of "first" proves the server read the
         // start of "partial" in the same poll (both came in one write).
@@ -121,7 +121,7 @@ mod unix {
             lines.iter().filter(|l| l.ends_with(" connected")).count() == 3
         });
 
-        server.interrupt();
+        server.signal("INT");
 
         // The connection between lines is closed at once...
         assert_eq!(read_line(&mut idle_reader), "", "closed between lines");
@@ -136,8 +136,8 @@ mod unix {
         assert_eq!(read_line(&mut mid_line_reader), "", "closed after its line");
         // The stuck one is dropped when `shutdown_grace` runs out, and the process exits 130.
         assert_eq!(read_line(&mut stuck_reader), "", "dropped after the grace");
-        let (code, lines) = server.finish();
-        assert_eq!(code, Some(130), "{lines:?}");
+        let (status, lines) = server.finish();
+        assert_eq!(status.code(), Some(130), "{lines:?}");
         for expected in ["asked to stop between lines", "closed after 2 line(s)"] {
             assert!(
                 lines.iter().any(|line| line.ends_with(expected)),
@@ -164,93 +164,18 @@ mod unix {
         line
     }
 
-    /// The echo server, running as a child process.
-    struct Server {
-        process: Child,
-        lines: mpsc::Receiver<String>,
-        seen: Vec<String>,
+    /// Starts `program` (`echo_server` or `http_server`) as a child, on a port the system picks.
+    fn start_server(program: &str) -> Child {
+        Child::start(CHILD, program, &["0"])
     }
 
-    impl Server {
-        fn start(program: &str) -> Server {
-            // `env --default-signal=INT` gives the child SIGINT's default disposition.
-            let mut process = Command::new("env")
-                .arg("--default-signal=INT")
-                .arg(std::env::current_exe().unwrap())
-                .arg("0")
-                .env(CHILD, program)
-                .env_remove("CORUN_DEBUG")
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("`env` (coreutils) runs");
-            let stdout = process.stdout.take().unwrap();
-            let (send, lines) = mpsc::channel();
-            thread::spawn(move || {
-                for line in BufReader::new(stdout).lines() {
-                    let Ok(line) = line else { break };
-                    if send.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-            Server {
-                process,
-                lines,
-                seen: Vec::new(),
-            }
-        }
-
-        /// Waits until what the child printed satisfies `done`.
-        fn wait_for_lines(&mut self, done: impl Fn(&[String]) -> bool) {
-            let deadline = Instant::now() + PATIENCE;
-            while !done(&self.seen) {
-                let left = deadline.saturating_duration_since(Instant::now());
-                match self.lines.recv_timeout(left) {
-                    Ok(line) => self.seen.push(line),
-                    Err(_) => {
-                        let _ = self.process.kill();
-                        panic!("the child printed only {:?}", self.seen);
-                    }
-                }
-            }
-        }
-
-        /// The address the server listens on, from its first line.
-        fn address(&mut self) -> SocketAddr {
-            self.wait_for_lines(|lines| !lines.is_empty());
-            let first = &self.seen[0];
-            first
-                .strip_prefix("listening on ")
-                .and_then(|address| address.parse().ok())
-                .unwrap_or_else(|| panic!("not an address line: {first:?}"))
-        }
-
-        fn interrupt(&self) {
-            let status = Command::new("kill")
-                .args(["-s", "INT", &self.process.id().to_string()])
-                .status()
-                .expect("the `kill` command runs");
-            assert!(status.success(), "kill -s INT failed");
-        }
-
-        /// Waits for the child to exit; gives its exit code and every line it printed.
-        fn finish(mut self) -> (Option<i32>, Vec<String>) {
-            let deadline = Instant::now() + PATIENCE;
-            let status = loop {
-                if let Some(status) = self.process.try_wait().unwrap() {
-                    break status;
-                }
-                if Instant::now() > deadline {
-                    let _ = self.process.kill();
-                    panic!("the child did not exit; it printed {:?}", self.seen);
-                }
-                thread::sleep(Duration::from_millis(10));
-            };
-            while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-                self.seen.push(line);
-            }
-            (status.code(), self.seen)
-        }
+    /// The address the server listens on, from its first line.
+    fn listening_address(server: &mut Child) -> SocketAddr {
+        server.wait_for_lines(|lines| !lines.is_empty());
+        let first = &server.seen()[0];
+        first
+            .strip_prefix("listening on ")
+            .and_then(|address| address.parse().ok())
+            .unwrap_or_else(|| panic!("not an address line: {first:?}"))
     }
 }

@@ -9,6 +9,10 @@
 mod ctrl_c;
 
 #[cfg(unix)]
+#[path = "common/child.rs"]
+mod child;
+
+#[cfg(unix)]
 fn main() {
     unix::main()
 }
@@ -20,17 +24,18 @@ fn main() {
 
 #[cfg(unix)]
 mod unix {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::Write;
     use std::os::unix::process::ExitStatusExt;
-    use std::process::{Command, ExitStatus, Stdio};
+    use std::process::ExitStatus;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{mpsc, Arc};
+    use std::sync::Arc;
     use std::thread;
     use std::time::{Duration, Instant};
 
+    use crate::child::{launcher, launcher_for, signal_ignored, Child, PATIENCE};
+
     /// The environment variable that makes this binary act as the child, and which program.
     const CHILD: &str = "CORUN_SIGNALS_CHILD";
-    const PATIENCE: Duration = Duration::from_secs(30);
 
     pub fn main() {
         if let Ok(program) = std::env::var(CHILD) {
@@ -138,7 +143,7 @@ mod unix {
     }
 
     fn a_second_signal_exits_at_once() {
-        let mut child = Child::start("example", &["slow-cleanup"]);
+        let mut child = Child::start(CHILD, "example", &["slow-cleanup"]);
         child.wait_for("ready");
         child.signal("INT");
         child.wait_for("cleaning up slowly");
@@ -188,7 +193,7 @@ mod unix {
     }
 
     fn an_interrupted_run_says_so_in_one_line_on_stderr() {
-        let mut child = Child::start("example", &[]);
+        let mut child = Child::start(CHILD, "example", &[]);
         child.wait_for("ready");
         child.signal("INT");
         let (status, _, stderr) = child.finish_with_stderr();
@@ -204,7 +209,7 @@ mod unix {
     }
 
     fn a_signal_during_the_shutdown_grace_ends_it_and_try_run_gives_interrupted() {
-        let mut child = Child::start("grace", &[]);
+        let mut child = Child::start(CHILD, "grace", &[]);
         child.wait_for("cleaning up");
         let start = Instant::now();
         child.signal("INT");
@@ -231,7 +236,7 @@ mod unix {
     }
 
     fn a_signal_during_the_wait_for_thread_work_ends_it_and_exits_130() {
-        let mut child = Child::start("thread-wait", &[]);
+        let mut child = Child::start(CHILD, "thread-wait", &[]);
         child.wait_for("thread work started");
         let start = Instant::now();
         child.signal("INT");
@@ -251,7 +256,7 @@ mod unix {
     }
 
     fn a_signal_stops_a_shutdown_kept_busy_by_respawning_destructors_and_exits_143() {
-        let mut child = Child::start("respawning", &[]);
+        let mut child = Child::start(CHILD, "respawning", &[]);
         child.wait_for("respawning");
         child.signal("TERM");
         let (status, lines, stderr) = child.finish_with_stderr();
@@ -386,158 +391,12 @@ mod unix {
         }
     }
 
-    /// A child process of this binary, with its stdout read line by line.
-    struct Child {
-        process: std::process::Child,
-        lines: mpsc::Receiver<String>,
-        seen: Vec<String>,
-        /// Reads the child's stderr to the end.
-        stderr: thread::JoinHandle<Vec<String>>,
-    }
-
     /// Runs `program` in a child process, sends it `signal` once it is ready, and returns how it
     /// ended and what it printed.
     fn signalled_once(program: &str, args: &[&str], signal: &str) -> (ExitStatus, Vec<String>) {
-        let mut child = Child::start(program, args);
+        let mut child = Child::start(CHILD, program, args);
         child.wait_for("ready");
         child.signal(signal);
         child.finish()
-    }
-
-    impl Child {
-        fn start(program: &str, args: &[&str]) -> Child {
-            let mut process = launcher()
-                .expect("main() checked that a child can be started")
-                .args(args)
-                .env(CHILD, program)
-                .env_remove("CORUN_DEBUG")
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let stderr = process.stderr.take().unwrap();
-            let stderr = thread::spawn(move || {
-                let lines = BufReader::new(stderr).lines().map_while(Result::ok);
-                lines.collect()
-            });
-            let stdout = process.stdout.take().unwrap();
-            let (send, lines) = mpsc::channel();
-            thread::spawn(move || {
-                for line in BufReader::new(stdout).lines() {
-                    let Ok(line) = line else { break };
-                    if send.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-            Child {
-                process,
-                lines,
-                seen: Vec::new(),
-                stderr,
-            }
-        }
-
-        /// Waits until the child prints `expected` (a whole line).
-        fn wait_for(&mut self, expected: &str) {
-            let deadline = Instant::now() + PATIENCE;
-            loop {
-                let left = deadline.saturating_duration_since(Instant::now());
-                match self.lines.recv_timeout(left) {
-                    Ok(line) => {
-                        let found = line == expected;
-                        self.seen.push(line);
-                        if found {
-                            return;
-                        }
-                    }
-                    Err(_) => {
-                        let _ = self.process.kill();
-                        panic!(
-                            "the child never printed {expected:?}; it printed {:?}",
-                            self.seen
-                        );
-                    }
-                }
-            }
-        }
-
-        fn signal(&self, name: &str) {
-            let status = Command::new("kill")
-                .args(["-s", name, &self.process.id().to_string()])
-                .status()
-                .expect("the `kill` command runs");
-            assert!(status.success(), "kill -s {name} failed");
-        }
-
-        /// Waits for the child to exit; gives its status and every line it printed.
-        fn finish(self) -> (ExitStatus, Vec<String>) {
-            let (status, stdout, _) = self.finish_with_stderr();
-            (status, stdout)
-        }
-
-        /// Like `finish`, also giving every line the child printed on stderr.
-        fn finish_with_stderr(mut self) -> (ExitStatus, Vec<String>, Vec<String>) {
-            let deadline = Instant::now() + PATIENCE;
-            let status = loop {
-                if let Some(status) = self.process.try_wait().unwrap() {
-                    break status;
-                }
-                if Instant::now() > deadline {
-                    let _ = self.process.kill();
-                    panic!("the child did not exit; it printed {:?}", self.seen);
-                }
-                thread::sleep(Duration::from_millis(10));
-            };
-            // The reader threads end at EOF; take what they read.
-            while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-                self.seen.push(line);
-            }
-            let stderr = self
-                .stderr
-                .join()
-                .expect("the stderr reader does not panic");
-            (status, self.seen, stderr)
-        }
-    }
-
-    /// How to start this binary as a child with the default disposition of SIGINT and SIGTERM:
-    /// directly if this process has it, else through `env --default-signal` (GNU coreutils
-    /// 8.31 and later), since a child inherits `SIG_IGN` and corun rightly leaves an ignored
-    /// signal alone. `None` if neither works.
-    fn launcher() -> Option<Command> {
-        launcher_for(signal_ignored(2) || signal_ignored(15))
-    }
-
-    fn launcher_for(parent_ignores: bool) -> Option<Command> {
-        let exe = std::env::current_exe().unwrap();
-        if !parent_ignores {
-            return Some(Command::new(exe));
-        }
-        let works = Command::new("env")
-            .args(["--default-signal=INT,TERM", "true"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-        if !works {
-            return None;
-        }
-        let mut command = Command::new("env");
-        command.arg("--default-signal=INT,TERM").arg(exe);
-        Some(command)
-    }
-
-    /// Whether `signal` is ignored in this process (inherited `SIG_IGN`), from Linux's
-    /// `/proc/self/status`; elsewhere assumed not.
-    fn signal_ignored(signal: u32) -> bool {
-        let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-            return false;
-        };
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("SigIgn:"))
-            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-            .is_some_and(|mask| mask & (1 << (signal - 1)) != 0)
     }
 }

@@ -127,6 +127,28 @@ impl LoopCore {
         *self.due.borrow_mut() = due;
     }
 
+    /// Wakes every timer due by now on the real clock; with no timer set, does nothing (and
+    /// reads no clock).
+    pub(super) fn fire_due_now(&self) {
+        if self.has_timers() {
+            self.fire_due(Instant::now());
+        }
+    }
+
+    /// Parks this thread until the next timer's deadline (at once if it has passed), or while
+    /// no timer is set until unparked; an unpark ends it early in either case.
+    pub(super) fn park_until_next_deadline(&self) {
+        match self.next_deadline() {
+            None => thread::park(),
+            Some(deadline) => {
+                let now = Instant::now();
+                if deadline > now {
+                    thread::park_timeout(deadline - now);
+                }
+            }
+        }
+    }
+
     pub(super) fn unparker(&self) -> Waker {
         self.unparker.clone()
     }

@@ -4,7 +4,6 @@
 //! context, the run or the task layer (`tests/layering.rs`).
 
 use std::task::Waker;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use super::core::LoopCore;
@@ -80,19 +79,9 @@ impl EventLoop for DefaultLoop {
 
     fn park(&self, mode: Park) {
         if mode != Park::Poll {
-            match self.core.next_deadline() {
-                None => thread::park(),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if deadline > now {
-                        thread::park_timeout(deadline - now);
-                    }
-                }
-            }
+            self.core.park_until_next_deadline();
         }
-        if self.core.has_timers() {
-            self.core.fire_due(Instant::now());
-        }
+        self.core.fire_due_now();
     }
 
     fn unparker(&self) -> Waker {

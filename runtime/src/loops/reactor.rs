@@ -193,9 +193,7 @@ impl Driven {
         loop {
             self.woken.set(false);
             self.doorbell.rung.store(false, Ordering::Release);
-            if self.core.has_timers() {
-                self.core.fire_due(Instant::now());
-            }
+            self.core.fire_due_now();
             let Some(mode) = turn() else {
                 return Poll::Ready(());
             };
@@ -231,18 +229,8 @@ impl Driven {
     /// (its runtime was shut down at the end of the run).
     pub(super) fn park_thread(&self, mode: Park) {
         if mode != Park::Poll && !self.doorbell.rung.swap(false, Ordering::AcqRel) {
-            match self.core.next_deadline() {
-                None => thread::park(),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if deadline > now {
-                        thread::park_timeout(deadline - now);
-                    }
-                }
-            }
+            self.core.park_until_next_deadline();
         }
-        if self.core.has_timers() {
-            self.core.fire_due(Instant::now());
-        }
+        self.core.fire_due_now();
     }
 }
