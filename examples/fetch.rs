@@ -34,7 +34,7 @@ async fn main() -> Result<(), Error> {
     .await;
     match outcome {
         Ok(_) => println!("all four succeeded (unexpected)"),
-        Err(error) => println!("error after {:?}: {error}", round(start.elapsed())),
+        Err(error) => println!("error after {} ms: {error}", start.elapsed().as_millis()),
     }
 
     println!("-- gather!: each request handles its own error, all complete");
@@ -52,7 +52,7 @@ async fn main() -> Result<(), Error> {
             Err(error) => println!("request {}: failed: {error}", n + 1),
         }
     }
-    println!("all four done after {:?}", round(start.elapsed()));
+    println!("all four done after {} ms", start.elapsed().as_millis());
     Ok(())
 }
 
@@ -113,8 +113,4 @@ async fn serve_locally() -> std::io::Result<SocketAddr> {
 fn dead_address() -> std::io::Result<SocketAddr> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     listener.local_addr()
-}
-
-fn round(elapsed: Duration) -> Duration {
-    Duration::from_millis(elapsed.as_millis() as u64)
 }
