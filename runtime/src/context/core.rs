@@ -20,7 +20,7 @@ use super::listeners::{Listener, Listeners};
 use super::registry::Registry;
 use crate::event_loop::{EventLoop, Runnable};
 use crate::record::control::Control;
-use crate::record::header::{Header, Shared, CANCEL_REQUESTED, COOPERATIVE};
+use crate::record::header::{Header, Shared, CANCEL_REQUESTED, CONTROLLED, COOPERATIVE};
 use crate::record::id::TaskId;
 use crate::record::report::{self, Report, ReportKind};
 use crate::record::task_ref::TaskRef;
@@ -273,6 +273,7 @@ impl Context {
             Err(at) => {
                 let control = Arc::new(Control::new(waker()));
                 controls.insert(at, (id, control.clone()));
+                header.set(CONTROLLED);
                 control
             }
         }
@@ -287,10 +288,10 @@ impl Context {
     }
 
     /// At the start of a poll of task `header`: turns a cancellation asked for through a
-    /// `TaskRef` into the header's own request. One branch when no task has a control.
+    /// `TaskRef` into the header's own request. One flag test for a task without a control.
     #[inline]
     pub(crate) fn apply_cancel_request(&self, header: &Header) {
-        if self.controls.borrow().is_empty() {
+        if !header.has(CONTROLLED) {
             return;
         }
         let requested = {
@@ -304,11 +305,12 @@ impl Context {
         }
     }
 
-    /// Task `id` ended: its control, if it had one, answers `false` to later requests.
-    pub(crate) fn forget_control(&self, id: TaskId) {
-        if self.controls.borrow().is_empty() {
+    /// Task `header` ended: its control, if it had one, answers `false` to later requests.
+    pub(crate) fn forget_control(&self, header: &Header) {
+        if !header.has(CONTROLLED) {
             return;
         }
+        let id = header.id();
         let removed = {
             let mut controls = self.controls.borrow_mut();
             let found = controls.binary_search_by(|(other, _)| other.cmp(&id));

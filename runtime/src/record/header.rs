@@ -47,6 +47,9 @@ pub(crate) const POLLED: u8 = 1 << 2;
 pub(crate) const FINISHED: u8 = 1 << 3;
 /// Set for tasks made by `Handle::spawn`, whose futures are `Send` and may be dropped anywhere.
 pub(crate) const SEND: u8 = 1 << 4;
+/// Set when a cancellable `TaskRef` was taken of the task (`current_task`): the loop keeps a
+/// control for it, which the task's polls read. Without it a poll does not look for one.
+pub(crate) const CONTROLLED: u8 = 1 << 5;
 
 /// `slot` before the task's first poll registered it with its loop, and after it finished.
 const UNREGISTERED: u32 = u32::MAX;

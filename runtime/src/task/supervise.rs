@@ -202,7 +202,7 @@ impl Supervisor<'_> {
         let header = self.header;
         header.set(POLLED | FINISHED);
         ctx.forget_listeners(header.id());
-        ctx.forget_control(header.id());
+        ctx.forget_control(header);
         if let Some(slot) = header.unregister() {
             ctx.deregister_task(slot);
         }
@@ -219,7 +219,7 @@ impl Drop for Supervisor<'_> {
             if let Some(ctx) = this_thread::current() {
                 if Arc::ptr_eq(&ctx.shared, &header.shared) {
                     ctx.forget_listeners(header.id());
-                    ctx.forget_control(header.id());
+                    ctx.forget_control(header);
                     ctx.deregister_task(slot);
                 }
             }
