@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::Instant;
@@ -23,10 +23,27 @@ pub(super) struct LoopCore {
     /// Reused buffer for the wakers of due timers, woken after the timer borrow ends.
     due: RefCell<Vec<Waker>>,
     unparker: Waker,
-    /// Deadlines are rounded up to a whole number of these since `epoch` (0: exact), so timers
+    /// Deadlines are rounded up to a whole number of these since [`epoch`] (0: exact), so timers
     /// due close together fire in one wake-up instead of one each.
     resolution_nanos: u64,
-    epoch: Instant,
+}
+
+/// The instant timer ticks are counted from: one per process, taken by the first loop that
+/// rounds a deadline, rather than a clock read per loop made (`run()` reads no clock unless a
+/// timer is armed).
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+thread_local! {
+    /// This thread's unparker, made once: it only unparks the thread, so every loop made on the
+    /// thread can share it, instead of each `run()` allocating its own.
+    static UNPARKER: Waker = thread_unparker();
+}
+
+fn thread_unparker() -> Waker {
+    Waker::from(Arc::new(ThreadUnparker(thread::current())))
 }
 
 /// Unparks the loop's thread. `Thread::unpark` keeps a token, so a wake that comes before the
@@ -51,9 +68,11 @@ impl LoopCore {
             ready: RefCell::new(VecDeque::with_capacity(64)),
             timers: RefCell::default(),
             due: RefCell::default(),
-            unparker: Waker::from(Arc::new(ThreadUnparker(thread::current()))),
+            // A loop made while the thread-locals are torn down makes its own.
+            unparker: UNPARKER
+                .try_with(Waker::clone)
+                .unwrap_or_else(|_| thread_unparker()),
             resolution_nanos: u64::try_from(resolution.as_nanos()).unwrap_or(u64::MAX),
-            epoch: Instant::now(),
         }
     }
 
@@ -90,14 +109,15 @@ impl LoopCore {
         if resolution <= 1 {
             return deadline;
         }
-        let Some(since) = deadline.checked_duration_since(self.epoch) else {
+        let epoch = epoch();
+        let Some(since) = deadline.checked_duration_since(epoch) else {
             return deadline;
         };
         let Ok(nanos) = u64::try_from(since.as_nanos()) else {
             return deadline;
         };
         let rounded = nanos.div_ceil(resolution).saturating_mul(resolution);
-        self.epoch
+        epoch
             .checked_add(std::time::Duration::from_nanos(rounded))
             .unwrap_or(deadline)
     }
