@@ -24,7 +24,7 @@ use crate::record::header::{Header, Shared, CANCEL_REQUESTED, CONTROLLED, COOPER
 use crate::record::id::TaskId;
 use crate::record::report::{self, Report, ReportKind};
 use crate::record::task_ref::TaskRef;
-use crate::report_sink::Handler;
+use crate::report_sink::{self, Handler};
 use crate::thread_pool::Threads;
 
 /// Everything about the running loop that its tasks reach through the thread-local.
@@ -53,7 +53,9 @@ pub(crate) struct Context {
     pub(crate) slow_poll_threshold: Duration,
     /// Where the current (or last) run on this loop was started, for the nested-run panic.
     pub(crate) started_at: Cell<Option<&'static Location<'static>>>,
-    handler: Handler,
+    /// The exception handler; `None` for the default one (`report_sink::default_handler`),
+    /// which then costs no allocation per run.
+    handler: Option<Handler>,
     /// The controls of live spawned tasks that a cancellable `TaskRef` was taken of, sorted by
     /// id (few tasks have one), and the main task's while it is driven.
     controls: RefCell<Vec<(TaskId, Arc<Control>)>>,
@@ -67,7 +69,11 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    pub(crate) fn new(event_loop: Box<dyn EventLoop>, debug: bool, handler: Handler) -> Self {
+    pub(crate) fn new(
+        event_loop: Box<dyn EventLoop>,
+        debug: bool,
+        handler: Option<Handler>,
+    ) -> Self {
         let shared = Arc::new(Shared::new(event_loop.unparker()));
         let threads = Threads::new(event_loop.unparker());
         Context {
@@ -249,7 +255,11 @@ impl Context {
     /// Hands a report to the exception handler. A handler that panics is not allowed to unwind
     /// through the loop: its panic is printed instead.
     pub(crate) fn report(&self, report: &Report) {
-        if catch_unwind(AssertUnwindSafe(|| (self.handler)(report))).is_err() {
+        let handle = || match &self.handler {
+            Some(handler) => handler(report),
+            None => report_sink::default_handler(report),
+        };
+        if catch_unwind(AssertUnwindSafe(handle)).is_err() {
             eprintln!("corun: the exception handler panicked while handling: {report}");
         }
     }
