@@ -83,7 +83,7 @@ impl Header {
     /// A header for a task of the loop behind `shared`. With `backtrace` (debug mode) the
     /// calling stack is captured as where the task was spawned, which costs microseconds.
     pub(crate) fn new(
-        name: Option<String>,
+        name: Option<Arc<str>>,
         location: &'static Location<'static>,
         shared: Arc<Shared>,
         flags: u8,
@@ -91,7 +91,7 @@ impl Header {
     ) -> Self {
         let extra = (name.is_some() || backtrace).then(|| {
             Box::new(Extra {
-                name: name.map(Arc::from),
+                name,
                 spawn_backtrace: backtrace.then(|| Arc::new(Backtrace::force_capture())),
             })
         });
