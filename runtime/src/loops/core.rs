@@ -3,7 +3,7 @@
 //! Layer 2 (the loop layer): uses only the rest of `loops/` and `event_loop`; never the
 //! context, the run or the task layer (`tests/layering.rs`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
 use std::task::{Wake, Waker};
@@ -26,6 +26,11 @@ pub(super) struct LoopCore {
     /// Deadlines are rounded up to a whole number of these since [`epoch`] (0: exact), so timers
     /// due close together fire in one wake-up instead of one each.
     resolution_nanos: u64,
+    /// The tick the last deadline was rounded up to, and the tick before it. Deadlines armed one
+    /// after another mostly fall in the same tick: two comparisons answer for them, instead of
+    /// a subtraction of `Instant`s and a division (about 70 of the ~480 instructions an arm and
+    /// disarm took).
+    last_tick: Cell<Option<(Instant, Instant)>>,
 }
 
 /// The instant timer ticks are counted from: one per process, taken by the first loop that
@@ -73,6 +78,7 @@ impl LoopCore {
                 .try_with(Waker::clone)
                 .unwrap_or_else(|_| thread_unparker()),
             resolution_nanos: u64::try_from(resolution.as_nanos()).unwrap_or(u64::MAX),
+            last_tick: Cell::new(None),
         }
     }
 
@@ -109,6 +115,11 @@ impl LoopCore {
         if resolution <= 1 {
             return deadline;
         }
+        if let Some((before, tick)) = self.last_tick.get() {
+            if before < deadline && deadline <= tick {
+                return tick;
+            }
+        }
         let epoch = epoch();
         let Some(since) = deadline.checked_duration_since(epoch) else {
             return deadline;
@@ -116,10 +127,22 @@ impl LoopCore {
         let Ok(nanos) = u64::try_from(since.as_nanos()) else {
             return deadline;
         };
-        let rounded = nanos.div_ceil(resolution).saturating_mul(resolution);
-        epoch
-            .checked_add(std::time::Duration::from_nanos(rounded))
-            .unwrap_or(deadline)
+        let ticks = nanos.div_ceil(resolution);
+        let at = |ticks: u64| {
+            let nanos = ticks.checked_mul(resolution)?;
+            epoch.checked_add(std::time::Duration::from_nanos(nanos))
+        };
+        match (at(ticks.saturating_sub(1)), at(ticks)) {
+            (Some(before), Some(tick)) => {
+                self.last_tick.set(Some((before, tick)));
+                tick
+            }
+            _ => epoch
+                .checked_add(std::time::Duration::from_nanos(
+                    ticks.saturating_mul(resolution),
+                ))
+                .unwrap_or(deadline),
+        }
     }
 
     pub(super) fn remove_timer(&self, timer: TimerId) -> bool {
