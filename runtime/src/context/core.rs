@@ -27,6 +27,15 @@ use crate::record::task_ref::TaskRef;
 use crate::report_sink::{self, Handler};
 use crate::thread_pool::Threads;
 
+/// The main task being driven, for its control: made when `current_task` is first called in
+/// main, as a spawned task's is (most runs never ask, and a control is an allocation per run).
+struct MainControl {
+    id: TaskId,
+    /// Main's waker, which a control made for main wakes.
+    waker: Waker,
+    control: Option<Arc<Control>>,
+}
+
 /// Everything about the running loop that its tasks reach through the thread-local.
 pub(crate) struct Context {
     pub(crate) event_loop: Box<dyn EventLoop>,
@@ -59,7 +68,7 @@ pub(crate) struct Context {
     /// The controls of live spawned tasks that a cancellable `TaskRef` was taken of, sorted by
     /// id (few tasks have one), and the main task's while it is driven.
     controls: RefCell<Vec<(TaskId, Arc<Control>)>>,
-    main_control: RefCell<Option<(TaskId, Arc<Control>)>>,
+    main_control: RefCell<Option<MainControl>>,
     /// Task panics not yet retrieved nor reported, each with its report for the loop's close and
     /// the flag of whoever settles it first (see `task::supervise::Unretrieved`). Only unsettled
     /// ones stay.
@@ -265,16 +274,19 @@ impl Context {
     }
 
     /// The control of live task `header` (see `record::control`), made with `waker` on first
-    /// use and kept until the task ends; the main task's is the one its driver set.
+    /// use and kept until the task ends; the main task's wakes the waker its driver set.
     pub(crate) fn control_for(
         &self,
         header: &Header,
         waker: impl FnOnce() -> Waker,
     ) -> Arc<Control> {
         let id = header.id();
-        if let Some((main, control)) = &*self.main_control.borrow() {
-            if *main == id {
-                return control.clone();
+        if let Some(main) = &mut *self.main_control.borrow_mut() {
+            if main.id == id {
+                let MainControl { waker, control, .. } = main;
+                return control
+                    .get_or_insert_with(|| Arc::new(Control::new(waker.clone())))
+                    .clone();
             }
         }
         let mut controls = self.controls.borrow_mut();
@@ -289,12 +301,25 @@ impl Context {
         }
     }
 
-    /// Sets (or with `None` ends) the control of the main task being driven.
-    pub(crate) fn set_main_control(&self, control: Option<(TaskId, Arc<Control>)>) {
-        let previous = self.main_control.replace(control);
-        if let Some((_, control)) = previous {
+    /// Starts (with main's id and waker) or, with `None`, ends driving a main task: its
+    /// control, if one was made, answers `false` to later requests.
+    pub(crate) fn set_main_control(&self, main: Option<(TaskId, Waker)>) {
+        let main = main.map(|(id, waker)| MainControl {
+            id,
+            waker,
+            control: None,
+        });
+        let previous = self.main_control.replace(main);
+        if let Some(control) = previous.and_then(|previous| previous.control) {
             control.finish();
         }
+    }
+
+    /// Whether the main task being driven was asked to cancel through a `TaskRef`.
+    pub(crate) fn main_cancel_requested(&self) -> bool {
+        let main = self.main_control.borrow();
+        let control = main.as_ref().and_then(|main| main.control.as_ref());
+        control.is_some_and(|control| control.is_requested())
     }
 
     /// At the start of a poll of task `header`: turns a cancellation asked for through a
