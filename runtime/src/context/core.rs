@@ -36,11 +36,21 @@ struct MainControl {
     control: Option<Arc<Control>>,
 }
 
+/// A live spawned task with a control (see `controls`).
+struct Controlled {
+    id: TaskId,
+    control: Arc<Control>,
+    /// The task's registry key once it is registered: a control taken during the task's first
+    /// poll (before it registers) wakes it through this (see `wake_task_at`).
+    slot: Option<u32>,
+}
+
 /// Everything about the running loop that its tasks reach through the thread-local.
 pub(crate) struct Context {
     pub(crate) event_loop: Box<dyn EventLoop>,
     pub(crate) shared: Arc<Shared>,
-    /// The loop owns every live task: each registers its waker here on its first poll.
+    /// The loop owns every live task: each registers its waker here once a poll leaves it
+    /// pending (a task done in its first poll never does).
     tasks: RefCell<Registry>,
     /// The header of the task being polled, lent by it for the duration of the poll (see
     /// `as_task`; read only through `with_current`).
@@ -67,7 +77,7 @@ pub(crate) struct Context {
     handler: Option<Handler>,
     /// The controls of live spawned tasks that a cancellable `TaskRef` was taken of, sorted by
     /// id (few tasks have one), and the main task's while it is driven.
-    controls: RefCell<Vec<(TaskId, Arc<Control>)>>,
+    controls: RefCell<Vec<Controlled>>,
     main_control: RefCell<Option<MainControl>>,
     /// Task panics not yet retrieved nor reported, each with its report for the loop's close and
     /// the flag of whoever settles it first (see `task::supervise::Unretrieved`). Only unsettled
@@ -120,8 +130,23 @@ impl Context {
         self.queued.get() > 0
     }
 
-    pub(crate) fn register_task(&self, waker: &Waker) -> u32 {
-        self.tasks.borrow_mut().insert(waker.clone())
+    /// Registers task `header`, whose poll left it pending for the first time, under a new key
+    /// (the header's `slot`). A cancellation asked during that poll had no key to wake the task
+    /// through (`wake_task_at`, `Header::send_cancel`): the task then wakes itself with `waker`,
+    /// and its next poll sees the request.
+    pub(crate) fn register_task(&self, header: &Header, waker: &Waker) {
+        let slot = self.tasks.borrow_mut().insert(waker.clone());
+        header.register(slot);
+        if header.has(CONTROLLED) {
+            let mut controls = self.controls.borrow_mut();
+            if let Ok(at) = controls.binary_search_by(|other| other.id.cmp(&header.id())) {
+                controls[at].slot = Some(slot);
+            }
+        }
+        self.apply_cancel_request(header);
+        if self.closing.get() || header.has(CANCEL_REQUESTED) {
+            waker.wake_by_ref();
+        }
     }
 
     pub(crate) fn deregister_task(&self, slot: u32) {
@@ -165,8 +190,10 @@ impl Context {
         self.wake_task_at(header.id(), header.slot());
     }
 
-    /// Wakes task `id`, registered under `slot` unless it was not polled yet: then it is queued,
-    /// and its first poll sees the request.
+    /// Wakes task `id`, registered under `slot` (or, for a task with a control, the key its
+    /// control learnt when the task registered). Without a key the task was not registered when
+    /// the request was made: it is queued or being polled, and its next poll, or its
+    /// registration, sees the request.
     pub(crate) fn wake_task_at(&self, id: TaskId, slot: Option<u32>) {
         // Tells task `id`'s `cancelled()` futures, wherever they are, and wakes them.
         let mut listening = Vec::new();
@@ -179,6 +206,11 @@ impl Context {
         for waker in listening {
             waker.wake();
         }
+        let slot = slot.or_else(|| {
+            let controls = self.controls.borrow();
+            let found = controls.binary_search_by(|other| other.id.cmp(&id));
+            found.ok().and_then(|at| controls[at].slot)
+        });
         let waker = slot.and_then(|slot| self.tasks.borrow().get(slot).cloned());
         if let Some(waker) = waker {
             waker.wake();
@@ -290,11 +322,17 @@ impl Context {
             }
         }
         let mut controls = self.controls.borrow_mut();
-        match controls.binary_search_by(|(other, _)| other.cmp(&id)) {
-            Ok(at) => controls[at].1.clone(),
+        match controls.binary_search_by(|other| other.id.cmp(&id)) {
+            Ok(at) => controls[at].control.clone(),
             Err(at) => {
                 let control = Arc::new(Control::new(waker()));
-                controls.insert(at, (id, control.clone()));
+                let slot = header.slot();
+                let controlled = Controlled {
+                    id,
+                    control: control.clone(),
+                    slot,
+                };
+                controls.insert(at, controlled);
                 header.set(CONTROLLED);
                 control
             }
@@ -331,8 +369,8 @@ impl Context {
         }
         let requested = {
             let controls = self.controls.borrow();
-            let found = controls.binary_search_by(|(id, _)| id.cmp(&header.id()));
-            found.is_ok_and(|at| controls[at].1.is_requested())
+            let found = controls.binary_search_by(|other| other.id.cmp(&header.id()));
+            found.is_ok_and(|at| controls[at].control.is_requested())
         };
         if requested && !header.has(CANCEL_REQUESTED) {
             header.set(CANCEL_REQUESTED);
@@ -348,11 +386,11 @@ impl Context {
         let id = header.id();
         let removed = {
             let mut controls = self.controls.borrow_mut();
-            let found = controls.binary_search_by(|(other, _)| other.cmp(&id));
+            let found = controls.binary_search_by(|other| other.id.cmp(&id));
             found.ok().map(|at| controls.remove(at))
         };
-        if let Some((_, control)) = removed {
-            control.finish();
+        if let Some(removed) = removed {
+            removed.control.finish();
         }
     }
 
