@@ -54,12 +54,8 @@ pub(super) fn shutdown(
         );
         ctx.report(&Report::new(ReportKind::CancelledAtShutdown, message));
     }
-    // What those tasks spawned while being dropped is cancelled too. Nothing to sweep when
-    // nothing is queued, alive or sent (the usual run, and every run on a loop without foreign
-    // tasks): its turn would only find that out (~200 of a `run()`'s ~5,000 instructions).
-    if ctx.has_ready() || ctx.live_tasks() > 0 || ctx.shared.has_remote() {
-        sweep(ctx, settings, &mut interruption);
-    }
+    // What those tasks spawned while being dropped is cancelled too.
+    sweep(ctx, settings, &mut interruption);
     // The wait for thread work blocks on the pool, not in the loop's park: a signal wakes it
     // through the pool's interrupter.
     if let Some(interrupter) = ctx.threads.interrupter() {
