@@ -7,6 +7,10 @@ use std::process::Command;
 use corun_runtime::{is_debug, Config};
 
 fn main() {
+    if cfg!(miri) {
+        println!("debug_env: skipped under Miri, which cannot start child processes");
+        return;
+    }
     if let Some(part) = std::env::var_os("DEBUG_ENV_CHILD") {
         child(part.to_str().expect("a child part is UTF-8"));
         return;
