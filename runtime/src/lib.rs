@@ -15,6 +15,8 @@
 //! combinators ([`gather!`], [`gather_all`]) and threads ([`to_thread`], [`Handle`]) are built
 //! once on top of the trait and work on every loop; [`run`], [`Config`] and [`Runner`] drive one
 //! run from making the loop to closing it.
+// docs.rs (`--cfg docsrs`, nightly): each feature-gated item says which feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Layers, bottom up; a file uses only its own layer and those below (checked by
 // `tests/layering.rs`). ARCHITECTURE.md draws them.
