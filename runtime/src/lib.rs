@@ -51,6 +51,7 @@ pub use run::config::Config;
 pub use run::entry::{is_debug, run};
 pub use run::error::RunError;
 pub use run::runner::Runner;
+pub use run::workers::{worker, Worker, Workers};
 pub use task::current::current_task;
 pub use task::error::TaskError;
 pub use task::handle::Handle;

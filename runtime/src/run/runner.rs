@@ -176,9 +176,13 @@ impl Runner {
             0,
             false,
         );
-        let handle_signals = settings.handle_signals;
+        let (setting, shared) = (settings.handle_signals, settings.shared_signals.clone());
         if self.signals.is_none() {
-            self.signals = signals::handle(handle_signals, &ctx.event_loop.unparker());
+            let unparker = ctx.event_loop.unparker();
+            self.signals = match &shared {
+                Some(shared) => shared.listen(setting, &unparker),
+                None => signals::handle(setting, &unparker),
+            };
         }
         let signals = self.signals.as_ref();
         let mut main = Some((header, future));
@@ -234,6 +238,7 @@ impl Runner {
                 shutdown_grace: config.shutdown_grace,
                 shutdown_timeout: config.shutdown_timeout,
                 handle_signals: config.handle_signals,
+                shared_signals: config.shared_signals,
             };
             self.state = State::Open(ctx, settings);
         }
