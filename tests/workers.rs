@@ -33,7 +33,10 @@ fn message(payload: Box<dyn std::any::Any + Send>) -> String {
 #[test]
 fn each_worker_runs_main_and_its_tasks_on_a_thread_of_its_own() {
     let threads = Workers::new(3).run(|worker| async move {
-        let main = (thread::current().id(), thread::current().name().map(String::from));
+        let main = (
+            thread::current().id(),
+            thread::current().name().map(String::from),
+        );
         let task = corun::spawn(async { thread::current().id() }).await;
         assert_eq!(task, main.0, "a worker's task runs on the worker's thread");
         (worker.index(), main)
@@ -41,7 +44,10 @@ fn each_worker_runs_main_and_its_tasks_on_a_thread_of_its_own() {
     let caller = thread::current().id();
     let ids: HashSet<ThreadId> = threads.iter().map(|(_, (id, _))| *id).collect();
     assert_eq!(ids.len(), 3, "three threads: {threads:?}");
-    assert!(!ids.contains(&caller), "no worker runs on the caller's thread");
+    assert!(
+        !ids.contains(&caller),
+        "no worker runs on the caller's thread"
+    );
     for (index, (_, name)) in &threads {
         assert_eq!(name.as_deref(), Some(&*format!("corun-worker-{index}")));
     }
@@ -85,7 +91,10 @@ fn worker_tells_the_worker_in_main_in_the_config_and_in_the_loop_factory_and_non
             in_config.lock().unwrap().push(("config", corun::worker()));
             let in_factory = in_config.clone();
             Config::new().loop_factory(move || {
-                in_factory.lock().unwrap().push(("factory", corun::worker()));
+                in_factory
+                    .lock()
+                    .unwrap()
+                    .push(("factory", corun::worker()));
                 DefaultLoop::new()
             })
         })
@@ -125,7 +134,11 @@ fn each_worker_has_its_own_loop_from_the_config() {
             corun::sleep(Duration::from_secs(3600)).await;
             corun::now() - start
         });
-    assert_eq!(slept, [Duration::from_secs(3600); 2], "virtual time in each");
+    assert_eq!(
+        slept,
+        [Duration::from_secs(3600); 2],
+        "virtual time in each"
+    );
 }
 
 #[test]
@@ -202,7 +215,11 @@ fn a_worker_whose_main_panics_cancels_the_others_and_its_panic_names_it() {
     let message = message(panicked.unwrap_err());
     assert_eq!(message, "worker 1 panicked: boom [expected]");
     assert_eq!(others.dropped.load(Ordering::SeqCst), 1, "worker 0's main");
-    assert_eq!(others.cleaned_up.load(Ordering::SeqCst), 1, "worker 2's main");
+    assert_eq!(
+        others.cleaned_up.load(Ordering::SeqCst),
+        1,
+        "worker 2's main"
+    );
 }
 
 #[test]
