@@ -64,5 +64,5 @@ pub use to_thread::{to_thread, ToThread};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::gather::{poll_ok_slot, poll_slot, take_output};
-    pub use crate::run::testing::run_test;
+    pub use crate::run::testing::{run_test, run_workers_test};
 }

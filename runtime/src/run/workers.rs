@@ -2,7 +2,8 @@
 //! gunicorn's `--workers`, actix-web's workers, glommio's and monoio's thread per core); `Worker`
 //! and `worker()`, which tell a worker's code which one it is.
 //!
-//! Layer 5 (the run): uses `run::config`, `run::entry` (`Config::run_to_end`), `run::error`,
+//! Layer 5 (the run): uses `run::config`, `run::entry` (`Config::run_to_end`), `run::error`, the
+//! record's reports,
 //! `signals` (the handling the workers share), the context's thread-local (nested runs),
 //! `task::current` (each main's `TaskRef`, to cancel it from another worker's thread) and
 //! `task::spawn`'s size rule.
@@ -26,6 +27,7 @@ use std::thread;
 use super::config::Config;
 use super::error::{run_error_message, RunError};
 use crate::context::this_thread;
+use crate::record::report::Report;
 use crate::record::task_ref::TaskRef;
 use crate::signals::{self, SharedSignals};
 use crate::task::current::current_task;
@@ -128,6 +130,23 @@ impl Workers {
     /// ```
     pub fn config(mut self, each: impl Fn() -> Config + Send + Sync + 'static) -> Self {
         self.config = Some(Arc::new(each));
+        self
+    }
+
+    /// Has `observer` see every report of every worker's run too, with the worker's index
+    /// (`run::testing`'s hook), after each worker's exception handler.
+    pub(super) fn observe_reports(
+        mut self,
+        observer: impl Fn(usize, &Report) + Send + Sync + 'static,
+    ) -> Self {
+        let each = self.config.take();
+        let observer = Arc::new(observer);
+        self.config = Some(Arc::new(move || {
+            let config = each.as_ref().map_or_else(Config::new, |each| each());
+            let observer = observer.clone();
+            let index = worker().map_or(0, Worker::index);
+            config.observe_reports(move |report| observer(index, report))
+        }));
         self
     }
 
