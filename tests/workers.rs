@@ -271,6 +271,25 @@ fn a_loop_factory_that_panics_in_one_worker_cancels_the_others_and_names_it() {
 }
 
 #[test]
+fn a_config_closure_that_panics_in_one_worker_names_it() {
+    quiet_panics();
+    let panicked = catch_unwind(|| {
+        Workers::new(2)
+            .config(|| {
+                if corun::worker().map(Worker::index) == Some(1) {
+                    panic!("no config for this worker [expected]");
+                }
+                Config::new()
+            })
+            .run(|_| corun::cancelled())
+    });
+    assert_eq!(
+        message(panicked.unwrap_err()),
+        "worker 1 panicked: no config for this worker [expected]"
+    );
+}
+
+#[test]
 fn a_worker_whose_panic_is_not_a_string_is_still_named() {
     quiet_panics();
     let panicked = catch_unwind(|| {

@@ -198,15 +198,14 @@ impl SharedSignals {
         })
     }
 
-    /// Ends the handling; gives the first signal received while it lasted, if any.
-    pub(crate) fn end(&self) -> Option<i32> {
+    /// Ends the handling (the signals' previous disposition is back).
+    pub(crate) fn end(&self) {
         let handling = self
             .handling
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .take()
-            .flatten()?;
-        handling.target.received()
+            .take();
+        drop(handling);
     }
 }
 

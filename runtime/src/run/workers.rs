@@ -49,7 +49,8 @@ type ConfigFactory = Arc<dyn Fn() -> Config + Send + Sync>;
 ///
 /// - **One signal stops them all**: the process handles SIGINT and SIGTERM once, for every
 ///   worker (as [`Config::handle_signals`] says: by default when `run` is called on the main
-///   thread and the signal's disposition is the default; the first worker's config decides).
+///   thread and the signal's disposition is the default; the setting of the first worker to make
+///   its loop decides for all).
 ///   The first signal cancels every worker's main (their [`cancelled`](crate::cancelled)
 ///   completes); each worker shuts down in full, and once all are done the whole ends as one
 ///   run would: the process exits with 130 (SIGINT) or 143 (SIGTERM), or
