@@ -53,6 +53,7 @@ struct RunSide {
 }
 
 impl Target {
+    #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
     fn new() -> Self {
         Target {
             first: AtomicI32::new(0),
