@@ -290,6 +290,40 @@ fn a_config_closure_that_panics_in_one_worker_names_it() {
 }
 
 #[test]
+fn a_main_that_starts_after_another_worker_failed_is_cancelled_at_once() {
+    quiet_panics();
+    // Worker 0 fails in its config; worker 1 makes its config only once worker 0 is unwinding,
+    // and a little later (so that, as a rule, the failure is recorded before its main starts).
+    let unwinding = Arc::new(AtomicUsize::new(0));
+    let flag = unwinding.clone();
+    let panicked = catch_unwind(AssertUnwindSafe(|| {
+        Workers::new(2)
+            .config(move || {
+                if corun::worker().map(Worker::index) == Some(0) {
+                    let _unwinding = OnDrop(|| {
+                        flag.store(1, Ordering::SeqCst);
+                    });
+                    panic!("worker 0 fails first [expected]");
+                }
+                while flag.load(Ordering::SeqCst) == 0 {
+                    thread::sleep(Duration::from_millis(1));
+                }
+                thread::sleep(Duration::from_millis(50));
+                Config::new()
+            })
+            .run(|_| async {
+                // Cancelled at its first turn: never gets past this.
+                std::future::pending::<()>().await;
+            })
+    }));
+    assert_eq!(
+        message(panicked.unwrap_err()),
+        "worker 0 panicked: worker 0 fails first [expected]"
+    );
+    assert_eq!(unwinding.load(Ordering::SeqCst), 1);
+}
+
+#[test]
 fn a_worker_whose_panic_is_not_a_string_is_still_named() {
     quiet_panics();
     let panicked = catch_unwind(|| {

@@ -14,7 +14,7 @@
 //! runtimes' IO reactors); tasks ([`spawn`], [`Task`]), time ([`sleep`], [`timeout`]) and the
 //! combinators ([`gather!`], [`gather_all`]) and threads ([`to_thread`], [`Handle`]) are built
 //! once on top of the trait and work on every loop; [`run`], [`Config`] and [`Runner`] drive one
-//! run from making the loop to closing it.
+//! run from making the loop to closing it, and [`Workers`] runs N of them at once, a thread each.
 
 // Layers, bottom up; a file uses only its own layer and those below (checked by
 // `tests/layering.rs`). ARCHITECTURE.md draws them.

@@ -55,8 +55,9 @@ type ConfigFactory = Arc<dyn Fn() -> Config + Send + Sync>;
 ///   completes); each worker shuts down in full, and once all are done the whole ends as one
 ///   run would: the process exits with 130 (SIGINT) or 143 (SIGTERM), or
 ///   [`try_run`](Self::try_run) returns [`RunError::Interrupted`], if the signal stopped a
-///   worker's main; if every main listened and returned, their values are returned. A second
-///   signal exits at once.
+///   worker's main (the values of the mains that did return are then dropped, as a run's value is
+///   when a signal stops its shutdown); if every main listened and returned, their values are
+///   returned. A second signal exits at once.
 /// - **A worker that panics** (its main, its loop factory, or the `config` closure) cancels the
 ///   other workers' mains, as [`TaskRef::cancel`] does; when every worker has ended, the panic is
 ///   resumed in the caller, its message naming the worker by index (`"worker 1 panicked:
