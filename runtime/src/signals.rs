@@ -27,8 +27,9 @@
 //!
 //! Only one run at a time handles signals ([`Handling`]); a run that starts while another does
 //! leaves them to it. The workers of a `Workers` share one handling ([`SharedSignals`]): the
-//! first signal cancels every worker's main, and a second exits at once. On platforms other than Unix, and without the `signals` cargo feature (on by default),
-//! nothing is installed and `Config::handle_signals` has no effect.
+//! first signal cancels every worker's main, and a second exits at once. On platforms other than
+//! Unix, and without the `signals` cargo feature (on by default), nothing is installed and
+//! `Config::handle_signals` has no effect.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
