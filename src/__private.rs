@@ -56,15 +56,7 @@ impl WorkersOutput for () {
 
 impl<E: core::fmt::Debug> WorkersOutput for Result<(), E> {
     fn merge(outputs: Vec<Self>) -> Self {
-        let mut first = Ok(());
-        for (index, output) in outputs.into_iter().enumerate() {
-            match (output, &first) {
-                (Ok(()), _) => {}
-                (Err(error), Ok(())) => first = Err((index, error)),
-                (Err(error), Err(_)) => eprintln!("corun: worker {index} returned Err({error:?})"),
-            }
-        }
-        first.map_err(|(_, error)| error)
+        corun_runtime::__private::first_error(outputs)
     }
 }
 

@@ -481,6 +481,31 @@ impl Stop {
     }
 }
 
+/// The workers' `Result`s made one, as `#[corun::entry(workers = N)]` returns it: the first `Err`
+/// in worker order, or `Ok(())`; every other `Err` is printed on stderr, naming its worker, so
+/// that none is lost.
+///
+/// # Examples
+///
+/// ```
+/// use corun_runtime::__private::first_error;
+///
+/// assert_eq!(first_error::<&str>(vec![Ok(()), Ok(())]), Ok(()));
+/// // Prints "corun: worker 2 returned Err("late")" on stderr.
+/// assert_eq!(first_error(vec![Ok(()), Err("first"), Err("late")]), Err("first"));
+/// ```
+pub fn first_error<E: fmt::Debug>(outputs: Vec<Result<(), E>>) -> Result<(), E> {
+    let mut first = Ok(());
+    for (index, output) in outputs.into_iter().enumerate() {
+        match (output, &first) {
+            (Ok(()), _) => {}
+            (Err(error), Ok(())) => first = Err(error),
+            (Err(error), Err(_)) => eprintln!("corun: worker {index} returned Err({error:?})"),
+        }
+    }
+    first
+}
+
 /// The message of the panic resumed for worker `index`'s failure.
 fn failure_message<T>(index: usize, end: &End<T>) -> String {
     match end {
