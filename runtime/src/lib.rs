@@ -60,8 +60,8 @@ pub use task::spawn::{spawn, spawn_named};
 pub use time::{now, sleep, sleep_until, timeout, yield_now, Elapsed, Sleep, YieldNow};
 pub use to_thread::{to_thread, ToThread};
 
-/// What `gather!`, `try_gather!` and the facade's attributes (`#[corun::test]`, `workers = N`) need.
-/// Not public API.
+/// What `gather!`, `try_gather!` and the facade's attributes (`#[corun::test]`,
+/// `workers = N`) need. Not public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::gather::{poll_ok_slot, poll_slot, take_output};

@@ -2,8 +2,9 @@
 //! not only in the test's own future (pytest's unraisable-exception check; tokio's unstable
 //! `unhandled_panic = "shutdown_runtime"`).
 //!
-//! Layer 5 (the run): uses `run::config`, `run::workers` and the record's reports. Only the attribute's expansion
-//! reaches it, through the facade's `__private::run_test`.
+//! Layer 5 (the run): uses `run::config`, `run::workers` and the record's reports. Only the
+//! attribute's expansion reaches it, through the facade's `__private::run_test` and
+//! `__private::run_workers_test`.
 
 use std::cell::RefCell;
 use std::future::{Future, IntoFuture};
@@ -72,7 +73,8 @@ pub fn run_test<F: IntoFuture>(config: Config, future: F) -> F::Output {
 /// assert_eq!(run_workers_test(Workers::new(2), |w| async move { w.index() }), [0, 1]);
 ///
 /// let failed = std::panic::catch_unwind(|| {
-///     let workers = Workers::new(2).config(|| corun_runtime::Config::new().exception_handler(|_| {}));
+///     let quiet = || corun_runtime::Config::new().exception_handler(|_| {});
+///     let workers = Workers::new(2).config(quiet);
 ///     run_workers_test(workers, |_| async {
 ///         drop(corun_runtime::spawn(async { panic!("lost") }));
 ///         corun_runtime::yield_now().await;
