@@ -298,7 +298,7 @@ mod unix {
         let mut child = Child::start(CHILD, "workers", &[]);
         both_workers_ready(&mut child);
         child.signal("INT");
-        let (status, lines, stderr) = child.finish_with_stderr();
+        let (status, lines, mut stderr) = child.finish_with_stderr();
         assert_eq!(status.code(), Some(130), "{status:?}: {lines:?}");
         for worker in 0..2 {
             for what in ["main dropped", "task dropped"] {
@@ -306,10 +306,13 @@ mod unix {
                 assert!(lines.contains(&line), "no {line:?} in {lines:?}");
             }
         }
+        stderr.sort();
         assert_eq!(
             stderr,
-            ["corun: signal: SIGINT received: the main task was cancelled and the run ends as \
-                 interrupted"; 2],
+            [0, 1].map(|worker| format!(
+                "corun: signal: SIGINT received: worker {worker}'s main task was cancelled and the \
+                 run ends as interrupted"
+            )),
             "each worker's run says it once"
         );
     }

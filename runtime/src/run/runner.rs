@@ -11,6 +11,7 @@ use super::config::{debug_from_env, Config, Settings};
 use super::drive::drive_main;
 use super::error::RunError;
 use super::shutdown::shutdown;
+use super::workers::worker;
 use crate::context::core::Context;
 use crate::context::this_thread;
 use crate::loops::DefaultLoop;
@@ -196,9 +197,13 @@ impl Runner {
                 if let (Err(RunError::Interrupted), Some(signal)) =
                     (&driven, signals.and_then(SignalGuard::received))
                 {
+                    // A worker of a `Workers` says which one it is: every worker says it.
+                    let main = match worker() {
+                        Some(worker) => format!("worker {}'s main task", worker.index()),
+                        None => "the main task".to_owned(),
+                    };
                     let message = format!(
-                        "{} received: the main task was cancelled and the run ends as \
-                         interrupted",
+                        "{} received: {main} was cancelled and the run ends as interrupted",
                         signals::name(signal)
                     );
                     ctx.report(&Report::new(ReportKind::Signal, message));
