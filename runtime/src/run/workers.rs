@@ -224,7 +224,9 @@ impl Workers {
     }
 
     /// Every worker's run, joined; the outputs in worker order, or why there are none, and the
-    /// signal that stopped the workers, if one did. Resumes a worker's panic.
+    /// signal that stopped the workers, if one did. Resumes a worker's panic, at the caller's
+    /// line.
+    #[track_caller]
     fn run_all<F, Fut>(
         self,
         main: F,
