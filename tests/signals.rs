@@ -2,7 +2,8 @@
 //! as the child, which runs `examples/ctrl_c.rs` (or a small program below) on its main thread;
 //! the parent signals it with `kill` and checks what it printed and how it exited. A child gets
 //! the default disposition of SIGINT and SIGTERM even where this process inherited `SIG_IGN`
-//! (a background job of a non-interactive shell), through `env --default-signal`.
+//! (a background job of a non-interactive shell), through `env --default-signal`. The
+//! `Workers` cases also check a worker's panic under the attribute (exit status 101).
 
 #[cfg(unix)]
 #[path = "../examples/ctrl_c.rs"]
@@ -109,6 +110,10 @@ mod unix {
             (
                 "a_second_signal_exits_workers_at_once",
                 a_second_signal_exits_workers_at_once,
+            ),
+            (
+                "a_workers_panic_under_the_attribute_exits_101_naming_the_worker",
+                a_workers_panic_under_the_attribute_exits_101_naming_the_worker,
             ),
             (
                 "the_child_gets_the_default_disposition_even_if_the_parent_ignores_sigint",
@@ -364,6 +369,39 @@ mod unix {
         assert!(!lines.iter().any(|l| l.starts_with("run returned")));
     }
 
+    fn a_workers_panic_under_the_attribute_exits_101_naming_the_worker() {
+        let child = Child::start(CHILD, "workers-panic", &[]);
+        let (status, lines, stderr) = child.finish_with_stderr();
+        assert_eq!(status.code(), Some(101), "{status:?}: {lines:?} {stderr:?}");
+        assert!(
+            lines.contains(&"worker 0 cancelled".to_owned()),
+            "worker 0's main was cancelled: {lines:?}"
+        );
+        assert!(
+            stderr.contains(&"worker 1 panicked: worker 1 fails".to_owned()),
+            "{stderr:?}"
+        );
+    }
+
+    /// `#[corun::entry(workers = 2)]` whose worker 1 panics once worker 0 waits.
+    #[corun::entry(workers = 2)]
+    async fn worker_one_panics() {
+        let index = corun::worker().unwrap().index();
+        if index == 0 {
+            let cancelled = corun::cancelled();
+            WAITING.store(true, Ordering::SeqCst);
+            cancelled.await;
+            println!("worker 0 cancelled");
+            return;
+        }
+        while !WAITING.load(Ordering::SeqCst) {
+            corun::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("worker 1 fails");
+    }
+
+    static WAITING: AtomicBool = AtomicBool::new(false);
+
     /// The harness itself: a child started while this process ignores SIGINT (as a background
     /// job of a non-interactive shell does) still gets the default disposition, so corun handles
     /// the signal there. Skipped where `env --default-signal` is missing and SIGINT is ignored.
@@ -536,6 +574,7 @@ mod unix {
                 });
                 println!("run returned");
             }
+            "workers-panic" => worker_one_panics(),
             "report-disposition" => println!("SIGINT ignored: {}", signal_ignored(2)),
             other => panic!("unknown child program {other:?}"),
         }
