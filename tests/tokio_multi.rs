@@ -139,11 +139,8 @@ fn corun_spawn_on_a_worker_panics_naming_what_to_use_instead() {
 fn a_handle_taken_on_the_loop_spawns_from_a_worker_onto_the_loop() {
     let (loop_thread, ran_on) = multi_thread().run(async {
         let handle = corun::Handle::current();
-        let worker = tokio::spawn(async move {
-            handle
-                .spawn(async { thread::current().id() })
-                .await
-        });
+        let worker =
+            tokio::spawn(async move { handle.spawn(async { thread::current().id() }).await });
         (thread::current().id(), worker.await.unwrap())
     });
     assert_eq!(ran_on, loop_thread);

@@ -65,7 +65,11 @@ async fn timers_of_both_fire_in_deadline_order_as_the_clock_jumps() {
         let order = order.clone();
         move || order.borrow_mut().push((name, corun::now() - start))
     };
-    let (corun_late, tokio_early, corun_early) = (record("corun 3 s"), record("tokio 2 s"), record("corun 1 s"));
+    let (corun_late, tokio_early, corun_early) = (
+        record("corun 3 s"),
+        record("tokio 2 s"),
+        record("corun 1 s"),
+    );
     corun::gather!(
         async move {
             corun::sleep(Duration::from_secs(3)).await;
@@ -84,7 +88,11 @@ async fn timers_of_both_fire_in_deadline_order_as_the_clock_jumps() {
     let seconds = Duration::from_secs;
     assert_eq!(
         *order.borrow(),
-        [("corun 1 s", seconds(1)), ("tokio 2 s", seconds(2)), ("corun 3 s", seconds(3))]
+        [
+            ("corun 1 s", seconds(1)),
+            ("tokio 2 s", seconds(2)),
+            ("corun 3 s", seconds(3))
+        ]
     );
 }
 
@@ -124,15 +132,22 @@ fn a_loopback_exchange_with_timeouts_completes_while_the_clock_stands() {
             let (mut stream, _) = listener.accept().await.unwrap();
             let mut request = [0; 5];
             let read = corun::timeout(Duration::from_secs(60), stream.read_exact(&mut request));
-            read.await.expect("the client's bytes came before the timeout").unwrap();
+            read.await
+                .expect("the client's bytes came before the timeout")
+                .unwrap();
             request
         });
         let mut client = TcpStream::connect(address).await.unwrap();
-        tokio::io::AsyncWriteExt::write_all(&mut client, b"hello").await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut client, b"hello")
+            .await
+            .unwrap();
         (server.await, corun::now() - start)
     });
     assert_eq!(&reply, b"hello");
-    assert!(virtual_elapsed < Duration::from_secs(60), "{virtual_elapsed:?}");
+    assert!(
+        virtual_elapsed < Duration::from_secs(60),
+        "{virtual_elapsed:?}"
+    );
 }
 
 #[test]

@@ -176,9 +176,7 @@ impl Sleep {
             let deadline = match self.target {
                 Target::At(deadline) => deadline,
                 Target::After(duration) => {
-                    let deadline = tokio::time::Instant::now()
-                        .into_std()
-                        .checked_add(duration);
+                    let deadline = tokio::time::Instant::now().into_std().checked_add(duration);
                     self.target = Target::At(deadline);
                     deadline
                 }

@@ -147,9 +147,10 @@ impl EventLoop for AsyncIoLoop {
     fn drive(&self, turn: &mut dyn FnMut() -> Option<Park>) {
         // Taken out for the drive, so that no borrow is held while work runs.
         let mut alarm = self.alarm.take();
-        self.driven.drive_in(turn, &mut alarm, &Instant::now, |poll| {
-            async_io::block_on(poll_fn(poll));
-        });
+        self.driven
+            .drive_in(turn, &mut alarm, &Instant::now, |poll| {
+                async_io::block_on(poll_fn(poll));
+            });
         *self.alarm.borrow_mut() = alarm;
     }
 

@@ -260,7 +260,9 @@ impl TokioLoop {
     #[must_use]
     pub fn paused() -> Self {
         Self::built(
-            Builder::new_current_thread().enable_all().start_paused(true),
+            Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true),
             true,
         )
     }
