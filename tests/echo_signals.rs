@@ -2,7 +2,8 @@
 //! connections open: it stops accepting, closes a connection that is between lines, lets one in
 //! the middle of a line finish it, drops one that never finishes once `shutdown_grace` is over,
 //! and exits with 130. `examples/http_server.rs` (axum awaiting `corun::cancelled()` in a tokio
-//! task): a request under way is answered, then main returns and the process exits with 0.
+//! task): a request under way is answered, then main returns and the process exits with 0; the
+//! same with `--multi-thread` (`TokioLoop::multi_thread`), the request's handler on a worker.
 //!
 //! This binary (`harness = false`) re-runs itself as the child, through the harness of
 //! `tests/common/child.rs`: the child gets SIGINT's default disposition even when this test runs
@@ -56,7 +57,7 @@ mod unix {
             );
             return;
         }
-        let cases: [(&str, fn()); 2] = [
+        let cases: [(&str, fn()); 3] = [
             (
                 "ctrl_c_stops_accepting_and_lets_open_lines_finish_then_exits_130",
                 ctrl_c_stops_accepting_and_lets_open_lines_finish_then_exits_130,
@@ -64,6 +65,10 @@ mod unix {
             (
                 "ctrl_c_stops_axum_gracefully_through_cancelled_and_main_returns",
                 ctrl_c_stops_axum_gracefully_through_cancelled_and_main_returns,
+            ),
+            (
+                "ctrl_c_stops_axum_on_multi_thread_gracefully_and_main_returns",
+                ctrl_c_stops_axum_on_multi_thread_gracefully_and_main_returns,
             ),
         ];
         for (name, case) in cases {
@@ -76,7 +81,25 @@ mod unix {
     }
 
     fn ctrl_c_stops_axum_gracefully_through_cancelled_and_main_returns() {
-        let mut server = start_server("http_server");
+        let lines = stop_axum_during_a_request(&[]);
+        assert!(
+            lines.iter().any(|l| l.ends_with("on the loop's thread")),
+            "{lines:?}"
+        );
+    }
+
+    fn ctrl_c_stops_axum_on_multi_thread_gracefully_and_main_returns() {
+        let lines = stop_axum_during_a_request(&["--multi-thread"]);
+        assert!(
+            lines.iter().any(|l| l.ends_with("on a tokio worker")),
+            "{lines:?}"
+        );
+    }
+
+    /// Runs `http_server` with `args`, sends Ctrl-C while a request is under way, checks that
+    /// the request is answered and main returns; gives the server's lines.
+    fn stop_axum_during_a_request(args: &[&str]) -> Vec<String> {
+        let mut server = Child::start(CHILD, "http_server", &[&["0"], args].concat());
         let address = listening_address(&mut server);
         // A request to /slow (200 ms), under way when Ctrl-C comes.
         let mut request = connect(address);
@@ -95,6 +118,7 @@ mod unix {
             lines.iter().any(|line| line == "stopped gracefully"),
             "{lines:?}"
         );
+        lines
     }
 
     fn ctrl_c_stops_accepting_and_lets_open_lines_finish_then_exits_130() {
