@@ -250,3 +250,17 @@ fn with_runtime_on_a_running_clock_keeps_real_time() {
         });
     assert!(elapsed >= Duration::from_millis(20), "{elapsed:?}");
 }
+
+#[corun::test(loop_factory = corun::loops::TokioLoop::new)]
+async fn a_clock_paused_during_the_run_by_tokio_time_pause_is_corun_clock_too() {
+    tokio::time::pause();
+    let start = corun::now();
+    corun::sleep(HOUR).await;
+    let slept = corun::now() - start;
+    // Timers of a loop made with a running clock are rounded up to its millisecond ticks.
+    assert!(
+        slept >= HOUR && slept < HOUR + Duration::from_millis(10),
+        "{slept:?}"
+    );
+    assert_eq!(corun::now(), tokio::time::Instant::now().into_std());
+}
