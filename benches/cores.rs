@@ -155,7 +155,7 @@ fn main() {
                 }
             };
             println!(
-                "| {} {} | {} | {} | {:.0} | {:.2} | {:.3} |",
+                "| {} {} | {} | {} | {:.0} | {:.2} | {:.4} |",
                 handler.path,
                 if handler.rounds == 0 {
                     "(hello world)".to_owned()
