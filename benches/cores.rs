@@ -11,8 +11,9 @@
 //!   child counts the replies in between.
 //! - Two handlers: `work` computes for about `WORK` (150 µs, calibrated at start) before replying,
 //!   `hello` replies at once.
-//! - Each cell: `WARM_UP` of load, then `MEASURE` counted; `ROUNDS` rounds, servers in turn,
-//!   the table shows each cell's median: requests/s, server CPU-seconds per 1,000 requests, and
+//! - Each cell: `WARM_UP` (300 ms) of load, then `MEASURE` (1 s) counted; 5 rounds, servers in
+//!   turn (short windows in many rounds, so that a burst of other load on the machine lands in
+//!   one sample of each cell rather than all of one), the table shows each cell's median: requests/s, server CPU-seconds per 1,000 requests, and
 //!   the ratio of requests/s to the baseline of its group (tokio's, first in the group).
 //!
 //! Another configuration is one more entry in `configurations()`: a name, its number of server
@@ -23,7 +24,7 @@
 //! # Running
 //!
 //! ```text
-//! cargo bench --bench cores --features tokio                  # about 50 s
+//! cargo bench --bench cores --features tokio                  # about 60 s
 //! BENCH_QUICK=1 cargo bench --bench cores --features tokio    # one round, shorter windows
 //! ```
 
@@ -44,8 +45,8 @@ const CONNECTIONS: usize = 64;
 /// CPU work of the `work` handler.
 const WORK: Duration = Duration::from_micros(150);
 /// Load before counting starts, and the window counted.
-const WARM_UP: Duration = Duration::from_millis(400);
-const MEASURE: Duration = Duration::from_secs(2);
+const WARM_UP: Duration = Duration::from_millis(300);
+const MEASURE: Duration = Duration::from_secs(1);
 /// Requests at most per window, whatever the speed.
 const MAX_REQUESTS: u64 = 10_000_000;
 /// The environment variable that makes this binary the load generator: `address path seconds`.
@@ -103,7 +104,7 @@ fn main() {
         return load::generate(&arguments);
     }
     let quick = std::env::var_os("BENCH_QUICK").is_some();
-    let rounds = if quick { 1 } else { 3 };
+    let rounds = if quick { 1 } else { 5 };
     let measure = if quick { MEASURE / 2 } else { MEASURE };
     let work_rounds = calibrate(WORK);
     let handlers = [
