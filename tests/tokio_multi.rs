@@ -288,3 +288,52 @@ fn handle_block_on_inside_a_task_panics_on_multi_thread_too() {
     });
     assert!(panicked);
 }
+
+#[test]
+fn a_worker_stuck_in_a_task_holds_the_end_of_the_run_at_most_the_shutdown_timeout() {
+    let started = std::time::Instant::now();
+    let finished = Arc::new(Mutex::new(false));
+    let flag = finished.clone();
+    multi_thread()
+        .shutdown_timeout(Duration::from_millis(50))
+        .run(async move {
+            // A handler that blocks its worker, as a bad one would.
+            let (began, begun) = futures::channel::oneshot::channel();
+            drop(tokio::spawn(async move {
+                let _ = began.send(());
+                std::thread::sleep(Duration::from_secs(10));
+                *flag.lock().unwrap() = true;
+            }));
+            begun.await.unwrap();
+        });
+    assert!(
+        !*finished.lock().unwrap(),
+        "the run returned without the blocked task"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "the run did not wait for the 10 s blocked worker"
+    );
+}
+
+#[test]
+fn the_tokio_tasks_dropped_at_shutdown_are_reported_in_debug_mode_on_multi_thread() {
+    let reports = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let seen = reports.clone();
+    multi_thread()
+        .debug(true)
+        .exception_handler(move |report| seen.borrow_mut().push(report.message().to_owned()))
+        .run(async {
+            for _ in 0..2 {
+                tokio::spawn(std::future::pending::<()>());
+            }
+            tokio::task::yield_now().await;
+        });
+    assert!(
+        reports
+            .borrow()
+            .iter()
+            .any(|message| message.contains("2 task(s) of the loop's own runtime were dropped")),
+        "{reports:?}"
+    );
+}
