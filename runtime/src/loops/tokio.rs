@@ -192,10 +192,10 @@ impl TokioLoop {
     /// worker through the loop's mailbox and unparks the loop's thread. That hand-off is what a
     /// corun task pays here that it does not on [`new`](Self::new). Measured on a 2-core machine
     /// (`cargo bench --bench io --features tokio,async-io`, BENCHMARKS.md), an echo round trip
-    /// between two corun tasks over loopback (two IO wakes) took 22.5 µs of CPU against 13.6 µs
-    /// on [`new`](Self::new): about 4.5 µs of CPU per wake, as much as tokio's own `#[tokio::main]`
-    /// main pays for its IO (21.5 µs, 1.04×). Its wall time, 22–39 µs against 28–34 µs on `new`
-    /// on a loaded machine, depends more on the scheduler (two threads take turns per wake).
+    /// between two corun tasks over loopback (two IO wakes) took 22.7 µs of CPU and of wall time,
+    /// against 12.8 µs of CPU and 14.4 µs of wall time on [`new`](Self::new): about 5 µs per
+    /// wake, within 5 % of what tokio's own `#[tokio::main]` main pays for IO it does itself
+    /// (21.7 µs).
     /// So put the IO-heavy work in `tokio::spawn`ed tasks (as axum does), or pick
     /// [`new`](Self::new) when one core is enough.
     ///
