@@ -2,7 +2,8 @@
 //! connections open: it stops accepting, closes a connection that is between lines, lets one in
 //! the middle of a line finish it, drops one that never finishes once `shutdown_grace` is over,
 //! and exits with 130. `examples/http_server.rs` (axum awaiting `corun::cancelled()` in a tokio
-//! task): a request under way is answered, then main returns and the process exits with 0.
+//! task): a request under way is answered, then main returns and the process exits with 0; the
+//! same with `--multi-thread` (`TokioLoop::multi_thread`), the request's handler on a worker.
 //! `examples/http_workers.rs` on two workers sharing a port: one Ctrl-C makes both answer the
 //! requests they have under way, then the process exits with 130.
 //!
@@ -63,7 +64,7 @@ mod unix {
             );
             return;
         }
-        let cases: [(&str, fn()); 3] = [
+        let cases: [(&str, fn()); 4] = [
             (
                 "ctrl_c_stops_accepting_and_lets_open_lines_finish_then_exits_130",
                 ctrl_c_stops_accepting_and_lets_open_lines_finish_then_exits_130,
@@ -76,6 +77,10 @@ mod unix {
                 "one_ctrl_c_drains_both_http_workers_then_exits_130",
                 one_ctrl_c_drains_both_http_workers_then_exits_130,
             ),
+            (
+                "ctrl_c_stops_axum_on_multi_thread_gracefully_and_main_returns",
+                ctrl_c_stops_axum_on_multi_thread_gracefully_and_main_returns,
+            ),
         ];
         for (name, case) in cases {
             print!("test {name} ... ");
@@ -87,7 +92,25 @@ mod unix {
     }
 
     fn ctrl_c_stops_axum_gracefully_through_cancelled_and_main_returns() {
-        let mut server = start_server("http_server");
+        let lines = stop_axum_during_a_request(&[]);
+        assert!(
+            lines.iter().any(|l| l.ends_with("on the loop's thread")),
+            "{lines:?}"
+        );
+    }
+
+    fn ctrl_c_stops_axum_on_multi_thread_gracefully_and_main_returns() {
+        let lines = stop_axum_during_a_request(&["--multi-thread"]);
+        assert!(
+            lines.iter().any(|l| l.ends_with("on a tokio worker")),
+            "{lines:?}"
+        );
+    }
+
+    /// Runs `http_server` with `args`, sends Ctrl-C while a request is under way, checks that
+    /// the request is answered and main returns; gives the server's lines.
+    fn stop_axum_during_a_request(args: &[&str]) -> Vec<String> {
+        let mut server = Child::start(CHILD, "http_server", &[&["0"], args].concat());
         let address = listening_address(&mut server);
         // A request to /slow (200 ms), under way when Ctrl-C comes.
         let mut request = connect(address);
@@ -106,6 +129,7 @@ mod unix {
             lines.iter().any(|line| line == "stopped gracefully"),
             "{lines:?}"
         );
+        lines
     }
 
     fn one_ctrl_c_drains_both_http_workers_then_exits_130() {
