@@ -4,11 +4,16 @@
 //! | workload      | corun                     | peer                                                  |
 //! |---------------|---------------------------|-------------------------------------------------------|
 //! | echo (tokio)  | `TokioLoop`, tokio::net   | tokio current-thread runtime + `LocalSet`             |
+//! | echo (tokio, multi-thread) | `TokioLoop::multi_thread` | tokio multi-thread runtime, both ends in `block_on` |
 //! | echo (async-io) | `AsyncIoLoop`, async-io | async-executor's `LocalExecutor` in `async_io::block_on` |
 //! | http (hyper)  | `TokioLoop`               | tokio current-thread runtime + `LocalSet`             |
 //!
 //! - echo: one loopback connection, server and client tasks on the same thread; the client
 //!   writes 64 bytes and reads them back, `ROUND_TRIPS` times (50,000).
+//! - echo (tokio, multi-thread): the same with the IO driver turned on tokio's workers, which wake
+//!   the tasks on the loop's thread (corun) or in `block_on` (tokio's `#[tokio::main]` main): what
+//!   a corun task's IO wake costs on `TokioLoop::multi_thread`, against the echo (tokio) row.
+//!   `ROUND_TRIPS / 5` round trips.
 //! - http: a hyper HTTP/1 hello-world server and a hyper client on one keep-alive loopback
 //!   connection, both on the same thread; `REQUESTS` (20,000) sequential GETs.
 //!
@@ -97,6 +102,12 @@ fn main() {
             peer: "tokio LocalSet",
             size: ROUND_TRIPS / scale,
             run: echo_tokio::run,
+        },
+        Workload {
+            name: "echo-tokio-mt",
+            peer: "tokio multi-thread block_on",
+            size: ROUND_TRIPS / 5 / scale,
+            run: echo_tokio::run_multi_thread,
         },
         Workload {
             name: "echo-async-io",
@@ -229,6 +240,32 @@ mod echo_tokio {
                 tokio::task::spawn_local(serve(server));
                 exchange(client, round_trips).await
             }),
+        }
+    }
+
+    /// Both ends on the loop's thread (corun) or in `block_on` (tokio), the IO driver on the
+    /// workers.
+    pub fn run_multi_thread(side: Side, round_trips: usize) -> Sample {
+        match side {
+            Side::Corun => corun_config(corun::loops::TokioLoop::multi_thread).run(async move {
+                let (server, client) = connected().await;
+                corun::spawn(serve(server));
+                exchange(client, round_trips).await
+            }),
+            Side::Peer => tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async move {
+                    let (server, client) = connected().await;
+                    let served = serve(server);
+                    let exchanged = exchange(client, round_trips);
+                    futures_lite::future::or(exchanged, async {
+                        served.await;
+                        unreachable!("the server ends only when the client does")
+                    })
+                    .await
+                }),
         }
     }
 

@@ -274,10 +274,32 @@ fn a_runner_keeps_one_tokio_runtime_across_runs() {
 }
 
 #[test]
-#[should_panic(expected = "needs a current-thread tokio runtime")]
-fn a_multi_thread_runtime_is_refused() {
+fn a_multi_thread_runtime_is_taken_and_runs_tokio_spawn_on_its_workers() {
+    let factory = || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        TokioLoop::with_runtime(runtime)
+    };
+    let (loop_thread, worker_thread) = Config::new()
+        .loop_factory(factory)
+        .handle_signals(false)
+        .run(async {
+            let worker = tokio::spawn(async { std::thread::current().id() });
+            (std::thread::current().id(), worker.await.unwrap())
+        });
+    assert_eq!(loop_thread, std::thread::current().id());
+    assert_ne!(worker_thread, loop_thread);
+}
+
+#[test]
+#[should_panic(expected = "timers are disabled")]
+fn a_multi_thread_runtime_without_time_is_refused_with_tokios_message() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
+        .worker_threads(1)
+        .enable_io()
         .build()
         .unwrap();
     let _loop = TokioLoop::with_runtime(runtime);

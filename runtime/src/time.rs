@@ -3,6 +3,10 @@
 //! Every function here is generic or `#[inline]`, so only programs that use time compile it
 //! (ARCHITECTURE.md, "Pay for what you use"); the loop's own timers are in `loops/`. Layer 4
 //! (beside tasks): uses the context and the loop layer.
+//!
+//! With the `tokio` feature, on a thread with no corun loop but a tokio runtime (a worker of
+//! `TokioLoop::multi_thread`, where an axum handler runs), `now` and `Sleep` use tokio's clock
+//! and timer instead: the clock `TokioLoop` reads too, so an `Instant` means the same on both.
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -16,11 +20,12 @@ use crate::context::this_thread;
 use crate::event_loop::TimerId;
 
 /// The running loop's clock (asyncio's `loop.time()`); a virtual-time loop gives its virtual
-/// time.
+/// time. On a tokio worker thread of a [`TokioLoop`](crate::loops) (feature `tokio`; no corun
+/// loop there), tokio's clock, which is that loop's.
 ///
 /// # Panics
 ///
-/// Outside a running loop.
+/// Outside a running loop (and, with the `tokio` feature, outside a tokio runtime).
 ///
 /// # Examples
 ///
@@ -37,6 +42,10 @@ pub fn now() -> Instant {
     match this_thread::current() {
         Some(ctx) => ctx.event_loop.now(),
         None => {
+            #[cfg(feature = "tokio")]
+            if tokio::runtime::Handle::try_current().is_ok() {
+                return tokio::time::Instant::now().into_std();
+            }
             panic!("corun::now was called outside a running event loop; the clock is the loop's")
         }
     }
@@ -45,7 +54,12 @@ pub fn now() -> Instant {
 /// Waits until `duration` has passed on the loop's clock.
 ///
 /// The wait starts at the first poll. A zero duration yields once, like asyncio's `sleep(0)`;
-/// `Duration::MAX` (or any deadline past what `Instant` can hold) never completes.
+/// `Duration::MAX` (or any deadline past what `Instant` can hold) never completes. Polled on a
+/// tokio worker thread (feature `tokio`, no corun loop there), it waits on tokio's timer.
+///
+/// # Panics
+///
+/// When polled outside a running loop (with the `tokio` feature: and outside a tokio runtime).
 ///
 /// # Examples
 ///
@@ -61,6 +75,8 @@ pub fn sleep(duration: Duration) -> Sleep {
         target: Target::After(duration),
         timer: None,
         yielded: false,
+        #[cfg(feature = "tokio")]
+        on_tokio: None,
     }
 }
 
@@ -82,6 +98,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
         target: Target::At(Some(deadline)),
         timer: None,
         yielded: false,
+        #[cfg(feature = "tokio")]
+        on_tokio: None,
     }
 }
 
@@ -101,6 +119,10 @@ pub struct Sleep {
     target: Target,
     timer: Option<Armed>,
     yielded: bool,
+    /// The timer on tokio's wheel, when polled on a thread with a tokio runtime and no corun loop
+    /// (boxed: tokio's `Sleep` is `!Unpin`, and this one is `Unpin`).
+    #[cfg(feature = "tokio")]
+    on_tokio: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 enum Target {
@@ -131,6 +153,46 @@ impl fmt::Debug for Sleep {
 }
 
 impl Sleep {
+    /// The poll on a thread without a corun loop: on tokio's timer if a tokio runtime is there.
+    #[inline]
+    fn poll_outside_loop(&mut self, cx: &mut PollContext<'_>) -> Poll<()> {
+        #[cfg(feature = "tokio")]
+        if self.on_tokio.is_some() || tokio::runtime::Handle::try_current().is_ok() {
+            return self.poll_on_tokio(cx);
+        }
+        let _ = cx;
+        panic!(
+            "corun::sleep was polled outside a running event loop; await it inside corun::run or \
+             #[corun::entry] (or, with the `tokio` feature, inside a tokio runtime)"
+        )
+    }
+
+    /// Waits on tokio's timer, whose clock is the one `TokioLoop` reads: a deadline means the
+    /// same here and on the loop.
+    #[cfg(feature = "tokio")]
+    #[inline]
+    fn poll_on_tokio(&mut self, cx: &mut PollContext<'_>) -> Poll<()> {
+        if self.on_tokio.is_none() {
+            let deadline = match self.target {
+                Target::At(deadline) => deadline,
+                Target::After(duration) => {
+                    let deadline = tokio::time::Instant::now().into_std().checked_add(duration);
+                    self.target = Target::At(deadline);
+                    deadline
+                }
+            };
+            let Some(deadline) = deadline else {
+                return Poll::Pending;
+            };
+            let deadline = tokio::time::Instant::from_std(deadline);
+            self.on_tokio = Some(Box::pin(tokio::time::sleep_until(deadline)));
+        }
+        match self.on_tokio.as_mut() {
+            Some(sleep) => sleep.as_mut().poll(cx),
+            None => Poll::Pending,
+        }
+    }
+
     #[inline]
     fn disarm(&mut self, ctx: &Context) {
         if let Some(armed) = self.timer.take() {
@@ -147,8 +209,14 @@ impl Future for Sleep {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let ctx: Rc<Context> =
-            this_thread::current().expect("corun::sleep was polled outside a running event loop");
+        let Some(ctx): Option<Rc<Context>> = this_thread::current() else {
+            return this.poll_outside_loop(cx);
+        };
+        #[cfg(feature = "tokio")]
+        if this.on_tokio.is_some() {
+            // Moved from a tokio worker to the loop: its own timer from now on (same clock).
+            this.on_tokio = None;
+        }
         // One clock read per poll (a read is a good part of arming a timer: ~50 of ~480
         // instructions, and a vDSO call).
         let mut now = None;

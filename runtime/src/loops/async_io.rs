@@ -47,6 +47,7 @@ use crate::event_loop::{EventLoop, Park, Runnable, TimerId};
 /// });
 /// assert!(accepted);
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "async-io")))]
 pub struct AsyncIoLoop {
     driven: Driven,
     alarm: RefCell<TimerAlarm>,
@@ -69,7 +70,7 @@ impl Default for TimerAlarm {
 }
 
 impl Alarm for TimerAlarm {
-    fn poll_at(&mut self, deadline: Instant, cx: &mut PollContext<'_>) -> Poll<()> {
+    fn poll_at(&mut self, deadline: Instant, _mode: Park, cx: &mut PollContext<'_>) -> Poll<()> {
         if self.armed != Some(deadline) {
             self.timer.set_at(deadline);
             self.armed = Some(deadline);
@@ -94,7 +95,7 @@ impl AsyncIoLoop {
     #[must_use]
     pub fn new() -> Self {
         AsyncIoLoop {
-            driven: Driven::new(),
+            driven: Driven::new(std::time::Duration::from_millis(1)),
             alarm: RefCell::default(),
         }
     }
@@ -147,9 +148,10 @@ impl EventLoop for AsyncIoLoop {
     fn drive(&self, turn: &mut dyn FnMut() -> Option<Park>) {
         // Taken out for the drive, so that no borrow is held while work runs.
         let mut alarm = self.alarm.take();
-        self.driven.drive_in(turn, &mut alarm, |poll| {
-            async_io::block_on(poll_fn(poll));
-        });
+        self.driven
+            .drive_in(turn, &mut alarm, &Instant::now, |poll| {
+                async_io::block_on(poll_fn(poll));
+            });
         *self.alarm.borrow_mut() = alarm;
     }
 

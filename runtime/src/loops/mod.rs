@@ -5,7 +5,9 @@
 //! [`DefaultLoop`] and [`VirtualTimeLoop`] do no IO. For IO, the loop of the reactor your crates
 //! expect: `TokioLoop` (feature `tokio`: tokio, hyper, axum, reqwest...) and `AsyncIoLoop`
 //! (feature `async-io`: async-net and the smol family), each running corun's turns inside that
-//! reactor's own `block_on` on the loop's thread.
+//! reactor's own `block_on` on the loop's thread. `TokioLoop` comes in tokio's flavours: one
+//! thread (`new`), tokio's workers for `tokio::spawn`ed work (`multi_thread`), a paused clock
+//! shared with corun (`paused`, feature `tokio-test-util`).
 //!
 //! Layer 2 (the loop layer), with `event_loop`: the loops use only each other, `event_loop` and
 //! the record; never the context, the run or the task layer (`tests/layering.rs`).

@@ -25,9 +25,15 @@ use crate::event_loop::{Park, Runnable, TimerId};
 /// re-armed only when the next deadline changes.
 pub(super) trait Alarm {
     /// Arms the alarm at `deadline` (unless it is armed there already) and polls it: `Ready` once
-    /// the deadline has passed, else `Pending` with `cx` woken then.
-    fn poll_at(&mut self, deadline: Instant, cx: &mut PollContext<'_>) -> Poll<()>;
+    /// the deadline has passed, else `Pending` with `cx` woken then. `mode` is how the turn said
+    /// the loop may park: an alarm on a paused clock that jumps to the next timer when idle must
+    /// not let it jump in [`Park::Wait`] (thread work under way).
+    fn poll_at(&mut self, deadline: Instant, mode: Park, cx: &mut PollContext<'_>) -> Poll<()>;
 }
+
+/// Where an IO loop's clock comes from: the reactor's (`TokioLoop` on a paused tokio clock reads
+/// tokio's), or the real one.
+pub(super) type Clock<'a> = &'a dyn Fn() -> Instant;
 
 /// Wakes the loop from any thread: the waker of the `block_on` future being driven, or, when
 /// none is, the loop's thread (which then parks by itself).
@@ -103,16 +109,16 @@ impl Drop for DriveGuard<'_> {
 }
 
 impl Driven {
-    /// Made on the loop's thread. Timers have a resolution of one millisecond, as the reactors'
-    /// own.
-    pub(super) fn new() -> Self {
+    /// Made on the loop's thread. Timers fire on multiples of `resolution` (one millisecond, as
+    /// the reactors' own; zero on a paused clock, whose durations are exact).
+    pub(super) fn new(resolution: Duration) -> Self {
         let doorbell = Arc::new(Doorbell {
             waker: Mutex::new(None),
             rung: AtomicBool::new(false),
             thread: thread::current(),
         });
         Driven {
-            core: LoopCore::new(Duration::from_millis(1)),
+            core: LoopCore::new(resolution),
             unparker: Waker::from(doorbell.clone()),
             doorbell,
             local: RefCell::new(None),
@@ -168,15 +174,16 @@ impl Driven {
     }
 
     /// Drives `turn` inside a reactor: `block_on` is the reactor's `block_on`, given the future
-    /// to drive; `alarm` waits for timers inside it.
+    /// to drive; `alarm` waits for timers inside it; `now` is the loop's clock.
     pub(super) fn drive_in(
         &self,
         turn: &mut dyn FnMut() -> Option<Park>,
         alarm: &mut dyn Alarm,
+        now: Clock<'_>,
         block_on: impl FnOnce(&mut dyn FnMut(&mut PollContext<'_>) -> Poll<()>),
     ) {
         let _drive = DriveGuard(self);
-        block_on(&mut |cx| self.poll_turns(cx, turn, alarm));
+        block_on(&mut |cx| self.poll_turns(cx, turn, alarm, now));
     }
 
     /// One poll of the future a reactor's `block_on` drives: fire due timers and run turns until
@@ -186,6 +193,7 @@ impl Driven {
         cx: &mut PollContext<'_>,
         turn: &mut dyn FnMut() -> Option<Park>,
         alarm: &mut dyn Alarm,
+        now: Clock<'_>,
     ) -> Poll<()> {
         self.register(cx.waker());
         self.polling.set(true);
@@ -193,7 +201,7 @@ impl Driven {
         loop {
             self.woken.set(false);
             self.doorbell.rung.store(false, Ordering::Release);
-            self.core.fire_due_now();
+            self.fire_due(now);
             let Some(mode) = turn() else {
                 return Poll::Ready(());
             };
@@ -204,7 +212,8 @@ impl Driven {
                 return Poll::Pending;
             }
             match self.core.next_deadline() {
-                Some(deadline) if alarm.poll_at(deadline, cx).is_ready() => continue,
+                Some(deadline) if deadline <= now() => continue,
+                Some(deadline) if alarm.poll_at(deadline, mode, cx).is_ready() => continue,
                 _ => return Poll::Pending,
             }
         }
@@ -225,12 +234,28 @@ impl Driven {
         self.doorbell.set_waker(Some(waker.clone()));
     }
 
-    /// Parks without a reactor, as the default loop does: for an IO loop whose reactor is gone
-    /// (its runtime was shut down at the end of the run).
-    pub(super) fn park_thread(&self, mode: Park) {
-        if mode != Park::Poll && !self.doorbell.rung.swap(false, Ordering::AcqRel) {
-            self.core.park_until_next_deadline();
+    /// Wakes the timers due by `now`; with no timer set, reads no clock.
+    fn fire_due(&self, now: Clock<'_>) {
+        if self.core.has_timers() {
+            self.core.fire_due(now());
         }
-        self.core.fire_due_now();
+    }
+
+    /// Parks without a reactor, as the default loop does, until the next deadline on `now`'s
+    /// clock (which must run at real speed): for an IO loop whose reactor is gone (its runtime
+    /// was shut down at the end of the run).
+    pub(super) fn park_thread(&self, mode: Park, now: Clock<'_>) {
+        if mode != Park::Poll && !self.doorbell.rung.swap(false, Ordering::AcqRel) {
+            match self.core.next_deadline() {
+                None => thread::park(),
+                Some(deadline) => {
+                    let wait = deadline.saturating_duration_since(now());
+                    if !wait.is_zero() {
+                        thread::park_timeout(wait);
+                    }
+                }
+            }
+        }
+        self.fire_due(now);
     }
 }

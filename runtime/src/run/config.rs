@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::event_loop::EventLoop;
 use crate::record::report::Report;
 use crate::report_sink::Handler;
+use crate::signals::SharedSignals;
 
 pub(super) type LoopFactory = Box<dyn FnOnce() -> Box<dyn EventLoop>>;
 
@@ -40,6 +41,9 @@ pub struct Config {
     pub(super) main_name: Option<String>,
     /// Sees every report after the exception handler (`run::testing`'s hook).
     pub(super) observer: Option<Handler>,
+    /// The signals a worker of a `Workers` shares with the others (`run::workers`), instead of
+    /// handling them for this run alone.
+    pub(super) shared_signals: Option<Arc<SharedSignals>>,
 }
 
 impl Default for Config {
@@ -86,6 +90,7 @@ impl Config {
             handle_signals: None,
             main_name: None,
             observer: None,
+            shared_signals: None,
         }
     }
 
@@ -265,6 +270,7 @@ pub(super) struct Settings {
     pub(super) shutdown_grace: Duration,
     pub(super) shutdown_timeout: Duration,
     pub(super) handle_signals: Option<bool>,
+    pub(super) shared_signals: Option<Arc<SharedSignals>>,
 }
 
 impl Settings {

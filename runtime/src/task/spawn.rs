@@ -80,6 +80,16 @@ fn spawn_inner<F: Future + 'static>(
     location: &'static Location<'static>,
 ) -> Task<F::Output> {
     let Some(ctx) = this_thread::current() else {
+        #[cfg(feature = "tokio")]
+        if tokio::runtime::Handle::try_current().is_ok() {
+            panic!(
+                "corun::spawn ran on a tokio worker thread (TokioLoop::multi_thread runs \
+                 tokio::spawn'ed work there) or another thread with a tokio runtime but no corun \
+                 loop; corun's tasks live on the loop's thread: use tokio::spawn here, or \
+                 corun::Handle::spawn (with a Handle::current() taken on the loop) for a Send \
+                 future that must run on the loop"
+            );
+        }
         panic!(
             "corun::spawn was called outside a running event loop; call it from inside \
              corun::run or #[corun::entry], or use Handle::spawn from other threads"
