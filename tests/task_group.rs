@@ -36,7 +36,6 @@ fn children_borrow_from_the_enclosing_function() {
         })
         .await
         .unwrap();
-        drop(cell);
         assert_eq!(filled, ["item-0", "item-1", "item-2"]);
         assert_eq!(shared.into_inner(), 3);
     });
@@ -54,7 +53,6 @@ fn a_child_borrows_a_refcell_of_a_vec() {
         })
         .await
         .unwrap();
-        drop(cell);
         assert_eq!(v, [1]);
     });
 }
