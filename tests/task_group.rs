@@ -613,8 +613,9 @@ fn a_child_cancelled_on_request_does_not_fail_the_group() {
 #[test]
 fn task_group_cancel_ends_the_group_with_was_cancelled_and_no_failures() {
     let drops = Drops::default();
-    let (error, late_polls) = corun::run(async {
-        let late_polls = Rc::new(Cell::new(usize::MAX));
+    let (error, late_polls, body_went_on) = corun::run(async {
+        let late_polls = Rc::new(Cell::new(0));
+        let body_went_on = Cell::new(false);
         let error = task_group(async |g| {
             let token = drops.token();
             g.spawn(async move {
@@ -623,22 +624,61 @@ fn task_group_cancel_ends_the_group_with_was_cancelled_and_no_failures() {
             });
             g.cancel();
             let (late, polls) = common::counted(async {});
-            g.spawn(late);
-            late_polls.set(0);
+            late_polls.set(usize::MAX);
             let late_polls = late_polls.clone();
+            let _record = OnDrop(move || late_polls.set(polls.get()));
+            g.spawn(late); // starts cancelled, as cancel() came first
             corun::yield_now().await;
-            late_polls.set(polls.get()); // never reached: the body is dropped at its await
+            body_went_on.set(true); // never: the body is dropped at its await
             Ok::<_, &str>(())
         })
         .await
         .unwrap_err();
-        (error, late_polls.get())
+        (error, late_polls.get(), body_went_on.get())
     });
     assert!(error.was_cancelled());
     assert!(error.failures().is_empty());
     assert_eq!(error.to_string(), "task group was cancelled");
     assert_eq!(drops.count(), 1);
-    assert_eq!(late_polls, 0, "the body did not go on past its await");
+    assert!(!body_went_on, "the body did not go on past its await");
+    assert_eq!(late_polls, 0, "the child spawned after cancel() never ran");
+}
+
+#[test]
+fn a_failure_in_an_outer_group_reaches_an_inner_group_through_its_child() {
+    let (inner_cancelled, cleaned) = virtual_time().run(async {
+        let inner_cancelled = Cell::new(false);
+        let cleaned = Cell::new(false);
+        let error = task_group(async |outer| {
+            let (inner_cancelled, cleaned) = (&inner_cancelled, &cleaned);
+            outer.spawn_named("runs a group", async move {
+                let inner = task_group(async |g| {
+                    g.spawn(async {
+                        cancelled().await;
+                        corun::sleep(Duration::from_secs(1)).await;
+                        cleaned.set(true);
+                    });
+                    Ok::<_, &str>(())
+                })
+                .await;
+                inner_cancelled.set(inner.unwrap_err().was_cancelled());
+            });
+            outer.try_spawn(async {
+                corun::sleep(Duration::from_secs(1)).await;
+                Err::<(), _>("outer failure")
+            });
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(error.failures().len(), 1);
+        (inner_cancelled.get(), cleaned.get())
+    });
+    assert!(
+        inner_cancelled,
+        "the inner group was cancelled from outside"
+    );
+    assert!(cleaned, "its listening child finished its cleanup first");
 }
 
 // --- Cancelled from outside, dropped, leaked ---

@@ -13,8 +13,9 @@
 //! ([`loops`] ships two, and with the `tokio` and `async-io` features two more that turn those
 //! runtimes' IO reactors); tasks ([`spawn`], [`Task`]), time ([`sleep`], [`timeout`]) and the
 //! combinators ([`gather!`], [`gather_all`]) and threads ([`to_thread`], [`Handle`]) are built
-//! once on top of the trait and work on every loop; [`run`], [`Config`] and [`Runner`] drive one
-//! run from making the loop to closing it.
+//! once on top of the trait and work on every loop, as are task groups ([`task_group`]: child
+//! tasks that may borrow, stopped together at the first failure); [`run`], [`Config`] and
+//! [`Runner`] drive one run from making the loop to closing it.
 
 // Layers, bottom up; a file uses only its own layer and those below (checked by
 // `tests/layering.rs`). ARCHITECTURE.md draws them.

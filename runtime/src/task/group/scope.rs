@@ -84,6 +84,19 @@ impl<E> Clone for TaskGroup<'_, E> {
     }
 }
 
+impl<E> std::fmt::Debug for TaskGroup<'_, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("TaskGroup")
+            .field("runner", &inner.runner)
+            .field("children", &inner.children.borrow().len())
+            .field("failures", &inner.failures.borrow().len())
+            .field("stopping", &inner.aborting.get())
+            .field("cancelled", &inner.cancelled.get())
+            .finish()
+    }
+}
+
 /// A group's state, shared by its handles.
 pub(super) struct Inner<'env, E> {
     /// The children alive, under keys that are their index on the ready list, less one.
