@@ -29,7 +29,11 @@ fn main() {
     let per = |d: Duration| format!("{:.1?}", d / CHILDREN);
     println!(
         "{:>22} {:>22} {:>26} {:>14} {:>14}",
-        "corun task_group", "tokio JoinSet", "FuturesUnordered (corun)", "vs JoinSet", "vs Unordered"
+        "corun task_group",
+        "tokio JoinSet",
+        "FuturesUnordered (corun)",
+        "vs JoinSet",
+        "vs Unordered"
     );
     println!(
         "{:>22} {:>22} {:>26} {:>13.2}x {:>13.2}x",
