@@ -568,6 +568,34 @@ fn awaiting_a_failed_child_cancels_the_awaiting_code_at_that_point() {
 }
 
 #[test]
+fn a_listening_child_selecting_a_failed_child_and_cancelled_goes_on_with_its_cleanup() {
+    quiet_panics();
+    let cleaned = virtual_time().run(async {
+        let cleaned = Cell::new(false);
+        let error = task_group(async |g| {
+            let failing = g.spawn(async {
+                corun::yield_now().await;
+                panic!("[expected] failing")
+            });
+            let cleaned = &cleaned;
+            g.spawn(async move {
+                // The child first, so that it is polled (and gives nothing) before cancelled().
+                let stop = std::pin::pin!(cancelled());
+                let _ = futures::future::select(failing, stop).await;
+                corun::sleep(Duration::from_secs(1)).await; // cleanup that awaits
+                cleaned.set(true);
+            });
+            Ok::<_, &str>(())
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(error.failures().len(), 1);
+        cleaned.get()
+    });
+    assert!(cleaned);
+}
+
+#[test]
 fn awaiting_a_child_cancelled_on_request_panics_naming_it_and_join_gives_err() {
     quiet_panics();
     let error = corun::run(async {

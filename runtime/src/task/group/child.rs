@@ -1,6 +1,6 @@
 //! A child of a task group: its record (header, waker, future, outcome), the group's view of it
 //! ([`Run`]), and the handle the spawner gets ([`Child`], [`ChildJoin`]). Layer 4 (tasks): uses
-//! the context, the record, `cancel` and `task::error`.
+//! the record, `cancel`, `task::error` and `task::group::stuck`.
 //!
 //! A child's record is one `Rc` shared by the group, which polls the future, and the `Child`
 //! handle, which takes the output. The future sits in its own box, so the record can be shared
@@ -14,37 +14,12 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 use std::task::{Context as PollContext, Poll, Waker};
 
+use super::stuck;
 use crate::cancel;
-use crate::context::this_thread;
 use crate::record::header::Header;
 use crate::record::id::TaskId;
 use crate::record::task_ref::name_or_default;
 use crate::task::error::TaskError;
-
-thread_local! {
-    /// The task whose code just awaited a child that failed or that its group cancelled: the
-    /// group that polls that task drops it once the poll returns (see `take_stuck`).
-    static STUCK: Cell<Option<TaskId>> = const { Cell::new(None) };
-}
-
-/// Whether the poll of task `id` that just returned awaited a child that failed or that its
-/// group cancelled: that code is cancelled at that point, so the caller drops it.
-pub(super) fn take_stuck(id: TaskId) -> bool {
-    STUCK.with(|stuck| {
-        if stuck.get() == Some(id) {
-            stuck.set(None);
-            true
-        } else {
-            false
-        }
-    })
-}
-
-/// Marks the task being polled as stuck on a child that will give no value.
-fn mark_stuck() {
-    let current = this_thread::current().and_then(|ctx| ctx.with_current(Header::id));
-    STUCK.with(|stuck| stuck.set(current));
-}
 
 /// How a child ended, when it gave no value.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -249,8 +224,10 @@ impl<F, T> Output<T> for Record<F, T> {
 /// it panics with a message naming it, as awaiting a cancelled [`Task`](crate::Task) does. If
 /// the child *failed* (panicked, or returned `Err` from [`try_spawn`](crate::TaskGroup::try_spawn))
 /// or its group cancelled it, the group is stopping anyway: the code awaiting it is cancelled at
-/// that point (its future is dropped once its poll returns) and never gets a value; the failure
-/// is the group's, in its [`GroupError`](crate::GroupError). [`join`](Child::join) gives a
+/// that point (its future is dropped once its poll returns, unless it heard its cancellation
+/// through [`cancelled`](crate::cancelled) in the same poll, as a select of the child and
+/// `cancelled()` does: it then goes on with its cleanup) and never gets a value; the failure is
+/// the group's, in its [`GroupError`](crate::GroupError). [`join`](Child::join) gives a
 /// `Result` instead in every case.
 ///
 /// # Examples
@@ -432,7 +409,7 @@ impl<T> Future for Child<'_, T> {
             Err(Ended::Failed | Ended::CancelledByGroup) if this.record.group_polling() => {
                 // The group is stopping: the awaiting code is cancelled here.
                 this.taken = false;
-                mark_stuck();
+                stuck::mark();
                 Poll::Pending
             }
             Err(how) => panic!(

@@ -1,6 +1,7 @@
 //! Task groups (asyncio's `TaskGroup`, trio's nursery): [`task_group`](run::task_group) and its
 //! future ([`run`]), the `TaskGroup` handle and the child set ([`scope`]), a child's record and
-//! its `Child` handle ([`child`]), the group's ready list of woken children ([`woken`]), and
+//! its `Child` handle ([`child`]), awaiting code stuck on a child that gives no value
+//! ([`stuck`]), the group's ready list of woken children ([`woken`]), and
 //! `GroupError` ([`error`]).
 //!
 //! The children are futures owned by the group's future and polled by it, each as a task of its
@@ -12,4 +13,5 @@ pub(crate) mod child;
 pub(crate) mod error;
 pub(crate) mod run;
 pub(crate) mod scope;
+pub(crate) mod stuck;
 pub(crate) mod woken;

@@ -10,9 +10,10 @@ use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::{Context as PollContext, Poll};
 
-use super::child::{take_stuck, Ended, Run};
+use super::child::{Ended, Run};
 use super::error::{Failure, GroupError};
 use super::scope::{Ending, Inner, TaskGroup};
+use super::stuck;
 use super::woken::BODY;
 use crate::cancel::{cancelled, Cancelled};
 use crate::context::core::Context;
@@ -210,7 +211,7 @@ impl<T> Runner<T> {
         let polled = catch_unwind(AssertUnwindSafe(|| future.poll(&mut body_cx)));
         let failure = match polled {
             Ok(Poll::Pending) => {
-                if take_stuck(group.runner.id()) {
+                if stuck::take(group.runner.id()) {
                     drop_body(ctx, body);
                 }
                 return;
@@ -298,7 +299,7 @@ fn poll_child<'env, E>(ctx: &Context, group: &Inner<'env, E>, key: usize) {
             if !header.has(POLLED) {
                 header.set(POLLED);
             }
-            if take_stuck(header.id()) {
+            if stuck::take(header.id()) {
                 // It awaited a child that will give no value: cancelled at that point.
                 group.end_child(ctx, key, &child, Some(Ended::CancelledByGroup));
                 return;
