@@ -4,7 +4,7 @@
 //! `::corun::__private` (or the `crate = …` path) and `::core` only, so a user's own `Config`,
 //! `Option` or `Box` in scope cannot interfere.
 
-pub use corun_runtime::Config;
+pub use corun_runtime::{Config, Worker, Workers};
 
 use corun_runtime::EventLoop;
 
@@ -22,6 +22,48 @@ pub fn output_type<T>() -> T {
 #[track_caller]
 pub fn run_test<F: core::future::IntoFuture>(config: Config, fut: F) -> F::Output {
     corun_runtime::__private::run_test(config, fut)
+}
+
+/// `#[corun::test(workers = N)]`'s entry: [`Workers::run`], then a failure of the test if a
+/// worker's run reported an unretrieved task panic or a panic while cancelling.
+#[track_caller]
+pub fn run_workers_test<F, Fut>(workers: Workers, main: F) -> Vec<Fut::Output>
+where
+    F: Fn(Worker) -> Fut + Send + Sync + 'static,
+    Fut: core::future::Future + 'static,
+    Fut::Output: Send + 'static,
+{
+    corun_runtime::__private::run_workers_test(workers, main)
+}
+
+/// What a function under `workers = N` may return: every worker returns one, and the function
+/// returns one, so the N outputs must make one without losing anything. Implemented for `()`
+/// and for `Result<(), E>` (the first `Err` in worker order is returned; the others' are printed
+/// on stderr, each naming its worker, so that none is lost).
+#[diagnostic::on_unimplemented(
+    message = "with `workers`, the function must return `()` or `Result<(), E>`, not `{Self}`",
+    label = "each worker returns one of these, and they cannot be made into one without losing some",
+    note = "to get every worker's value, call `corun::Workers::new(n).run(|worker| async move {{ .. }})`, which gives them in a `Vec`; an `Err` must implement `Debug`"
+)]
+pub trait WorkersOutput: Sized {
+    /// The one output of the N workers' (`outputs`, in worker order; never empty).
+    fn merge(outputs: Vec<Self>) -> Self;
+}
+
+impl WorkersOutput for () {
+    fn merge(_: Vec<()>) {}
+}
+
+impl<E: core::fmt::Debug> WorkersOutput for Result<(), E> {
+    fn merge(outputs: Vec<Self>) -> Self {
+        corun_runtime::__private::first_error(outputs)
+    }
+}
+
+/// `T::merge(outputs)`, with the bound stated on the function: located at the declared return
+/// type by the expansion, so a type that cannot be merged is reported there.
+pub fn workers_output<T: WorkersOutput>(outputs: Vec<T>) -> T {
+    T::merge(outputs)
 }
 
 /// A function or constructor that makes an event loop, called with `P`: what

@@ -19,6 +19,10 @@
 //! This crate only re-exports: the runtime lives in `corun-runtime`, the attributes in
 //! `corun-macros`.
 #![forbid(unsafe_code)]
+// docs.rs (`--cfg docsrs`, nightly): the re-exported feature-gated items (`loops::TokioLoop`,
+// `loops::AsyncIoLoop`, see `loops.rs`) say which feature they need; the facade's features
+// forward to the runtime's of the same name.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use corun_macros::{entry, main, test};
 pub use corun_runtime::*;
@@ -27,3 +31,5 @@ pub use corun_runtime::*;
 pub mod __private;
 
 pub mod guide;
+
+pub mod loops;

@@ -3,6 +3,8 @@
 //! the middle of a line finish it, drops one that never finishes once `shutdown_grace` is over,
 //! and exits with 130. `examples/http_server.rs` (axum awaiting `corun::cancelled()` in a tokio
 //! task): a request under way is answered, then main returns and the process exits with 0.
+//! `examples/http_workers.rs` on two workers sharing a port: one Ctrl-C makes both answer the
+//! requests they have under way, then the process exits with 130.
 //!
 //! This binary (`harness = false`) re-runs itself as the child, through the harness of
 //! `tests/common/child.rs`: the child gets SIGINT's default disposition even when this test runs
@@ -16,6 +18,10 @@ mod echo_server;
 #[cfg(unix)]
 #[path = "../examples/http_server.rs"]
 mod http_server;
+
+#[cfg(unix)]
+#[path = "../examples/http_workers.rs"]
+mod http_workers;
 
 #[cfg(unix)]
 #[path = "common/child.rs"]
@@ -46,6 +52,7 @@ mod unix {
         match std::env::var(CHILD).as_deref() {
             Ok("echo_server") => return super::echo_server::main().expect("the server ran"),
             Ok("http_server") => return super::http_server::main().expect("the server ran"),
+            Ok("http_workers") => return super::http_workers::main().expect("the server ran"),
             _ => {}
         }
         if launcher().is_none() {
@@ -56,7 +63,7 @@ mod unix {
             );
             return;
         }
-        let cases: [(&str, fn()); 2] = [
+        let cases: [(&str, fn()); 3] = [
             (
                 "ctrl_c_stops_accepting_and_lets_open_lines_finish_then_exits_130",
                 ctrl_c_stops_accepting_and_lets_open_lines_finish_then_exits_130,
@@ -64,6 +71,10 @@ mod unix {
             (
                 "ctrl_c_stops_axum_gracefully_through_cancelled_and_main_returns",
                 ctrl_c_stops_axum_gracefully_through_cancelled_and_main_returns,
+            ),
+            (
+                "one_ctrl_c_drains_both_http_workers_then_exits_130",
+                one_ctrl_c_drains_both_http_workers_then_exits_130,
             ),
         ];
         for (name, case) in cases {
@@ -95,6 +106,67 @@ mod unix {
             lines.iter().any(|line| line == "stopped gracefully"),
             "{lines:?}"
         );
+    }
+
+    fn one_ctrl_c_drains_both_http_workers_then_exits_130() {
+        // Port 0: one free port for both workers; 2 workers.
+        let mut server = Child::start(CHILD, "http_workers", &["0", "2"]);
+        server.wait_for_lines(|lines| {
+            lines
+                .iter()
+                .filter(|l| l.contains(" listening on "))
+                .count()
+                == 2
+        });
+        let addresses: Vec<SocketAddr> = server
+            .seen()
+            .iter()
+            .filter_map(|line| line.split(" listening on ").nth(1)?.parse().ok())
+            .collect();
+        assert_eq!(addresses[0], addresses[1], "one port: {:?}", server.seen());
+        // Requests to /slow (1.5 s each), one connection each, until both workers have one
+        // under way: the kernel spreads connections over the two listening sockets.
+        let mut requests = Vec::new();
+        let under_way = |lines: &[String], worker: usize| {
+            let line = format!("worker {worker}: /slow under way");
+            lines.iter().filter(|l| **l == line).count()
+        };
+        while under_way(server.seen(), 0) == 0 || under_way(server.seen(), 1) == 0 {
+            assert!(
+                requests.len() < 32,
+                "32 connections all went to one worker: {:?}",
+                server.seen()
+            );
+            let mut request = connect(addresses[0]);
+            request
+                .write_all(b"GET /slow HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n")
+                .unwrap();
+            requests.push(request);
+            let sent = requests.len();
+            server.wait_for_lines(|lines| under_way(lines, 0) + under_way(lines, 1) == sent);
+        }
+        let before_the_signal = server.seen().len();
+        server.signal("INT");
+        for mut request in requests {
+            let mut response = String::new();
+            std::io::Read::read_to_string(&mut request, &mut response).unwrap();
+            assert!(response.starts_with("HTTP/1.1 200 OK"), "{response:?}");
+            assert!(response.contains("slow hello from worker "), "{response:?}");
+        }
+        let (status, lines) = server.finish();
+        assert_eq!(status.code(), Some(130), "{lines:?}");
+        let after_the_signal = &lines[before_the_signal..];
+        for worker in 0..2 {
+            for expected in [
+                format!("worker {worker}: /slow answered"),
+                format!("worker {worker}: stopped gracefully"),
+            ] {
+                assert!(
+                    after_the_signal.contains(&expected),
+                    "no {expected:?} after the signal in {lines:?}"
+                );
+            }
+        }
     }
 
     fn ctrl_c_stops_accepting_and_lets_open_lines_finish_then_exits_130() {

@@ -57,3 +57,55 @@ async fn a_test_whose_detached_task_panicked_fails() {
     }));
     corun::yield_now().await;
 }
+
+/// How many workers ran `each_worker_runs_the_test_on_its_own_thread`.
+static WORKERS_RAN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[corun::test(workers = 2)]
+async fn each_worker_runs_the_test_on_its_own_thread() {
+    let worker = corun::worker().expect("the test runs in a worker");
+    let thread = std::thread::current();
+    assert_eq!(
+        thread.name(),
+        Some(&*format!("corun-worker-{}", worker.index()))
+    );
+    assert_eq!(worker.count(), 2);
+    WORKERS_RAN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    // Each worker waits until both have started: they run at once.
+    let both = async {
+        while WORKERS_RAN.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+            corun::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    corun::timeout(Duration::from_secs(10), both)
+        .await
+        .expect("both workers run at once");
+}
+
+#[corun::test(workers = 2)]
+#[should_panic(expected = "worker 1 panicked: only worker 1 fails")]
+async fn a_workers_panic_fails_the_test_naming_the_worker() {
+    if corun::worker().unwrap().index() == 1 {
+        panic!("only worker 1 fails");
+    }
+    corun::cancelled().await;
+}
+
+#[corun::test(workers = 2)]
+#[should_panic(expected = "worker 0: corun: unretrieved panic")]
+async fn a_lost_task_panic_in_a_worker_fails_the_test() {
+    if corun::worker().unwrap().index() == 0 {
+        drop(corun::spawn(async { panic!("nobody awaits this task") }));
+        corun::yield_now().await;
+    }
+}
+
+#[corun::test(workers = 2, loop_factory = corun::loops::VirtualTimeLoop::new)]
+async fn workers_take_the_other_options_too() -> Result<(), String> {
+    let start = corun::now();
+    corun::sleep(Duration::from_secs(3600)).await;
+    if corun::now() - start != Duration::from_secs(3600) {
+        return Err("not virtual time".into());
+    }
+    Ok(())
+}

@@ -2,7 +2,8 @@
 //! as the child, which runs `examples/ctrl_c.rs` (or a small program below) on its main thread;
 //! the parent signals it with `kill` and checks what it printed and how it exited. A child gets
 //! the default disposition of SIGINT and SIGTERM even where this process inherited `SIG_IGN`
-//! (a background job of a non-interactive shell), through `env --default-signal`.
+//! (a background job of a non-interactive shell), through `env --default-signal`. The
+//! `Workers` cases also check a worker's panic under the attribute (exit status 101).
 
 #[cfg(unix)]
 #[path = "../examples/ctrl_c.rs"]
@@ -93,6 +94,26 @@ mod unix {
             (
                 "a_signal_stops_a_shutdown_kept_busy_by_respawning_destructors_and_exits_143",
                 a_signal_stops_a_shutdown_kept_busy_by_respawning_destructors_and_exits_143,
+            ),
+            (
+                "one_sigint_cancels_every_workers_main_and_exits_130",
+                one_sigint_cancels_every_workers_main_and_exits_130,
+            ),
+            (
+                "workers_whose_mains_listen_return_their_values",
+                workers_whose_mains_listen_return_their_values,
+            ),
+            (
+                "workers_try_run_gives_interrupted_if_one_main_did_not_listen",
+                workers_try_run_gives_interrupted_if_one_main_did_not_listen,
+            ),
+            (
+                "a_second_signal_exits_workers_at_once",
+                a_second_signal_exits_workers_at_once,
+            ),
+            (
+                "a_workers_panic_under_the_attribute_exits_101_naming_the_worker",
+                a_workers_panic_under_the_attribute_exits_101_naming_the_worker,
             ),
             (
                 "the_child_gets_the_default_disposition_even_if_the_parent_ignores_sigint",
@@ -269,6 +290,118 @@ mod unix {
         );
     }
 
+    /// Waits until both workers of a `Workers` child printed "worker N ready".
+    fn both_workers_ready(child: &mut Child) {
+        child.wait_for_lines(|lines| {
+            ["worker 0 ready", "worker 1 ready"]
+                .iter()
+                .all(|ready| lines.iter().any(|line| line == ready))
+        });
+    }
+
+    fn one_sigint_cancels_every_workers_main_and_exits_130() {
+        let mut child = Child::start(CHILD, "workers", &[]);
+        both_workers_ready(&mut child);
+        child.signal("INT");
+        let (status, lines, mut stderr) = child.finish_with_stderr();
+        assert_eq!(status.code(), Some(130), "{status:?}: {lines:?}");
+        for worker in 0..2 {
+            for what in ["main dropped", "task dropped"] {
+                let line = format!("worker {worker} {what}");
+                assert!(lines.contains(&line), "no {line:?} in {lines:?}");
+            }
+        }
+        stderr.sort();
+        assert_eq!(
+            stderr,
+            [0, 1].map(|worker| format!(
+                "corun: signal: SIGINT received: worker {worker}'s main task was cancelled and the \
+                 run ends as interrupted"
+            )),
+            "each worker's run says it once"
+        );
+    }
+
+    fn workers_whose_mains_listen_return_their_values() {
+        let mut child = Child::start(CHILD, "workers-listening", &["0", "1"]);
+        both_workers_ready(&mut child);
+        child.signal("TERM");
+        let (status, lines) = child.finish();
+        assert_eq!(status.code(), Some(0), "{status:?}: {lines:?}");
+        assert!(
+            lines.iter().any(|l| l == "try_run gave Ok([0, 1])"),
+            "{lines:?}"
+        );
+    }
+
+    fn workers_try_run_gives_interrupted_if_one_main_did_not_listen() {
+        let mut child = Child::start(CHILD, "workers-listening", &["0"]);
+        both_workers_ready(&mut child);
+        child.signal("TERM");
+        let (status, lines) = child.finish();
+        assert_eq!(status.code(), Some(0), "{status:?}: {lines:?}");
+        assert!(
+            lines.iter().any(|l| l == "worker 0 cleaned up"),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l == "try_run gave Err(Interrupted)"),
+            "{lines:?}"
+        );
+    }
+
+    fn a_second_signal_exits_workers_at_once() {
+        let mut child = Child::start(CHILD, "workers-slow-cleanup", &[]);
+        both_workers_ready(&mut child);
+        child.signal("INT");
+        child.wait_for_lines(|lines| {
+            lines
+                .iter()
+                .filter(|line| line.ends_with("cleaning up slowly"))
+                .count()
+                == 2
+        });
+        let start = Instant::now();
+        child.signal("INT");
+        let (status, lines) = child.finish();
+        assert_eq!(status.code(), Some(130), "{status:?}: {lines:?}");
+        assert!(start.elapsed() < Duration::from_secs(10));
+        assert!(!lines.iter().any(|l| l.starts_with("run returned")));
+    }
+
+    fn a_workers_panic_under_the_attribute_exits_101_naming_the_worker() {
+        let child = Child::start(CHILD, "workers-panic", &[]);
+        let (status, lines, stderr) = child.finish_with_stderr();
+        assert_eq!(status.code(), Some(101), "{status:?}: {lines:?} {stderr:?}");
+        assert!(
+            lines.contains(&"worker 0 cancelled".to_owned()),
+            "worker 0's main was cancelled: {lines:?}"
+        );
+        assert!(
+            stderr.contains(&"worker 1 panicked: worker 1 fails".to_owned()),
+            "{stderr:?}"
+        );
+    }
+
+    /// `#[corun::entry(workers = 2)]` whose worker 1 panics once worker 0 waits.
+    #[corun::entry(workers = 2)]
+    async fn worker_one_panics() {
+        let index = corun::worker().unwrap().index();
+        if index == 0 {
+            let cancelled = corun::cancelled();
+            WAITING.store(true, Ordering::SeqCst);
+            cancelled.await;
+            println!("worker 0 cancelled");
+            return;
+        }
+        while !WAITING.load(Ordering::SeqCst) {
+            corun::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("worker 1 fails");
+    }
+
+    static WAITING: AtomicBool = AtomicBool::new(false);
+
     /// The harness itself: a child started while this process ignores SIGINT (as a background
     /// job of a non-interactive shell does) still gets the default disposition, so corun handles
     /// the signal there. Skipped where `env --default-signal` is missing and SIGINT is ignored.
@@ -287,6 +420,15 @@ mod unix {
     struct Announce(&'static str);
 
     impl Drop for Announce {
+        fn drop(&mut self) {
+            println!("{}", self.0);
+        }
+    }
+
+    /// Prints its line when dropped.
+    struct Say(String);
+
+    impl Drop for Say {
         fn drop(&mut self) {
             println!("{}", self.0);
         }
@@ -386,6 +528,53 @@ mod unix {
                 });
                 println!("main returned");
             }
+            "workers" => {
+                corun::Workers::new(2).run(|worker| async move {
+                    let index = worker.index();
+                    let _said = Say(format!("worker {index} main dropped"));
+                    drop(corun::spawn(async move {
+                        let _said = Say(format!("worker {index} task dropped"));
+                        std::future::pending::<()>().await;
+                    }));
+                    println!("worker {index} ready");
+                    std::future::pending::<()>().await;
+                });
+                println!("run returned");
+            }
+            "workers-listening" => {
+                // The workers named in the arguments listen on `cancelled()` and return their
+                // index; the others wait without listening.
+                let listening: Vec<usize> = std::env::args()
+                    .filter_map(|arg| arg.parse().ok())
+                    .collect();
+                let outcome = corun::Workers::new(2).try_run(move |worker| {
+                    let listens = listening.contains(&worker.index());
+                    async move {
+                        let index = worker.index();
+                        let cancelled = corun::cancelled();
+                        println!("worker {index} ready");
+                        if !listens {
+                            std::future::pending::<()>().await;
+                        }
+                        cancelled.await;
+                        corun::sleep(Duration::from_millis(10)).await; // cleanup that awaits
+                        println!("worker {index} cleaned up");
+                        index
+                    }
+                });
+                println!("try_run gave {outcome:?}");
+            }
+            "workers-slow-cleanup" => {
+                corun::Workers::new(2).run(|worker| async move {
+                    let cancelled = corun::cancelled();
+                    println!("worker {} ready", worker.index());
+                    cancelled.await;
+                    println!("worker {} cleaning up slowly", worker.index());
+                    corun::sleep(Duration::from_secs(3600)).await;
+                });
+                println!("run returned");
+            }
+            "workers-panic" => worker_one_panics(),
             "report-disposition" => println!("SIGINT ignored: {}", signal_ignored(2)),
             other => panic!("unknown child program {other:?}"),
         }

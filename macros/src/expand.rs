@@ -108,20 +108,37 @@ fn function_with_runtime(kind: Kind, options: Options, function: &Function) -> T
         config = loop_factory_call(&krate, config, path);
     }
     let main_name = Literal::string(&validate::unraw(&function.name));
-    let run = match kind {
-        Kind::Entry | Kind::Main => {
-            quote_spanned!(glue=> #config.main_name(#main_name).run(#run_argument))
-        }
-        Kind::Test => quote_spanned!(glue=>
-            #krate::__private::run_test(#config.main_name(#main_name), #run_argument)
-        ),
-    };
+    let config = quote_spanned!(glue=> #config.main_name(#main_name));
     let inner_attributes = &function.inner_attributes;
-    let statements = quote_spanned!(glue=>
-        #(#inner_attributes)*
-        let #body_var = #future;
-        #run
-    );
+    let statements = match &options.workers {
+        Some(count) => {
+            let run = with_workers(kind, &krate, config, count, &body_var, &output, glue);
+            // Each worker calls the closure for its own main future; `-> !` needs no async
+            // closure here, as nothing is returned from the workers' outputs.
+            let future = match output {
+                Output::Never => quote_spanned!(glue=> async move #body),
+                _ => future,
+            };
+            quote_spanned!(glue=>
+                #(#inner_attributes)*
+                let #body_var = |_: #krate::__private::Worker| #future;
+                #run
+            )
+        }
+        None => {
+            let run = match kind {
+                Kind::Entry | Kind::Main => quote_spanned!(glue=> #config.run(#run_argument)),
+                Kind::Test => quote_spanned!(glue=>
+                    #krate::__private::run_test(#config, #run_argument)
+                ),
+            };
+            quote_spanned!(glue=>
+                #(#inner_attributes)*
+                let #body_var = #future;
+                #run
+            )
+        }
+    };
 
     let attributes = &function.attributes;
     let test = (kind == Kind::Test).then(|| quote!(#[::core::prelude::v1::test]));
@@ -130,6 +147,66 @@ fn function_with_runtime(kind: Kind, options: Options, function: &Function) -> T
     let where_clause = &function.where_clause;
     let block = group(Delimiter::Brace, statements, body_span);
     quote!(#(#attributes)* #test #head #output #where_clause #block)
+}
+
+/// The run of `workers = #count`: each worker's config made by the attribute's other options,
+/// every worker's main from the closure `#body_var`, and their outputs made into the function's
+/// one output by `workers_output`, whose bound says which return types can be (the call is
+/// located at the declared return type, so an error lands there). `-> !`: no worker returns, so
+/// nothing follows the run but `unreachable!`.
+///
+/// ```text
+/// let outputs = ::corun::__private::Workers::new(#count)
+///     .config(move || <config>.main_name("#name"))
+///     .run(body);
+/// ::corun::__private::workers_output(outputs)
+/// ```
+fn with_workers(
+    kind: Kind,
+    krate: &TokenStream,
+    config: TokenStream,
+    count: &TokenStream,
+    body_var: &Ident,
+    output: &Output<'_>,
+    glue: Span,
+) -> TokenStream {
+    // `Workers::new(#count)` located at the count, so that a count of the wrong type is
+    // reported there alone.
+    let at_count = Span::call_site().located_at(first_span(count, glue));
+    let count = group(Delimiter::Parenthesis, count.clone(), at_count);
+    let krate_at_count = relocated(krate, at_count);
+    let new = quote_spanned!(at_count=> #krate_at_count::__private::Workers::new #count);
+    let workers = quote_spanned!(glue=> #new.config(move || #config));
+    let outputs = match kind {
+        Kind::Entry | Kind::Main => quote_spanned!(glue=> #workers.run(#body_var)),
+        Kind::Test => quote_spanned!(glue=>
+            #krate::__private::run_workers_test(#workers, #body_var)
+        ),
+    };
+    let at_output = match output {
+        Output::Named(declared) => Span::call_site().located_at(first_span(declared, glue)),
+        Output::Never => {
+            return quote_spanned!(glue=>
+                let _ = #outputs;
+                ::core::unreachable!("a worker's main returning `!` returned")
+            )
+        }
+        Output::Unit | Output::Opaque => glue,
+    };
+    // Through a variable located at the return type: rustc reports the unmet bound at the
+    // argument, whose type names the output.
+    let outputs_var = Ident::new("outputs", Span::mixed_site().located_at(at_output));
+    let krate = relocated(krate, at_output);
+    let arguments = group(
+        Delimiter::Parenthesis,
+        outputs_var.to_token_stream(),
+        at_output,
+    );
+    let call = quote_spanned!(at_output=> #krate::__private::workers_output #arguments);
+    quote_spanned!(glue=>
+        let #outputs_var = #outputs;
+        #call
+    )
 }
 
 /// `async move { if false { return #krate::__private::output_type::<#output>(); } #body }`,

@@ -30,7 +30,7 @@ use crate::validate::Kind;
 /// function. `?`, `-> Result<..>`, `-> impl Trait` and `-> !` work as in any function, and so
 /// do inner attributes and `//!` comments at the start of the body (they go on the rewritten
 /// `fn`) and every piece a `macro_rules!` macro passes in (`$vis`, `$body:block`, `$(#[$attr])*`,
-/// `loop_factory = $path`, `debug = $expr` with a literal bool).
+/// `loop_factory = $path`, `debug = $expr` with a literal bool, `workers = $expr`).
 ///
 /// ```
 /// #[corun::entry]
@@ -130,6 +130,50 @@ use crate::validate::Kind;
 /// is told to name the constructor (`::new`), and a function with parameters that a factory is
 /// `fn() -> impl corun::EventLoop`. A path whose last segment is `UpperCamelCase` is read through
 /// a `use` for that check, so it must be one a `use` can name (not an associated item).
+///
+/// ## `workers = N`
+///
+/// Runs the function on `N` workers at once, each a whole run of its own on a thread of its own
+/// ([`corun::Workers`](../corun/struct.Workers.html)): the way `uvicorn --workers N` and
+/// actix-web use every core. `N` is any expression of type `usize` (a literal, a const, a call);
+/// `workers = 0` means one per core. The other options apply to every worker's run: each worker
+/// makes its own loop with `loop_factory`. [`corun::worker()`](../corun/fn.worker.html) tells the
+/// body which worker it runs in. One Ctrl-C stops every worker; a worker that panics cancels the
+/// others and its panic is resumed naming it (`"worker 1 panicked: .."`).
+///
+/// Every worker returns a value and the function returns one, so the function must return `()`
+/// or `Result<(), E>` with `E: Debug`, which lose nothing when made into one: the first `Err` in
+/// worker order is returned, and the other workers' `Err`s are printed on stderr, each naming its
+/// worker. Any other return type is a compile error at the type; to get every worker's value, call
+/// `corun::Workers` yourself, which gives them in a `Vec`.
+///
+/// ```
+/// #[corun::entry(workers = 2)]
+/// async fn main() {
+///     let worker = corun::worker().unwrap();
+///     println!("worker {} of {}", worker.index(), worker.count());
+/// }
+/// # fn _call() { main() }
+/// ```
+///
+/// is, without the macro (with the hidden helper the expansion uses to make the workers'
+/// outputs one):
+///
+/// ```
+/// fn main() {
+///     let outputs = corun::Workers::new(2)
+///         .config(move || corun::Config::new().main_name("main"))
+///         .run(|_: corun::Worker| async move {
+///             let worker = corun::worker().unwrap();
+///             println!("worker {} of {}", worker.index(), worker.count());
+///         });
+///     let () = outputs.into_iter().collect();
+/// }
+/// # fn _call() { main() }
+/// ```
+///
+/// A value that is plainly not a number of threads (`workers = "4"`, `workers = -1`,
+/// `workers = 2.5`, `workers = true`, `workers = 4u8`) is rejected at the value.
 ///
 /// ## `crate = path`
 ///

@@ -20,7 +20,7 @@ use syn::{
 
 /// What every option message lists.
 pub(crate) const VALID_OPTIONS: &str =
-    "`debug`, `debug = true|false`, `loop_factory = path` and `crate = path`";
+    "`debug`, `debug = true|false`, `loop_factory = path`, `workers = N` and `crate = path`";
 
 /// One `name` or `name = value` of the attribute's arguments, not yet checked.
 pub(crate) struct RawOption {

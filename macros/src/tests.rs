@@ -156,6 +156,67 @@ fn options_combine_in_any_order() {
 }
 
 #[test]
+fn workers_run_every_worker_from_a_closure_and_merge_their_outputs() {
+    let expansion = entry(
+        "workers = 2 * n, crate = c, debug",
+        "async fn main() -> Result<(), E> { Ok(()) }",
+    );
+    assert_eq!(errors(&expansion), Vec::<String>::new());
+    for piece in [
+        "let body = | _ : c::__private::Worker | async move",
+        "let outputs = c::__private::Workers::new(2 * n)\
+            .config(move || c::__private::Config::new().debug(true).main_name(\"main\"))\
+            .run(body);",
+        "c::__private::workers_output(outputs)",
+    ] {
+        assert!(
+            expansion.contains(&norm(piece)),
+            "no {piece} in {expansion}"
+        );
+    }
+}
+
+#[test]
+fn a_test_with_workers_goes_through_the_test_entry() {
+    let expansion = test("workers = N", "async fn both() {}");
+    assert!(expansion.contains(&norm(
+        "::corun::__private::run_workers_test(::corun::__private::Workers::new(N)\
+            .config(move || ::corun::__private::Config::new().main_name(\"both\")), body)"
+    )));
+}
+
+#[test]
+fn a_worker_count_of_the_wrong_kind_is_rejected() {
+    for (value, wrong) in [
+        ("\"4\"", "not a string"),
+        ("-1", "not a negative number"),
+        ("- n", "not a negative number"),
+        ("2.0", "not a float"),
+        ("true", "not a bool"),
+        ("'4'", "not a character"),
+        ("4u8", "not a `u8`"),
+    ] {
+        let expansion = entry(&format!("workers = {value}"), "async fn main() {}");
+        assert_eq!(
+            errors(&expansion),
+            [format!(
+                "`workers` takes a number of worker threads (a `usize`), {wrong}: write \
+                 `workers = 4` (0: one per core)"
+            )],
+            "workers = {value}"
+        );
+    }
+    for value in ["4", "4usize", "0", "N", "cores() * 2", "config::WORKERS"] {
+        let expansion = entry(&format!("workers = {value}"), "async fn main() {}");
+        assert_eq!(
+            errors(&expansion),
+            Vec::<String>::new(),
+            "workers = {value}"
+        );
+    }
+}
+
+#[test]
 fn signature_parts_are_kept() {
     let expansion = entry(
         "",
@@ -362,7 +423,7 @@ fn every_option_error_is_reported_together() {
     assert_eq!(
         errors(&expansion),
         [
-            "unknown option `flavor`: the options are `debug`, `debug = true|false`, `loop_factory = path` and `crate = path`",
+            "unknown option `flavor`: the options are `debug`, `debug = true|false`, `loop_factory = path`, `workers = N` and `crate = path`",
             "`debug` takes a bool: write `debug`, `debug = true` or `debug = false`",
             "option `debug` is given twice: remove this one",
             "`loop_factory` needs the path of a function that makes the loop: write `loop_factory = corun::loops::VirtualTimeLoop::new`",
@@ -445,6 +506,7 @@ const IDENTS: &[&str] = &[
     "crate",
     "debug",
     "loop_factory",
+    "workers",
     "true",
     "false",
     "test",
@@ -473,6 +535,7 @@ const FRAGMENTS: &[&str] = &[
     "{ body().await? }",
     "debug = true",
     "loop_factory = a::B::<C, D>::new",
+    "workers = 4",
     "crate = ::x",
     "extern \"C\"",
     "(&self)",

@@ -3,7 +3,7 @@
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
 use syn::ext::IdentExt;
-use syn::{Error, ExprPath, Ident, ReturnType, Type};
+use syn::{Error, ExprPath, Ident, Lit, ReturnType, Type};
 
 use crate::parse::{Function, RawOption, Value, VALID_OPTIONS};
 
@@ -38,6 +38,8 @@ pub(crate) struct Options {
     pub(crate) loop_factory: Option<ExprPath>,
     /// The path after `crate =`.
     pub(crate) krate: Option<ExprPath>,
+    /// The expression after `workers =`: how many workers (`corun::Workers::new`'s argument).
+    pub(crate) workers: Option<TokenStream>,
 }
 
 /// Checks the meaning of every option read, with one error per option that is unknown,
@@ -49,7 +51,10 @@ pub(crate) fn options(raw: Vec<RawOption>) -> (Options, Vec<Error>) {
         .into_iter()
         .filter_map(|option| {
             let name = option.name.to_string();
-            if !matches!(name.as_str(), "debug" | "loop_factory" | "crate") {
+            if !matches!(
+                name.as_str(),
+                "debug" | "loop_factory" | "workers" | "crate"
+            ) {
                 return Some(Error::new(
                     option.name.span(),
                     format!("unknown option `{name}`: the options are {VALID_OPTIONS}"),
@@ -68,6 +73,7 @@ pub(crate) fn options(raw: Vec<RawOption>) -> (Options, Vec<Error>) {
                 "loop_factory" => {
                     loop_factory_value(option).map(|path| options.loop_factory = Some(path))
                 }
+                "workers" => workers_value(option).map(|count| options.workers = Some(count)),
                 _ => crate_value(option).map(|path| options.krate = Some(path)),
             };
             checked.err()
@@ -105,6 +111,59 @@ fn loop_factory_value(option: RawOption) -> syn::Result<ExprPath> {
                 "`loop_factory` takes the path of a function that makes the loop: {LOOP_FACTORY_EXAMPLE}"
             ),
         )),
+    }
+}
+
+const WORKERS_EXAMPLE: &str = "write `workers = 4` (0: one per core)";
+
+/// `workers = N`: any expression of type `usize` (a literal, a const, a call), handed to
+/// `Workers::new`, which the compiler type-checks at the expression. What is plainly not a
+/// number of threads is rejected here, at the value: a bool, a string, a character, a float, a
+/// negative number, an integer of another type than `usize`.
+fn workers_value(option: RawOption) -> syn::Result<TokenStream> {
+    let RawOption { name, eq, value } = option;
+    let wrong = match &value {
+        value if is_missing(value) => {
+            return Err(Error::new_spanned(
+                quote!(#name #eq),
+                format!("`workers` needs a number of worker threads: {WORKERS_EXAMPLE}"),
+            ))
+        }
+        Value::Bool(_) => Some("not a bool".to_owned()),
+        Value::Other(tokens) => wrong_worker_count(tokens),
+        Value::Path(_) | Value::Absent => None,
+    };
+    match wrong {
+        Some(wrong) => Err(Error::new_spanned(
+            &value,
+            format!("`workers` takes a number of worker threads (a `usize`), {wrong}: {WORKERS_EXAMPLE}"),
+        )),
+        None => Ok(value.to_token_stream()),
+    }
+}
+
+/// What is wrong with `tokens` as a number of worker threads, when it plainly is: a literal of
+/// another kind than an integer, an integer suffixed with another type than `usize`, or a
+/// negative number. `None` for everything else (a plain integer, a path, an expression).
+fn wrong_worker_count(tokens: &TokenStream) -> Option<String> {
+    let mut trees = tokens.clone().into_iter();
+    let first = trees.next()?;
+    if let TokenTree::Punct(punct) = &first {
+        return (punct.as_char() == '-').then(|| "not a negative number".to_owned());
+    }
+    if trees.next().is_some() {
+        return None;
+    }
+    let TokenTree::Literal(literal) = first else {
+        return None;
+    };
+    match syn::parse2::<Lit>(literal.into_token_stream()).ok()? {
+        Lit::Int(int) if matches!(int.suffix(), "" | "usize") => None,
+        Lit::Int(int) => Some(format!("not a `{}`", int.suffix())),
+        Lit::Float(_) => Some("not a float".to_owned()),
+        Lit::Str(_) | Lit::ByteStr(_) | Lit::CStr(_) => Some("not a string".to_owned()),
+        Lit::Char(_) | Lit::Byte(_) => Some("not a character".to_owned()),
+        _ => Some("not this literal".to_owned()),
     }
 }
 

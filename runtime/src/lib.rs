@@ -15,7 +15,10 @@
 //! combinators ([`gather!`], [`gather_all`]) and threads ([`to_thread`], [`Handle`]) are built
 //! once on top of the trait and work on every loop, as are task groups ([`task_group`]: child
 //! tasks that may borrow, stopped together at the first failure); [`run`], [`Config`] and
-//! [`Runner`] drive one run from making the loop to closing it.
+//! [`Runner`] drive one run from making the loop to closing it, and [`Workers`] runs N of them at
+//! once, a thread each.
+// docs.rs (`--cfg docsrs`, nightly): each feature-gated item says which feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Layers, bottom up; a file uses only its own layer and those below (checked by
 // `tests/layering.rs`). ARCHITECTURE.md draws them.
@@ -52,6 +55,7 @@ pub use run::config::Config;
 pub use run::entry::{is_debug, run};
 pub use run::error::RunError;
 pub use run::runner::Runner;
+pub use run::workers::{worker, Worker, Workers};
 pub use task::current::current_task;
 pub use task::error::TaskError;
 pub use task::group::child::{Child, ChildJoin};
@@ -64,9 +68,11 @@ pub use task::spawn::{spawn, spawn_named};
 pub use time::{now, sleep, sleep_until, timeout, yield_now, Elapsed, Sleep, YieldNow};
 pub use to_thread::{to_thread, ToThread};
 
-/// What `gather!`, `try_gather!` and the facade's `#[corun::test]` support need. Not public API.
+/// What `gather!`, `try_gather!` and the facade's attributes (`#[corun::test]`,
+/// `workers = N`) need. Not public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::gather::{poll_ok_slot, poll_slot, take_output};
-    pub use crate::run::testing::run_test;
+    pub use crate::run::testing::{run_test, run_workers_test};
+    pub use crate::run::workers::first_error;
 }

@@ -17,27 +17,36 @@
 //!    `handle_signals(true)` took the signal over for the run;
 //! 2. once a first signal reached the run (`RECEIVED`), exits at once with `128 + signal`;
 //! 3. otherwise marks the signal received and pending, and writes one byte to a nonblocking
-//!    self-pipe, read by the `corun-signals` thread, which records the signal in the run's
-//!    [`Target`] and unparks its loop. The loop then cancels its main task on its own thread.
+//!    self-pipe, read by the `corun-signals` thread, which records the signal in the
+//!    [`Target`] and unparks the loop of every run listening to it. Each loop then cancels its
+//!    main task on its own thread.
 //!
 //! The action only loads and stores atomics and calls async-signal-safe functions (`write`,
 //! `_exit`, `sigaction`, `sigemptyset`, `sigaddset`, `pthread_sigmask`, `raise`, `abort`): it
 //! never allocates, locks, or panics.
 //!
-//! Only one run at a time handles signals; a run that starts while another does leaves them to
-//! it. On platforms other than Unix, and without the `signals` cargo feature (on by default),
-//! nothing is installed and `Config::handle_signals` has no effect.
+//! Only one run at a time handles signals ([`Handling`]); a run that starts while another does
+//! leaves them to it. The workers of a `Workers` share one handling ([`SharedSignals`]): the
+//! first signal cancels every worker's main, and a second exits at once. On platforms other than
+//! Unix, and without the `signals` cargo feature (on by default), nothing is installed and
+//! `Config::handle_signals` has no effect.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 
-/// What a run's signals reach: the first signal received, the loop's unparker, and what else a
-/// signal must wake (the shutdown's wait for thread work, which does not park the loop).
+/// What signals reach while they are handled: the first signal received, and the runs it goes
+/// to (one run; or every worker of a `Workers`, which share one handling).
 struct Target {
-    /// The first signal received during the run; 0 before.
+    /// The first signal received while handled; 0 before.
     first: AtomicI32,
-    /// Whether the loop has taken the first signal.
+    /// The runs listening now, each with its own side.
+    runs: Mutex<Vec<Arc<RunSide>>>,
+}
+
+/// One run's side of a [`Target`]: whether its loop took the signal, and what the signal wakes.
+struct RunSide {
+    /// Whether this run's loop has taken the first signal.
     taken: AtomicBool,
     unparker: Waker,
     /// Woken with the unparker once a signal is received (see `SignalGuard::also_wake`).
@@ -46,58 +55,177 @@ struct Target {
 
 impl Target {
     #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
+    fn new() -> Self {
+        Target {
+            first: AtomicI32::new(0),
+            runs: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Records the first signal and wakes every run listening. A run that starts listening
+    /// after the record finds the signal at its loop's first turn (`SignalGuard::take_new`).
+    #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
     fn receive(&self, signal: i32) {
-        // Under the lock of `also`, so that `also_wake` either comes first and has its waker
-        // woken here, or comes after and sees this signal (it then wakes its waker itself,
-        // unless the loop has taken the signal meanwhile, as main's cancellation).
-        let also = self.also();
         if self
             .first
             .compare_exchange(0, signal, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+            .is_err()
         {
-            self.unparker.wake_by_ref();
+            return;
+        }
+        for run in self.runs().iter() {
+            // Under the lock of `also`, so that `also_wake` either comes first and has its
+            // waker woken here, or comes after and sees this signal (it then wakes its waker
+            // itself, unless the loop has taken the signal meanwhile, as main's cancellation).
+            let also = run.also();
+            run.unparker.wake_by_ref();
             if let Some(waker) = also.as_ref() {
                 waker.wake_by_ref();
             }
         }
     }
 
+    fn runs(&self) -> MutexGuard<'_, Vec<Arc<RunSide>>> {
+        self.runs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn received(&self) -> Option<i32> {
+        match self.first.load(Ordering::Acquire) {
+            0 => None,
+            signal => Some(signal),
+        }
+    }
+}
+
+impl RunSide {
     fn also(&self) -> MutexGuard<'_, Option<Waker>> {
         self.also.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The process handles SIGINT and SIGTERM while this lives: for one run, owned by its
+/// [`SignalGuard`]; for the workers of a `Workers`, by their [`SharedSignals`]. Dropping it
+/// gives the signals back to their previous disposition.
+pub(crate) struct Handling {
+    target: Arc<Target>,
+}
+
+impl Handling {
+    /// Has the run whose loop `unparker` wakes listen to the signals handled.
+    fn listen(&self, unparker: &Waker) -> (Arc<Target>, Arc<RunSide>) {
+        let run = Arc::new(RunSide {
+            taken: AtomicBool::new(false),
+            unparker: unparker.clone(),
+            also: Mutex::new(None),
+        });
+        self.target.runs().push(run.clone());
+        (self.target.clone(), run)
     }
 }
 
 /// Signals go to this run while the guard lives.
 pub(crate) struct SignalGuard {
     target: Arc<Target>,
+    run: Arc<RunSide>,
+    /// The handling this run started on its own, ended with the guard; `None` for a worker of a
+    /// `Workers`, whose handling outlives each worker's run.
+    _handling: Option<Handling>,
 }
 
 impl SignalGuard {
-    /// The first signal received, the first time it is asked for; then `None`.
+    /// The first signal received, the first time this run asks for it; then `None`.
     pub(crate) fn take_new(&self) -> Option<i32> {
         let signal = self.received()?;
-        (!self.target.taken.swap(true, Ordering::AcqRel)).then_some(signal)
+        (!self.run.taken.swap(true, Ordering::AcqRel)).then_some(signal)
     }
 
-    /// The first signal received during the run, if any.
+    /// The first signal received while this run's signals were handled, if any.
     pub(crate) fn received(&self) -> Option<i32> {
-        match self.target.first.load(Ordering::Acquire) {
-            0 => None,
-            signal => Some(signal),
-        }
+        self.target.received()
     }
 
     /// Has the first signal also wake `waker` (replacing an earlier one); if it was received
-    /// already and nobody took it yet, wakes `waker` now. So a wait that does not park the loop
-    /// (the shutdown's wait for thread work) ends at once when the run's first signal comes.
+    /// already and this run did not take it yet, wakes `waker` now. So a wait that does not park
+    /// the loop (the shutdown's wait for thread work) ends at once when the first signal comes.
     pub(crate) fn also_wake(&self, waker: Waker) {
-        let mut also = self.target.also();
-        if self.received().is_some() && !self.target.taken.load(Ordering::Acquire) {
+        let mut also = self.run.also();
+        if self.received().is_some() && !self.run.taken.load(Ordering::Acquire) {
             waker.wake_by_ref();
         }
         *also = Some(waker);
     }
+}
+
+impl Drop for SignalGuard {
+    fn drop(&mut self) {
+        self.target
+            .runs()
+            .retain(|run| !Arc::ptr_eq(run, &self.run));
+    }
+}
+
+/// Signals handled once for several runs at a time: the workers of a `Workers`, each on its own
+/// thread. The first worker whose loop is made decides, from its `Config::handle_signals` and
+/// whether `Workers::run` was called on the main thread, whether the process handles signals;
+/// every worker then listens, and the first signal reaches them all. The handling ends when
+/// `Workers::run` ends it, after every worker's run (so a second signal exits at once until
+/// then).
+pub(crate) struct SharedSignals {
+    /// Whether the runs were started from the main thread (the default handles signals only
+    /// there).
+    on_main_thread: bool,
+    /// `None` until the first worker decided; then the handling, if any.
+    handling: Mutex<Option<Option<Handling>>>,
+}
+
+impl SharedSignals {
+    /// Shared signals for runs started from the current thread.
+    pub(crate) fn new() -> Self {
+        SharedSignals {
+            on_main_thread: on_main_thread(),
+            handling: Mutex::new(None),
+        }
+    }
+
+    /// Has the run whose loop `unparker` wakes listen to the shared signals; the first call
+    /// decides, with `setting`, whether signals are handled at all (see [`handle`]).
+    pub(crate) fn listen(&self, setting: Option<bool>, unparker: &Waker) -> Option<SignalGuard> {
+        let mut handling = self.handling.lock().unwrap_or_else(PoisonError::into_inner);
+        let handling = handling.get_or_insert_with(|| start(setting, self.on_main_thread));
+        let (target, run) = handling.as_ref()?.listen(unparker);
+        Some(SignalGuard {
+            target,
+            run,
+            _handling: None,
+        })
+    }
+
+    /// Ends the handling (the signals' previous disposition is back).
+    pub(crate) fn end(&self) {
+        let handling = self
+            .handling
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(handling);
+    }
+}
+
+/// Starts handling signals for a run on its own, unless another run handles them (see
+/// [`start`]); the guard ends the handling.
+pub(crate) fn handle(setting: Option<bool>, unparker: &Waker) -> Option<SignalGuard> {
+    let handling = start(setting, on_main_thread())?;
+    let (target, run) = handling.listen(unparker);
+    Some(SignalGuard {
+        target,
+        run,
+        _handling: Some(handling),
+    })
+}
+
+/// Whether the current thread is the process's main thread (Rust names it "main").
+fn on_main_thread() -> bool {
+    std::thread::current().name() == Some("main")
 }
 
 /// The exit status of a process stopped by `signal`, as shells report it.
@@ -116,10 +244,10 @@ pub(crate) fn name(signal: i32) -> &'static str {
 }
 
 #[cfg(all(unix, feature = "signals"))]
-pub(crate) use unix::handle;
+use unix::start;
 
 #[cfg(not(all(unix, feature = "signals")))]
-pub(crate) fn handle(_setting: Option<bool>, _unparker: &Waker) -> Option<SignalGuard> {
+fn start(_setting: Option<bool>, _on_main_thread: bool) -> Option<Handling> {
     None
 }
 
@@ -131,10 +259,8 @@ mod unix {
     use std::ptr;
     use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
     use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-    use std::task::Waker;
-    use std::thread;
 
-    use super::{exit_code, SignalGuard, Target};
+    use super::{exit_code, Handling, Target};
 
     pub(super) const HANDLED: [i32; 2] = [libc::SIGINT, libc::SIGTERM];
     pub(super) const NAMES: [&str; 2] = ["SIGINT", "SIGTERM"];
@@ -189,20 +315,19 @@ mod unix {
         STATE.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Starts handling signals for a run, unless another run handles them. `Some(true)`: SIGINT
-    /// and SIGTERM both. Unset: on the main thread only, each of the two whose disposition is
-    /// the default (or already ours), so that a process's own handler or an inherited `SIG_IGN`
-    /// is left alone.
-    pub(crate) fn handle(setting: Option<bool>, unparker: &Waker) -> Option<SignalGuard> {
+    /// Starts handling signals, unless a run handles them already. `Some(true)`: SIGINT and
+    /// SIGTERM both. Unset: only when the run is started on the main thread, each of the two
+    /// whose disposition is the default (or already ours), so that a process's own handler or
+    /// an inherited `SIG_IGN` is left alone.
+    pub(crate) fn start(setting: Option<bool>, on_main_thread: bool) -> Option<Handling> {
         let mut state = state();
         if state.target.is_some() {
             return None;
         }
-        let on_main_thread = || thread::current().name() == Some("main");
         let wanted: [bool; 2] = match setting {
             Some(false) => [false; 2],
             Some(true) => [true; 2],
-            None if !on_main_thread() => [false; 2],
+            None if !on_main_thread => [false; 2],
             None => [0, 1].map(|i| is_default_or_ours(&state, i)),
         };
         for (i, slot) in SLOTS.iter().enumerate() {
@@ -219,19 +344,14 @@ mod unix {
         if !(0..HANDLED.len()).any(|i| wanted[i] && state.installed[i].is_some()) {
             return None;
         }
-        let target = Arc::new(Target {
-            first: AtomicI32::new(0),
-            taken: AtomicBool::new(false),
-            unparker: unparker.clone(),
-            also: Mutex::new(None),
-        });
+        let target = Arc::new(Target::new());
         RECEIVED.store(false, Ordering::SeqCst);
         IDLE.store(false, Ordering::SeqCst);
         state.target = Some(target.clone());
-        Some(SignalGuard { target })
+        Some(Handling { target })
     }
 
-    impl Drop for SignalGuard {
+    impl Drop for Handling {
         fn drop(&mut self) {
             let mut state = state();
             IDLE.store(true, Ordering::SeqCst);

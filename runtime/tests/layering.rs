@@ -5,9 +5,9 @@
 //! (in `use` items, groups included, or inline), and in a `lib.rs`/`mod.rs`, the paths through
 //! its own child modules (`child::Item`): a path ties the file to the deepest file that the path
 //! names (`a/b.rs` or `a/b/mod.rs`, else `a.rs`...). Comments and string literals are skipped;
-//! test modules count like any code. This is what `/work/shared/tools/module_cycles.py` reads,
-//! except that a group (`crate::a::{b::C, d}`) ties the file to `a/b.rs` and `a/d.rs` where the
-//! script stops at `a`: both find the same cycles here (none).
+//! test modules count like any code. A group (`crate::a::{b::C, d}`) ties the file to `a/b.rs`
+//! and `a/d.rs`, finer than a reader that stops at the group's prefix `a` (as the project's
+//! first module-cycle script did); both find the same cycles here (none).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -47,6 +47,7 @@ use crate::event_loop::{EventLoop, Park, Runnable, TimerId};
 /// });
 /// assert!(accepted);
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "async-io")))]
 pub struct AsyncIoLoop {
     driven: Driven,
     alarm: RefCell<TimerAlarm>,

@@ -63,6 +63,7 @@ use crate::event_loop::{EventLoop, Park, Runnable, TimerId};
 /// });
 /// assert_eq!(sum, 3);
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub struct TokioLoop {
     driven: Driven,
     /// `None` once the runtime was shut down (`shutdown_foreign`). Shared with a drive under way

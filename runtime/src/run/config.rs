@@ -3,11 +3,13 @@
 
 use std::fmt;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::event_loop::EventLoop;
 use crate::record::report::Report;
 use crate::report_sink::Handler;
+use crate::signals::SharedSignals;
 
 pub(super) type LoopFactory = Box<dyn FnOnce() -> Box<dyn EventLoop>>;
 
@@ -38,6 +40,9 @@ pub struct Config {
     pub(super) main_name: String,
     /// Sees every report after the exception handler (`run::testing`'s hook).
     pub(super) observer: Option<Handler>,
+    /// The signals a worker of a `Workers` shares with the others (`run::workers`), instead of
+    /// handling them for this run alone.
+    pub(super) shared_signals: Option<Arc<SharedSignals>>,
 }
 
 impl Default for Config {
@@ -84,6 +89,7 @@ impl Config {
             handle_signals: None,
             main_name: "main".to_owned(),
             observer: None,
+            shared_signals: None,
         }
     }
 
@@ -262,6 +268,7 @@ pub(super) struct Settings {
     pub(super) shutdown_grace: Duration,
     pub(super) shutdown_timeout: Duration,
     pub(super) handle_signals: Option<bool>,
+    pub(super) shared_signals: Option<Arc<SharedSignals>>,
 }
 
 /// Debug mode as `CORUN_DEBUG` asks: on unless it is unset or one of the values that mean off.

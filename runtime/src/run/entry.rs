@@ -136,7 +136,7 @@ impl Config {
 
     /// One whole run, with signals handled until the loop has closed; also gives the signal that
     /// interrupted it, if one did.
-    fn run_to_end<F: Future>(
+    pub(super) fn run_to_end<F: Future>(
         self,
         future: F,
         caller: &'static Location<'static>,

@@ -11,6 +11,7 @@ use super::config::{debug_from_env, Config, Settings};
 use super::drive::drive_main;
 use super::error::RunError;
 use super::shutdown::shutdown;
+use super::workers::worker;
 use crate::context::core::Context;
 use crate::context::this_thread;
 use crate::loops::DefaultLoop;
@@ -176,9 +177,13 @@ impl Runner {
             0,
             false,
         );
-        let handle_signals = settings.handle_signals;
+        let (setting, shared) = (settings.handle_signals, settings.shared_signals.clone());
         if self.signals.is_none() {
-            self.signals = signals::handle(handle_signals, &ctx.event_loop.unparker());
+            let unparker = ctx.event_loop.unparker();
+            self.signals = match &shared {
+                Some(shared) => shared.listen(setting, &unparker),
+                None => signals::handle(setting, &unparker),
+            };
         }
         let signals = self.signals.as_ref();
         let mut main = Some((header, future));
@@ -192,9 +197,13 @@ impl Runner {
                 if let (Err(RunError::Interrupted), Some(signal)) =
                     (&driven, signals.and_then(SignalGuard::received))
                 {
+                    // A worker of a `Workers` says which one it is: every worker says it.
+                    let main = match worker() {
+                        Some(worker) => format!("worker {}'s main task", worker.index()),
+                        None => "the main task".to_owned(),
+                    };
                     let message = format!(
-                        "{} received: the main task was cancelled and the run ends as \
-                         interrupted",
+                        "{} received: {main} was cancelled and the run ends as interrupted",
                         signals::name(signal)
                     );
                     ctx.report(&Report::new(ReportKind::Signal, message));
@@ -234,6 +243,7 @@ impl Runner {
                 shutdown_grace: config.shutdown_grace,
                 shutdown_timeout: config.shutdown_timeout,
                 handle_signals: config.handle_signals,
+                shared_signals: config.shared_signals,
             };
             self.state = State::Open(ctx, settings);
         }

@@ -7,6 +7,14 @@ struct Result;
 struct Box;
 struct String;
 struct Config;
+struct Worker;
+struct Workers;
+struct Vec;
+macro_rules! unreachable {
+    ($($t:tt)*) => {
+        compile_error!("the user's unreachable! was used")
+    };
+}
 trait Future {}
 trait IntoFuture {}
 mod core {}
@@ -27,6 +35,14 @@ async fn never() -> ! {
     ::std::process::exit(0)
 }
 
+#[corun::entry(workers = 2, loop_factory = corun::loops::DefaultLoop::new)]
+async fn on_workers() {}
+
+#[corun::entry(workers = 2)]
+async fn never_on_workers() -> ! {
+    ::std::process::exit(0)
+}
+
 #[corun::entry]
 async fn main() {
     let _ = Option;
@@ -34,5 +50,7 @@ async fn main() {
     let _ = Box;
     let _ = String;
     let _ = Config;
+    let _ = (Worker, Workers, Vec);
+    ::std::thread::spawn(on_workers).join().unwrap();
     ::std::thread::spawn(|| assert_eq!(answer(), 42)).join().unwrap();
 }

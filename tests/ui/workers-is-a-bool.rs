@@ -1,0 +1,4 @@
+#[corun::test(workers = true)]
+async fn both_workers_pass() {}
+
+fn main() {}

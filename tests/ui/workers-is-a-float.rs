@@ -1,0 +1,2 @@
+#[corun::entry(workers = 2.5)]
+async fn main() {}

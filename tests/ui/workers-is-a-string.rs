@@ -1,0 +1,2 @@
+#[corun::entry(workers = "4")]
+async fn main() {}

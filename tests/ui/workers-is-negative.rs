@@ -1,0 +1,2 @@
+#[corun::entry(workers = -1)]
+async fn main() {}

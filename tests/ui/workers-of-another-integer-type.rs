@@ -1,0 +1,2 @@
+#[corun::entry(workers = 4u8)]
+async fn main() {}

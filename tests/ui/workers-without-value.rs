@@ -1,0 +1,2 @@
+#[corun::entry(debug, workers)]
+async fn main() {}
