@@ -1,11 +1,13 @@
-//! Real HTTP requests with `gather!` on `TokioLoop`: one failing request cancels the others, then the same with each error handled (`cargo run --example fetch --features tokio`).
+//! Real HTTP requests in a `task_group` on `TokioLoop`: one failing request cancels the others and the error names it, then the same with each error handled (`cargo run --example fetch --features tokio`).
 //!
 //! A local axum server answers `/slow` after 300 ms; a port where nothing listens refuses at once.
-//! `try_gather!` of three GETs to the server and one to the dead port returns the refusal at
-//! once, and the three requests under way are cancelled (their futures dropped, which prints).
-//! Then `gather!` of the same four, each handling its own error: all four complete. The client is
+//! A task group of three GETs to the server and one to the dead port fails as soon as the refusal
+//! comes: the three requests under way are cancelled (their futures dropped, which prints), and
+//! the group's error names the failing child, where it was spawned and the refusal. Then a group
+//! of the same four whose children each handle their own error: all four complete. The client is
 //! hyper-util's (its connection tasks are tokio tasks), all traffic on 127.0.0.1.
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -22,34 +24,42 @@ async fn main() -> Result<(), Error> {
     let server = serve_locally().await?;
     let dead = dead_address()?;
     let client = Client::builder(TokioExecutor::new()).build_http();
+    let client = &client;
 
-    println!("-- try_gather!: the first error propagates, the other requests are cancelled");
+    println!("-- task_group: the first error cancels the other requests");
     let start = Instant::now();
-    let outcome = corun::try_gather!(
-        fetch(&client, 1, server),
-        fetch(&client, 2, server),
-        fetch(&client, 3, server),
-        fetch(&client, 4, dead),
-    )
+    let outcome = corun::task_group(async |g| {
+        for (n, address) in [(1, server), (2, server), (3, server), (4, dead)] {
+            g.try_spawn(fetch(client, n, address));
+        }
+        Ok::<_, Error>(())
+    })
     .await;
     match outcome {
-        Ok(_) => println!("all four succeeded (unexpected)"),
-        Err(error) => println!("error after {} ms: {error}", start.elapsed().as_millis()),
+        Ok(()) => println!("all four succeeded (unexpected)"),
+        Err(error) => println!("after {} ms, {error}", start.elapsed().as_millis()),
     }
 
-    println!("-- gather!: each request handles its own error, all complete");
+    println!("-- task_group: each request handles its own error, all complete");
     let start = Instant::now();
-    let (a, b, c, d) = corun::gather!(
-        fetch(&client, 1, server),
-        fetch(&client, 2, server),
-        fetch(&client, 3, server),
-        fetch(&client, 4, dead),
-    )
-    .await;
-    for (n, result) in [a, b, c, d].into_iter().enumerate() {
+    let results = RefCell::new(Vec::new());
+    corun::task_group(async |g| {
+        for (n, address) in [(1, server), (2, server), (3, server), (4, dead)] {
+            let results = &results;
+            g.spawn_named(format!("request {n}"), async move {
+                let result = fetch(client, n, address).await;
+                results.borrow_mut().push((n, result));
+            });
+        }
+        Ok::<_, Error>(())
+    })
+    .await
+    // A `GroupError` is `Send` but not `Sync` (a panic's payload need not be), as a `TaskError`.
+    .map_err(|error| error.to_string())?;
+    for (n, result) in results.into_inner() {
         match result {
-            Ok(body) => println!("request {}: {body:?}", n + 1),
-            Err(error) => println!("request {}: failed: {error}", n + 1),
+            Ok(body) => println!("request {n}: {body:?}"),
+            Err(error) => println!("request {n}: failed: {error}"),
         }
     }
     println!("all four done after {} ms", start.elapsed().as_millis());

@@ -1,7 +1,7 @@
 //! Cancellation: [`request_cancel`], how `Task::cancel` (and a signal, for main) asks a task to
 //! stop; [`cancellable_ref`], how `TaskRef::cancel` reaches a task; and `cancelled()`, how a task
-//! hears it and gets to finish on its own. Layer 4 (beside tasks): uses the context and the
-//! record.
+//! hears it and gets to finish on its own. Layer 4 (beside tasks): uses the context, the record
+//! and `task::group::stuck` (hearing the cancellation frees code stuck on a task group's child).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,6 +14,7 @@ use crate::context::this_thread;
 use crate::record::header::{Header, Remote, Shared, CANCEL_REQUESTED, FINISHED};
 use crate::record::id::TaskId;
 use crate::record::task_ref::TaskRef;
+use crate::task::group::stuck;
 
 /// Asks the task to cancel, from any thread. Returns `false` if it had finished.
 ///
@@ -202,6 +203,7 @@ impl Future for Cancelled {
             )),
         };
         if listener.is_requested() {
+            stuck::heard();
             return Poll::Ready(());
         }
         let key = *this
@@ -210,6 +212,7 @@ impl Future for Cancelled {
         listener.listen(key, cx.waker());
         // A request that came while the waker was being stored woke the previous one, if any.
         if listener.is_requested() {
+            stuck::heard();
             return Poll::Ready(());
         }
         Poll::Pending

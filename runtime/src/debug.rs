@@ -11,19 +11,30 @@
 //!
 //! Layer 4 (beside tasks): uses the context and the record.
 
-use std::time::Instant;
+use std::cell::Cell;
+use std::time::{Duration, Instant};
 
 use crate::context::core::Context;
 use crate::record::header::{Header, COOPERATIVE, POLLED};
 use crate::record::report::{Report, ReportKind};
 
+thread_local! {
+    /// The time the polls nested in the current timed poll took (a task group's children,
+    /// polled inside the poll of the task running the group): timed and reported on their own,
+    /// so not counted again in the poll around them.
+    static NESTED: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+}
+
 /// Debug mode's version of `Context::as_task`: runs `poll` as the task `header`, and reports a
 /// slow poll if it took longer than the loop's threshold (wall-clock time, whatever the loop's
-/// clock: a virtual clock stands still while the loop is held).
+/// clock: a virtual clock stands still while the loop is held), not counting the polls of task
+/// group children nested in it, which are timed and reported on their own.
 pub(crate) fn poll_timed<R>(ctx: &Context, header: &Header, poll: impl FnOnce() -> R) -> R {
+    let outer_nested = NESTED.replace(Duration::ZERO);
     let started = Instant::now();
     let result = ctx.as_task(header, poll);
-    let elapsed = started.elapsed();
+    let total = started.elapsed();
+    let elapsed = total.saturating_sub(NESTED.replace(outer_nested + total));
     if elapsed > ctx.slow_poll_threshold {
         let message = format!(
             "one poll held the loop longer than the slow-poll threshold ({:?}); \

@@ -13,8 +13,10 @@
 //! ([`loops`] ships two, and with the `tokio` and `async-io` features two more that turn those
 //! runtimes' IO reactors); tasks ([`spawn`], [`Task`]), time ([`sleep`], [`timeout`]) and the
 //! combinators ([`gather!`], [`gather_all`]) and threads ([`to_thread`], [`Handle`]) are built
-//! once on top of the trait and work on every loop; [`run`], [`Config`] and [`Runner`] drive one
-//! run from making the loop to closing it, and [`Workers`] runs N of them at once, a thread each.
+//! once on top of the trait and work on every loop, as are task groups ([`task_group`]: child
+//! tasks that may borrow, stopped together at the first failure); [`run`], [`Config`] and
+//! [`Runner`] drive one run from making the loop to closing it, and [`Workers`] runs N of them at
+//! once, a thread each.
 // docs.rs (`--cfg docsrs`, nightly): each feature-gated item says which feature it needs.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -56,6 +58,10 @@ pub use run::runner::Runner;
 pub use run::workers::{worker, Worker, Workers};
 pub use task::current::current_task;
 pub use task::error::TaskError;
+pub use task::group::child::{Child, ChildJoin};
+pub use task::group::error::{ChildFailure, Failure, GroupError};
+pub use task::group::run::task_group;
+pub use task::group::scope::TaskGroup;
 pub use task::handle::Handle;
 pub use task::join::{Join, Task};
 pub use task::spawn::{spawn, spawn_named};

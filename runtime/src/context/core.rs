@@ -168,6 +168,13 @@ impl Context {
         listener
     }
 
+    /// Has `waker` woken when task `header` is asked to cancel, as its `cancelled()` futures are,
+    /// without making it listen: how a task group learns that a child's `TaskRef` asked.
+    pub(crate) fn watch_cancel(&self, header: &Header, waker: &Waker) {
+        self.listener(header.id(), header.has(CANCEL_REQUESTED))
+            .watch(waker);
+    }
+
     /// Forgets task `id`'s listeners once its future is gone.
     pub(crate) fn forget_listeners(&self, id: TaskId) {
         if self.listeners.borrow().is_empty() {

@@ -35,6 +35,9 @@ pub(crate) struct Listener {
 struct ListenerWakers {
     by_key: Vec<Option<Waker>>,
     free: Vec<usize>,
+    /// For a child of a task group: the waker that has its group poll it, woken by a request
+    /// like the others, without making the task count as listening.
+    watcher: Option<Waker>,
 }
 
 impl Listener {
@@ -96,6 +99,13 @@ impl Listener {
         self.awaiting.fetch_sub(1, Ordering::AcqRel);
     }
 
+    /// Has `waker` woken too when the task is asked to cancel, without the task counting as
+    /// listening (a task group watches its children's `TaskRef` requests this way).
+    pub(crate) fn watch(&self, waker: &Waker) {
+        let old = self.lock().watcher.replace(waker.clone());
+        drop(old);
+    }
+
     /// Whether the task is listening: a future of it is awaited, or one was when the request
     /// came.
     pub(crate) fn is_awaited(&self) -> bool {
@@ -114,7 +124,9 @@ impl Listener {
         if self.awaiting.load(Ordering::Acquire) > 0 {
             self.heard.store(true, Ordering::Release);
         }
-        wakers.extend(self.lock().by_key.iter().flatten().cloned());
+        let listening = self.lock();
+        wakers.extend(listening.by_key.iter().flatten().cloned());
+        wakers.extend(listening.watcher.clone());
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub(crate) mod current;
 pub(crate) mod error;
+pub(crate) mod group;
 pub(crate) mod handle;
 pub(crate) mod join;
 pub(crate) mod spawn;

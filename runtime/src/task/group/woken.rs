@@ -1,0 +1,142 @@
+//! A task group's ready list: which of its children (and whether its body) were woken since the
+//! group last looked, and the waker of each. Layer 4 (tasks): imports nothing of the crate.
+//!
+//! As in `gather_all`, every child gets a waker of its own, which puts the child's index on the
+//! list and wakes the task running the group; a poll of the group polls only what is on the list,
+//! so a wake costs O(1) however many children the group has. The wakers are `Send + Sync` and
+//! `'static` (an index and the shared list), so they may be woken from any thread, and they hold
+//! nothing of the child: a waker that outlives its child only makes a spurious wake.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Wake, Waker};
+
+/// The body's index on the list; the child under slab key `k` has index `k + 1`.
+pub(super) const BODY: usize = 0;
+
+/// The indices woken since the group last looked, and the waker of the task running the group.
+pub(super) struct Woken {
+    state: Mutex<State>,
+}
+
+struct State {
+    /// Woken indices, each at most once.
+    indices: Vec<usize>,
+    /// Whether each index is in `indices` (grown as children are added).
+    queued: Vec<bool>,
+    /// The task running the group, as of the group's latest poll.
+    task: Option<Waker>,
+}
+
+impl Woken {
+    /// A list with the body woken: it needs its first poll.
+    pub(super) fn new() -> Arc<Self> {
+        Arc::new(Woken {
+            state: Mutex::new(State {
+                indices: vec![BODY],
+                queued: vec![true],
+                task: None,
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while the lock is held.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Moves the woken indices into `into` (empty) and keeps `task` as the waker to wake next.
+    pub(super) fn take(&self, task: &Waker, into: &mut Vec<usize>) {
+        let mut state = self.lock();
+        if !state.task.as_ref().is_some_and(|w| w.will_wake(task)) {
+            state.task = Some(task.clone());
+        }
+        std::mem::swap(&mut state.indices, into);
+        for &index in into.iter() {
+            state.queued[index] = false;
+        }
+    }
+
+    /// Index `index` was woken: queue it, and wake the task if nothing was queued yet (else it
+    /// was woken already and has not polled the group since).
+    pub(super) fn wake(&self, index: usize) {
+        let task = {
+            let mut state = self.lock();
+            if state.queued.len() <= index {
+                state.queued.resize(index + 1, false);
+            }
+            if state.queued[index] {
+                return;
+            }
+            state.queued[index] = true;
+            state.indices.push(index);
+            if state.indices.len() > 1 {
+                return;
+            }
+            state.task.clone()
+        };
+        if let Some(task) = task {
+            task.wake();
+        }
+    }
+}
+
+/// The waker of index `index` of the group whose list is `woken`.
+pub(super) fn waker(woken: &Arc<Woken>, index: usize) -> Waker {
+    Waker::from(Arc::new(IndexWaker {
+        index,
+        woken: woken.clone(),
+    }))
+}
+
+struct IndexWaker {
+    index: usize,
+    woken: Arc<Woken>,
+}
+
+impl Wake for IndexWaker {
+    fn wake(self: Arc<Self>) {
+        self.woken.wake(self.index);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.wake(self.index);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+
+    use super::{waker, Woken, BODY};
+
+    #[derive(Default)]
+    struct CountWakes(AtomicUsize);
+
+    impl Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_wake_queues_its_index_once_and_wakes_the_task_once_per_batch() {
+        let woken = Woken::new();
+        let wakes = Arc::new(CountWakes::default());
+        let task = Waker::from(wakes.clone());
+        let mut taken = Vec::new();
+        woken.take(&task, &mut taken);
+        assert_eq!(taken, [BODY], "the body starts woken");
+        let child = waker(&woken, 5);
+        child.wake_by_ref();
+        child.wake_by_ref();
+        waker(&woken, 2).wake();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "one wake of the task");
+        taken.clear();
+        woken.take(&task, &mut taken);
+        assert_eq!(taken, [5, 2], "each index once, in the order woken");
+        child.wake_by_ref();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 2, "a new batch wakes again");
+    }
+}
