@@ -410,8 +410,10 @@ fn refuse_without_io(handle: &Handle) {
     let _entered = handle.enter();
     // An error of the system's (no file descriptors left) says nothing about the driver: the
     // probe is skipped then, and tokio tells at the first socket if IO is disabled.
-    let _probe = std::os::unix::net::UnixStream::pair()
-        .and_then(|(probe, _other)| tokio::io::unix::AsyncFd::new(probe));
+    let _probe = std::os::unix::net::UnixStream::pair().and_then(|(probe, _other)| {
+        probe.set_nonblocking(true)?; // as `from_std` asks
+        tokio::net::UnixStream::from_std(probe)
+    });
 }
 
 /// Without Unix's socket pairs, a runtime without IO is told by tokio at its first socket.
