@@ -1,9 +1,9 @@
 //! An axum HTTP server on `TokioLoop`, stopped gracefully by Ctrl-C through `corun::cancelled()`, exit status 130 (`cargo run --example http_server --features tokio [-- PORT] [--multi-thread]`).
 //!
 //! With `--multi-thread` the loop is `TokioLoop::multi_thread` (what `#[tokio::main]` gives):
-//! main and its accept loop stay on the loop's thread, axum's per-connection tasks run on tokio's
-//! workers, one per core, and the handlers' `corun::sleep` runs on tokio's timer there. Without
-//! it, everything runs on one thread (`TokioLoop::new`).
+//! main and the server task (axum's accept loop) stay on the loop's thread, axum's per-connection
+//! tasks run on tokio's workers, one per core, and the handlers' `corun::sleep` runs on tokio's
+//! timer there. Without it, everything runs on one thread (`TokioLoop::new`).
 //!
 //! The server runs as a corun task that hands `corun::cancelled()` to axum's graceful shutdown.
 //! axum awaits it in a tokio task of its own; `cancelled()` names the task that made it (the
