@@ -263,6 +263,7 @@ impl TokioLoop {
     /// assert_eq!(tokio_waited, Duration::from_secs(60));
     /// ```
     #[cfg(feature = "tokio-test-util")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio-test-util")))]
     #[must_use]
     pub fn paused() -> Self {
         Self::built(
