@@ -1,7 +1,10 @@
 //! HTTP servers on more than one core, side by side in one run: an axum server under
 //! `#[tokio::main]` (a tokio multi-thread runtime, 2 workers) against the same server under corun's
-//! `TokioLoop::multi_thread` (2 workers), and on one server thread: a tokio current-thread runtime
-//! against `TokioLoop::new`.
+//! `TokioLoop::multi_thread` (2 workers) and under corun's `Workers::new(2)` (two whole runs, each
+//! on `TokioLoop::new` with its own socket on the port through `SO_REUSEPORT`, as
+//! `examples/http_workers.rs`); and on one server thread: a tokio current-thread runtime against
+//! `TokioLoop::new`. Under the table, how the kernel spread the connections and requests over
+//! `Workers`' two sockets in each of its cells.
 //!
 //! - The server runs in this process, on threads of its own. The load generator is this binary
 //!   re-run as a child process (a tokio current-thread runtime holding `CONNECTIONS` keep-alive
@@ -24,7 +27,7 @@
 //! # Running
 //!
 //! ```text
-//! cargo bench --bench cores --features tokio                  # about 60 s
+//! cargo bench --bench cores --features tokio                  # about 75 s
 //! BENCH_QUICK=1 cargo bench --bench cores --features tokio    # one round, shorter windows
 //! ```
 
@@ -87,6 +90,11 @@ fn configurations() -> Vec<Configuration> {
             start: servers::corun_multi_thread,
         },
         Configuration {
+            name: "corun Workers::new(2), TokioLoop::new each, SO_REUSEPORT",
+            threads: 2,
+            start: servers::corun_workers,
+        },
+        Configuration {
             name: "tokio current_thread",
             threads: 1,
             start: servers::tokio_current_thread,
@@ -135,12 +143,27 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|");
     let configurations = configurations();
+    let mut spreads = Vec::new();
     for handler in handlers {
         let mut cells: Vec<Vec<Cell>> = configurations.iter().map(|_| Vec::new()).collect();
         for _ in 0..rounds {
             for (configuration, samples) in configurations.iter().zip(&mut cells) {
                 eprintln!("running {} {} ...", handler.path, configuration.name);
                 samples.push(measure_cell(configuration, handler, measure));
+                // Only `Workers` counts; each of its cells gives one line under the table.
+                let counts = servers::take_worker_counts();
+                if counts.iter().any(|&(connections, _)| connections > 0) {
+                    spreads.push(format!(
+                        "{} {}: worker 0 {} connections, {} requests; worker 1 {} connections, \
+                         {} requests",
+                        handler.path,
+                        configuration.name,
+                        counts[0].0,
+                        counts[0].1,
+                        counts[1].0,
+                        counts[1].1
+                    ));
+                }
             }
         }
         let mut baseline = None;
@@ -173,6 +196,11 @@ fn main() {
     }
     println!();
     println!("medians; vs tokio: requests/s over the tokio server's with as many threads");
+    println!();
+    println!("how the kernel spread the load over the SO_REUSEPORT sockets, per cell (warm-up included):");
+    for spread in spreads {
+        println!("- {spread}");
+    }
 }
 
 /// One measurement: requests per second, server CPU-seconds per 1,000 requests.
@@ -251,17 +279,40 @@ fn calibrate(target: Duration) -> u64 {
 /// The servers: the same axum app on each runtime.
 mod servers {
     use std::net::TcpListener;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::mpsc;
     use std::thread;
 
+    use axum::serve::ListenerExt;
     use futures::channel::oneshot;
+    use futures::FutureExt;
 
     use super::{busy, Handler, Running};
 
-    fn app(handler: Handler) -> axum::Router {
+    /// Connections accepted and requests answered by each of `Workers`' two workers, since the
+    /// last `take_worker_counts` (the other servers count nothing).
+    static WORKER_CONNECTIONS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+    static WORKER_REQUESTS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+    /// `(connections, requests)` of each worker since the last call; resets them.
+    pub fn take_worker_counts() -> [(u64, u64); 2] {
+        [0, 1].map(|worker| {
+            (
+                WORKER_CONNECTIONS[worker].swap(0, Ordering::Relaxed),
+                WORKER_REQUESTS[worker].swap(0, Ordering::Relaxed),
+            )
+        })
+    }
+
+    /// The app; `requests` counts the requests it answers, if given.
+    fn app(handler: Handler, requests: Option<&'static AtomicU64>) -> axum::Router {
         let rounds = handler.rounds;
         axum::Router::new().route(
             handler.path,
             axum::routing::get(move || async move {
+                if let Some(requests) = requests {
+                    requests.fetch_add(1, Ordering::Relaxed);
+                }
                 if rounds > 0 {
                     busy(rounds);
                 }
@@ -273,7 +324,7 @@ mod servers {
     /// Serves until `stop` (on the runtime whose context this is polled in).
     async fn serve(listener: TcpListener, handler: Handler, stop: oneshot::Receiver<()>) {
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        axum::serve(listener, app(handler))
+        axum::serve(listener, app(handler, None))
             .with_graceful_shutdown(async {
                 let _ = stop.await;
             })
@@ -334,6 +385,50 @@ mod servers {
 
     pub fn corun_new(listener: TcpListener, handler: Handler) -> Running {
         corun(corun::loops::TokioLoop::new, listener, handler)
+    }
+
+    /// `uvicorn --workers 2`, as `examples/http_workers.rs` does it: two whole runs on threads of
+    /// their own, each on `TokioLoop::new` with its own listening socket bound to the listener's
+    /// address with `SO_REUSEPORT`, so that the kernel spreads the connections over them.
+    pub fn corun_workers(listener: TcpListener, handler: Handler) -> Running {
+        // The given socket has no SO_REUSEPORT: free its port for the workers' sockets.
+        let address = listener.local_addr().unwrap();
+        drop(listener);
+        let (bound, all_bound) = mpsc::channel();
+        let running = started(move |stop| {
+            // One stop for both workers.
+            let stop = stop.shared();
+            corun::Workers::new(2)
+                .config(|| {
+                    corun::Config::new()
+                        .loop_factory(corun::loops::TokioLoop::new)
+                        .handle_signals(false)
+                })
+                .run(move |worker| {
+                    let (stop, bound) = (stop.clone(), bound.clone());
+                    async move {
+                        let index = worker.index();
+                        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+                        socket.set_reuseport(true).unwrap();
+                        socket.bind(address).unwrap();
+                        let listener = socket.listen(1024).unwrap().tap_io(move |_| {
+                            WORKER_CONNECTIONS[index].fetch_add(1, Ordering::Relaxed);
+                        });
+                        bound.send(()).unwrap();
+                        axum::serve(listener, app(handler, Some(&WORKER_REQUESTS[index])))
+                            .with_graceful_shutdown(async {
+                                let _ = stop.await;
+                            })
+                            .await
+                            .unwrap();
+                    }
+                });
+        });
+        // The load starts once both workers listen.
+        for _ in 0..2 {
+            all_bound.recv().unwrap();
+        }
+        running
     }
 }
 

@@ -1,15 +1,20 @@
-//! An axum HTTP server on `TokioLoop`, stopped gracefully by Ctrl-C through `corun::cancelled()` (`cargo run --example http_server --features tokio [-- PORT] [--multi-thread]`).
+//! An axum HTTP server on `TokioLoop`, stopped gracefully by Ctrl-C through `corun::cancelled()`, exit status 130 (`cargo run --example http_server --features tokio [-- PORT] [--multi-thread]`).
 //!
 //! With `--multi-thread` the loop is `TokioLoop::multi_thread` (what `#[tokio::main]` gives):
-//! main and its accept loop stay on the loop's thread, axum's per-connection tasks run on tokio's
-//! workers, one per core, and the handlers' `corun::sleep` runs on tokio's timer there. Without
-//! it, everything runs on one thread (`TokioLoop::new`).
+//! main and the server task (axum's accept loop) stay on the loop's thread, axum's per-connection
+//! tasks run on tokio's workers, one per core, and the handlers' `corun::sleep` runs on tokio's
+//! timer there. Without it, everything runs on one thread (`TokioLoop::new`).
 //!
-//! axum awaits the shutdown signal in a tokio task of its own; `corun::cancelled()` names main,
-//! which made it, so Ctrl-C (which cancels main) completes it there. Main counts as listening
-//! while axum awaits it, so it is woken instead of dropped: axum stops accepting, finishes the
-//! requests under way, and main returns normally (exit status 0). Handlers can use corun's
-//! timers and tasks as well as tokio's. Try `curl 127.0.0.1:3000/slow`.
+//! The server runs as a corun task that hands `corun::cancelled()` to axum's graceful shutdown.
+//! axum awaits it in a tokio task of its own; `cancelled()` names the task that made it (the
+//! server task), so cancelling that task completes it there, and the task counts as listening
+//! meanwhile: it is woken instead of dropped. Ctrl-C cancels main, which does not listen, so the
+//! run ends as interrupted: its shutdown cancels the server task, axum stops accepting and
+//! finishes the requests under way (within the run's `shutdown_grace`, 5 s), and the process
+//! exits with 130, as a Python server's `asyncio.run` ends on `KeyboardInterrupt`. (Written in
+//! main instead, `.with_graceful_shutdown(corun::cancelled())` makes main listen: it would
+//! return after the drain and the process exit with 0.) Handlers can use corun's timers and
+//! tasks as well as tokio's. Try `curl 127.0.0.1:3000/slow`.
 
 use std::sync::OnceLock;
 use std::thread::ThreadId;
@@ -68,10 +73,14 @@ pub async fn main() -> std::io::Result<()> {
     } else {
         println!("everything on one thread (TokioLoop::new)");
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(corun::cancelled())
-        .await?;
-    println!("stopped gracefully");
-    std::io::Write::flush(&mut std::io::stdout())?;
-    Ok(())
+    // A task that listens on its own cancellation: the run's shutdown wakes it instead of
+    // dropping it, and axum drains.
+    let server = corun::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(corun::cancelled())
+            .await?;
+        println!("stopped gracefully");
+        std::io::Write::flush(&mut std::io::stdout())
+    });
+    server.await
 }

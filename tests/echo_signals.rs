@@ -1,8 +1,8 @@
 //! Ctrl-C to real child processes running the IO examples. `examples/echo_server.rs` with
 //! connections open: it stops accepting, closes a connection that is between lines, lets one in
 //! the middle of a line finish it, drops one that never finishes once `shutdown_grace` is over,
-//! and exits with 130. `examples/http_server.rs` (axum awaiting `corun::cancelled()` in a tokio
-//! task): a request under way is answered, then main returns and the process exits with 0; the
+//! and exits with 130. `examples/http_server.rs` (a server task whose `corun::cancelled()` axum
+//! awaits in a tokio task): a request under way is answered, then the process exits with 130; the
 //! same with `--multi-thread` (`TokioLoop::multi_thread`), the request's handler on a worker.
 //! `examples/http_workers.rs` on two workers sharing a port: one Ctrl-C makes both answer the
 //! requests they have under way, then the process exits with 130.
@@ -70,16 +70,16 @@ mod unix {
                 ctrl_c_stops_accepting_and_lets_open_lines_finish_then_exits_130,
             ),
             (
-                "ctrl_c_stops_axum_gracefully_through_cancelled_and_main_returns",
-                ctrl_c_stops_axum_gracefully_through_cancelled_and_main_returns,
+                "ctrl_c_stops_axum_gracefully_through_cancelled_then_exits_130",
+                ctrl_c_stops_axum_gracefully_through_cancelled_then_exits_130,
             ),
             (
                 "one_ctrl_c_drains_both_http_workers_then_exits_130",
                 one_ctrl_c_drains_both_http_workers_then_exits_130,
             ),
             (
-                "ctrl_c_stops_axum_on_multi_thread_gracefully_and_main_returns",
-                ctrl_c_stops_axum_on_multi_thread_gracefully_and_main_returns,
+                "ctrl_c_stops_axum_on_multi_thread_gracefully_then_exits_130",
+                ctrl_c_stops_axum_on_multi_thread_gracefully_then_exits_130,
             ),
         ];
         for (name, case) in cases {
@@ -91,7 +91,7 @@ mod unix {
         println!("test result: ok. {} passed; 0 failed", cases.len());
     }
 
-    fn ctrl_c_stops_axum_gracefully_through_cancelled_and_main_returns() {
+    fn ctrl_c_stops_axum_gracefully_through_cancelled_then_exits_130() {
         let lines = stop_axum_during_a_request(&[]);
         assert!(
             lines.iter().any(|l| l.ends_with("on the loop's thread")),
@@ -99,7 +99,7 @@ mod unix {
         );
     }
 
-    fn ctrl_c_stops_axum_on_multi_thread_gracefully_and_main_returns() {
+    fn ctrl_c_stops_axum_on_multi_thread_gracefully_then_exits_130() {
         let lines = stop_axum_during_a_request(&["--multi-thread"]);
         assert!(
             lines.iter().any(|l| l.ends_with("on a tokio worker")),
@@ -108,7 +108,8 @@ mod unix {
     }
 
     /// Runs `http_server` with `args`, sends Ctrl-C while a request is under way, checks that
-    /// the request is answered and main returns; gives the server's lines.
+    /// the request is answered, the server stops gracefully and the process exits with 130; gives
+    /// the server's lines.
     fn stop_axum_during_a_request(args: &[&str]) -> Vec<String> {
         let mut server = Child::start(CHILD, "http_server", &[&["0"], args].concat());
         let address = listening_address(&mut server);
@@ -124,7 +125,7 @@ mod unix {
         assert!(response.starts_with("HTTP/1.1 200 OK"), "{response:?}");
         assert!(response.ends_with("slow hello\n"), "{response:?}");
         let (status, lines) = server.finish();
-        assert_eq!(status.code(), Some(0), "main returned: {lines:?}");
+        assert_eq!(status.code(), Some(130), "interrupted: {lines:?}");
         assert!(
             lines.iter().any(|line| line == "stopped gracefully"),
             "{lines:?}"

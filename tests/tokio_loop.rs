@@ -305,6 +305,29 @@ fn a_multi_thread_runtime_without_time_is_refused_with_tokios_message() {
     let _loop = TokioLoop::with_runtime(runtime);
 }
 
+#[test]
+#[should_panic(expected = "IO is disabled. Call `enable_io`")]
+#[cfg(unix)]
+fn a_multi_thread_runtime_without_io_is_refused_with_tokios_message() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_time()
+        .build()
+        .unwrap();
+    let _loop = TokioLoop::with_runtime(runtime);
+}
+
+#[test]
+#[should_panic(expected = "IO is disabled. Call `enable_io`")]
+#[cfg(unix)]
+fn a_current_thread_runtime_without_io_is_refused_with_tokios_message() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let _loop = TokioLoop::with_runtime(runtime);
+}
+
 mod http {
     use std::net::SocketAddr;
 

@@ -1,17 +1,17 @@
 //! `gather_all`: any number of futures run concurrently in one task, each woken on its own.
 //!
-//! Every gathered future gets a waker of its own, which puts the future's index on the gather's
-//! list of woken futures and wakes the awaiting task; a poll of the gather polls only the
-//! futures on that list. So a wake costs O(1), however many futures are gathered (futures'
-//! `FuturesUnordered` works the same way; its crate would add about 2 s of CPU to every clean
-//! build of a corun program, BENCHMARKS.md).
+//! Every gathered future gets a waker of its own from the gather's ready list (`woken.rs`), and a
+//! poll of the gather polls only the futures on that list, so a wake costs O(1), however many
+//! futures are gathered.
 //!
-//! Layer 4 (beside tasks): imports nothing of the crate.
+//! Layer 4 (beside tasks): uses only `woken`.
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context as PollContext, Poll, Wake, Waker};
+use std::sync::Arc;
+use std::task::{Context as PollContext, Poll, Waker};
+
+use crate::woken::{self, Woken};
 
 /// Runs every future of `futures` concurrently and gives their outputs in order (asyncio's
 /// `gather(*aws)`). A panic propagates at once and drops the rest.
@@ -54,14 +54,9 @@ impl<F: Future> GatherAll<F> {
     fn new(futures: impl Iterator<Item = F>) -> Self {
         let futures: Vec<Option<Pin<Box<F>>>> = futures.map(|f| Some(Box::pin(f))).collect();
         let count = futures.len();
-        let woken = Arc::new(Woken::all(count));
+        let woken = Woken::with_first_woken(count);
         let wakers = (0..count)
-            .map(|index| {
-                Waker::from(Arc::new(FutureWaker {
-                    index,
-                    woken: woken.clone(),
-                }))
-            })
+            .map(|index| woken::waker(&woken, index))
             .collect();
         GatherAll {
             futures,
@@ -97,87 +92,6 @@ impl<F: Future> GatherAll<F> {
                 .map(|output| output.expect("every gathered future gave its output"))
                 .collect(),
         )
-    }
-}
-
-/// The gathered futures woken since the gather last looked, and the waker of the task that
-/// awaits the gather. Shared with every future's waker, which may be woken from any thread.
-struct Woken {
-    state: Mutex<WokenState>,
-}
-
-struct WokenState {
-    /// Indices of woken futures, each at most once.
-    indices: Vec<usize>,
-    /// Whether each future is in `indices`.
-    queued: Vec<bool>,
-    /// The task awaiting the gather, as of its latest poll.
-    task: Option<Waker>,
-}
-
-impl Woken {
-    /// Every one of `count` futures woken: each needs its first poll.
-    fn all(count: usize) -> Self {
-        Woken {
-            state: Mutex::new(WokenState {
-                indices: (0..count).collect(),
-                queued: vec![true; count],
-                task: None,
-            }),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, WokenState> {
-        // Nothing panics while the lock is held.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Moves the woken indices into `into` (empty) and keeps `task` as the waker to wake next.
-    fn take(&self, task: &Waker, into: &mut Vec<usize>) {
-        let mut state = self.lock();
-        if !state.task.as_ref().is_some_and(|w| w.will_wake(task)) {
-            state.task = Some(task.clone());
-        }
-        std::mem::swap(&mut state.indices, into);
-        for &index in into.iter() {
-            state.queued[index] = false;
-        }
-    }
-
-    /// Future `index` was woken: queue it, and wake the task if nothing was queued yet (else it
-    /// was woken already and has not polled since).
-    fn wake(&self, index: usize) {
-        let task = {
-            let mut state = self.lock();
-            if state.queued[index] {
-                return;
-            }
-            state.queued[index] = true;
-            state.indices.push(index);
-            if state.indices.len() > 1 {
-                return;
-            }
-            state.task.clone()
-        };
-        if let Some(task) = task {
-            task.wake();
-        }
-    }
-}
-
-/// The waker of one gathered future.
-struct FutureWaker {
-    index: usize,
-    woken: Arc<Woken>,
-}
-
-impl Wake for FutureWaker {
-    fn wake(self: Arc<Self>) {
-        self.woken.wake(self.index);
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.wake(self.index);
     }
 }
 

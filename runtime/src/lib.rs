@@ -41,6 +41,7 @@ mod gather_all;
 mod task;
 mod time;
 mod to_thread;
+mod woken;
 // 5. the run, and signals
 mod run;
 mod signals;

@@ -33,6 +33,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("debug.rs", 4),
     ("gather.rs", 4),
     ("gather_all.rs", 4),
+    ("woken.rs", 4),
     // 5. the run, and signals
     ("run/", 5),
     ("signals.rs", 5),

@@ -285,13 +285,16 @@ impl TokioLoop {
     /// the blocking pool's size, an `on_thread_park` hook, a paused clock...). Any flavour: a
     /// current-thread runtime behaves as [`new`](Self::new) (or as `paused()` when its clock is
     /// paused), a multi-thread one as [`multi_thread`](Self::multi_thread). Its time driver must
-    /// be enabled (corun's timers wait on it); tokio's IO types also need IO enabled, and say so
-    /// when it is not.
+    /// be enabled (corun's timers wait on it), and its IO driver too (what a `TokioLoop` is for:
+    /// tokio's sockets, and the crates built on them).
     ///
     /// # Panics
     ///
-    /// With tokio's own message ("timers are disabled", and what to call) when the runtime's
-    /// time driver is not enabled.
+    /// With tokio's own message, here rather than at the first timer or socket of the run, when
+    /// the runtime's time driver ("timers are disabled", and what to call) or, on Unix, its IO
+    /// driver ("IO is disabled. Call `enable_io`...") is not enabled. The IO driver is asked by
+    /// registering one end of a fresh `UnixStream` pair with it and dropping both (a few system
+    /// calls, no port); elsewhere a runtime without IO is told by tokio at its first socket.
     ///
     /// # Examples
     ///
@@ -314,6 +317,7 @@ impl TokioLoop {
     /// ```
     #[must_use]
     pub fn with_runtime(runtime: Runtime) -> Self {
+        refuse_without_io(runtime.handle());
         let paused = clock_is_paused(runtime.handle());
         Self::on_runtime(runtime, paused)
     }
@@ -398,6 +402,24 @@ fn clock_is_paused(handle: &Handle) -> bool {
     }
     tokio::time::Instant::now().into_std() == first
 }
+
+/// Panics with tokio's message ("IO is disabled...") when `handle`'s runtime has no IO driver:
+/// tokio has no query for it, so one end of a fresh socket pair is registered with the driver,
+/// which is what panics, and dropped (deregistered, closed) at once.
+#[cfg(unix)]
+fn refuse_without_io(handle: &Handle) {
+    let _entered = handle.enter();
+    // An error of the system's (no file descriptors left) says nothing about the driver: the
+    // probe is skipped then, and tokio tells at the first socket if IO is disabled.
+    let _probe = std::os::unix::net::UnixStream::pair().and_then(|(probe, _other)| {
+        probe.set_nonblocking(true)?; // as `from_std` asks
+        tokio::net::UnixStream::from_std(probe)
+    });
+}
+
+/// Without Unix's socket pairs, a runtime without IO is told by tokio at its first socket.
+#[cfg(not(unix))]
+fn refuse_without_io(_handle: &Handle) {}
 
 impl Default for TokioLoop {
     fn default() -> Self {

@@ -12,9 +12,8 @@ use std::task::{Context as PollContext, Poll};
 
 use super::child::{Ended, Run};
 use super::error::{Failure, GroupError};
-use super::scope::{Ending, Inner, TaskGroup};
+use super::scope::{Ending, Inner, TaskGroup, BODY};
 use super::stuck;
-use super::woken::BODY;
 use crate::cancel::{cancelled, Cancelled};
 use crate::context::core::Context;
 use crate::context::this_thread;

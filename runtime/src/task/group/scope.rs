@@ -14,7 +14,6 @@ use slab::Slab;
 
 use super::child::{Child, Ended, Record, Run};
 use super::error::{ChildFailure, Failure};
-use super::woken::{self, Woken, BODY};
 use crate::cancel;
 use crate::context::core::Context;
 use crate::context::this_thread;
@@ -23,6 +22,10 @@ use crate::record::header::{Header, CANCEL_REQUESTED, FINISHED, POLLED};
 use crate::record::report::{panic_message, Report, ReportKind};
 use crate::record::task_ref::TaskRef;
 use crate::task::spawn::large;
+use crate::woken::{self, Woken};
+
+/// The body's index on the group's ready list; the child under slab key `k` has index `k + 1`.
+pub(super) const BODY: usize = 0;
 
 /// A group of child tasks that the group's body spawns, which all end before
 /// [`task_group`](crate::task_group) returns (asyncio's `TaskGroup`, trio's nursery).
@@ -317,7 +320,7 @@ impl<'env, E> Inner<'env, E> {
                 "corun::task_group was awaited outside a task; await it inside corun::run, \
                  #[corun::entry] or a task they spawned",
             );
-        let woken = Woken::new();
+        let woken = Woken::with_first_woken(1);
         Inner {
             children: RefCell::default(),
             body_waker: woken::waker(&woken, BODY),

@@ -1,39 +1,39 @@
-//! A task group's ready list: which of its children (and whether its body) were woken since the
-//! group last looked, and the waker of each. Layer 4 (tasks): imports nothing of the crate.
+//! A ready list for one task that polls many futures itself (`gather_all`'s futures, a task
+//! group's body and children): which of them were woken since the task last looked, and the
+//! waker of each. Layer 4 (beside tasks): imports nothing of the crate.
 //!
-//! As in `gather_all`, every child gets a waker of its own, which puts the child's index on the
-//! list and wakes the task running the group; a poll of the group polls only what is on the list,
-//! so a wake costs O(1) however many children the group has. The wakers are `Send + Sync` and
-//! `'static` (an index and the shared list), so they may be woken from any thread, and they hold
-//! nothing of the child: a waker that outlives its child only makes a spurious wake.
+//! Every future gets a waker of its own, which puts the future's index on the list and wakes the
+//! task; a poll of the task's future polls only what is on the list, so a wake costs O(1) however
+//! many futures there are (futures' `FuturesUnordered` works the same way; its crate would add
+//! about 2 s of CPU to every clean build of a corun program, BENCHMARKS.md). The wakers are
+//! `Send + Sync` and `'static` (an index and the shared list), so they may be woken from any
+//! thread, and they hold nothing of the future: a waker that outlives its future only makes a
+//! spurious wake.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Wake, Waker};
 
-/// The body's index on the list; the child under slab key `k` has index `k + 1`.
-pub(super) const BODY: usize = 0;
-
-/// The indices woken since the group last looked, and the waker of the task running the group.
-pub(super) struct Woken {
+/// The indices woken since the task last looked, and the waker of the task.
+pub(crate) struct Woken {
     state: Mutex<State>,
 }
 
 struct State {
     /// Woken indices, each at most once.
     indices: Vec<usize>,
-    /// Whether each index is in `indices` (grown as children are added).
+    /// Whether each index is in `indices` (grown as indices are woken).
     queued: Vec<bool>,
-    /// The task running the group, as of the group's latest poll.
+    /// The task, as of its latest poll.
     task: Option<Waker>,
 }
 
 impl Woken {
-    /// A list with the body woken: it needs its first poll.
-    pub(super) fn new() -> Arc<Self> {
+    /// A list with the first `count` indices woken: each needs its first poll.
+    pub(crate) fn with_first_woken(count: usize) -> Arc<Self> {
         Arc::new(Woken {
             state: Mutex::new(State {
-                indices: vec![BODY],
-                queued: vec![true],
+                indices: (0..count).collect(),
+                queued: vec![true; count],
                 task: None,
             }),
         })
@@ -45,7 +45,7 @@ impl Woken {
     }
 
     /// Moves the woken indices into `into` (empty) and keeps `task` as the waker to wake next.
-    pub(super) fn take(&self, task: &Waker, into: &mut Vec<usize>) {
+    pub(crate) fn take(&self, task: &Waker, into: &mut Vec<usize>) {
         let mut state = self.lock();
         if !state.task.as_ref().is_some_and(|w| w.will_wake(task)) {
             state.task = Some(task.clone());
@@ -57,8 +57,8 @@ impl Woken {
     }
 
     /// Index `index` was woken: queue it, and wake the task if nothing was queued yet (else it
-    /// was woken already and has not polled the group since).
-    pub(super) fn wake(&self, index: usize) {
+    /// was woken already and has not polled since).
+    pub(crate) fn wake(&self, index: usize) {
         let task = {
             let mut state = self.lock();
             if state.queued.len() <= index {
@@ -80,8 +80,8 @@ impl Woken {
     }
 }
 
-/// The waker of index `index` of the group whose list is `woken`.
-pub(super) fn waker(woken: &Arc<Woken>, index: usize) -> Waker {
+/// The waker of index `index` on the list `woken`.
+pub(crate) fn waker(woken: &Arc<Woken>, index: usize) -> Waker {
     Waker::from(Arc::new(IndexWaker {
         index,
         woken: woken.clone(),
@@ -109,7 +109,7 @@ mod tests {
     use std::sync::Arc;
     use std::task::{Wake, Waker};
 
-    use super::{waker, Woken, BODY};
+    use super::{waker, Woken};
 
     #[derive(Default)]
     struct CountWakes(AtomicUsize);
@@ -122,12 +122,12 @@ mod tests {
 
     #[test]
     fn a_wake_queues_its_index_once_and_wakes_the_task_once_per_batch() {
-        let woken = Woken::new();
+        let woken = Woken::with_first_woken(1);
         let wakes = Arc::new(CountWakes::default());
         let task = Waker::from(wakes.clone());
         let mut taken = Vec::new();
         woken.take(&task, &mut taken);
-        assert_eq!(taken, [BODY], "the body starts woken");
+        assert_eq!(taken, [0], "the first index starts woken");
         let child = waker(&woken, 5);
         child.wake_by_ref();
         child.wake_by_ref();
