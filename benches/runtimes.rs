@@ -9,6 +9,8 @@
 //! | workload    | what is timed                                                              |
 //! |-------------|----------------------------------------------------------------------------|
 //! | spawn+join  | spawn N trivial tasks, then await every handle; ns per task                |
+//! | … batches   | the same in batches of 1,000 (spawn 1,000, await them, again), the peers'  |
+//! |             | harness's shape (/work/shared/peers-bench): handles held at once stay few  |
 //! | yield       | T tasks each yielding Y times; ns per yield                                |
 //! | ping-pong   | two tasks exchanging N messages over `futures::channel::mpsc`; ns per trip |
 //! | timers      | N tasks sleeping a random 0–50 ms each; process CPU ns per timer, and wall |
@@ -402,6 +404,7 @@ mod cpu_time;
 
 fn workloads(sizes: &Sizes) -> Vec<Workload> {
     let spawn_tasks = sizes.spawn_tasks;
+    let batch = SPAWN_BATCH.min(spawn_tasks);
     let (yield_tasks, yields) = (sizes.yield_tasks, sizes.yields_per_task);
     let ping_pongs = sizes.ping_pongs;
     let deadlines = random_deadlines(sizes.timers);
@@ -418,10 +421,27 @@ fn workloads(sizes: &Sizes) -> Vec<Workload> {
             }],
             run: Box::new(move |rt| {
                 Some(match rt {
-                    Runtime::Corun => corun_side::spawn_join(spawn_tasks),
-                    Runtime::Tokio => tokio_side::spawn_join(spawn_tasks),
-                    Runtime::AsyncExecutor => executor_side::spawn_join(spawn_tasks),
-                    Runtime::Futures => futures_side::spawn_join(spawn_tasks),
+                    Runtime::Corun => corun_side::spawn_join(spawn_tasks, spawn_tasks),
+                    Runtime::Tokio => tokio_side::spawn_join(spawn_tasks, spawn_tasks),
+                    Runtime::AsyncExecutor => executor_side::spawn_join(spawn_tasks, spawn_tasks),
+                    Runtime::Futures => futures_side::spawn_join(spawn_tasks, spawn_tasks),
+                })
+            }),
+        },
+        Workload {
+            name: "spawn+join batches",
+            ops: spawn_tasks,
+            rows: vec![Row {
+                label: "spawn+join {} tasks, 1,000 at a time",
+                unit: "ns/task",
+                metric: Metric::WallPerOp,
+            }],
+            run: Box::new(move |rt| {
+                Some(match rt {
+                    Runtime::Corun => corun_side::spawn_join(spawn_tasks, batch),
+                    Runtime::Tokio => tokio_side::spawn_join(spawn_tasks, batch),
+                    Runtime::AsyncExecutor => executor_side::spawn_join(spawn_tasks, batch),
+                    Runtime::Futures => futures_side::spawn_join(spawn_tasks, batch),
                 })
             }),
         },
@@ -555,23 +575,34 @@ fn random_deadlines(n: usize) -> Vec<Duration> {
 
 /// Polls `future` once from inside a task and asserts it is still pending (it registered its
 /// timer), then drops it, which cancels the timer.
+/// Tasks spawned before their handles are awaited in the batched spawn+join: the peers'
+/// harness's `SPAWN_BATCH`.
+const SPAWN_BATCH: usize = 1_000;
+
+/// The sizes of the batches that spawn `n` tasks `batch` at a time.
+fn batches(n: usize, batch: usize) -> impl Iterator<Item = usize> {
+    (0..n).step_by(batch).map(move |start| batch.min(n - start))
+}
+
 async fn arm_and_cancel<F: Future>(future: F) {
     let mut future = std::pin::pin!(future);
     assert!(futures::poll!(future.as_mut()).is_pending());
 }
 
 mod corun_side {
-    use super::{arm_and_cancel, Measure, ONE_HOUR};
+    use super::{arm_and_cancel, batches, Measure, ONE_HOUR};
     use futures::channel::mpsc;
     use futures::StreamExt;
     use std::time::Duration;
 
-    pub fn spawn_join(n: usize) -> Measure {
+    pub fn spawn_join(n: usize, batch: usize) -> Measure {
         corun::run(async move {
             Measure::of_async(async {
-                let tasks: Vec<_> = (0..n).map(|_| corun::spawn(async {})).collect();
-                for task in tasks {
-                    task.await;
+                for size in batches(n, batch) {
+                    let tasks: Vec<_> = (0..size).map(|_| corun::spawn(async {})).collect();
+                    for task in tasks {
+                        task.await;
+                    }
                 }
             })
             .await
@@ -670,7 +701,7 @@ mod corun_side {
 }
 
 mod tokio_side {
-    use super::{arm_and_cancel, Measure, ONE_HOUR};
+    use super::{arm_and_cancel, batches, Measure, ONE_HOUR};
     use futures::channel::mpsc;
     use futures::StreamExt;
     use std::future::Future;
@@ -687,11 +718,13 @@ mod tokio_side {
         LocalSet::new().block_on(&runtime, f)
     }
 
-    pub fn spawn_join(n: usize) -> Measure {
+    pub fn spawn_join(n: usize, batch: usize) -> Measure {
         block_on(Measure::of_async(async {
-            let tasks: Vec<_> = (0..n).map(|_| spawn_local(async {})).collect();
-            for task in tasks {
-                task.await.unwrap();
+            for size in batches(n, batch) {
+                let tasks: Vec<_> = (0..size).map(|_| spawn_local(async {})).collect();
+                for task in tasks {
+                    task.await.unwrap();
+                }
             }
         }))
     }
@@ -763,19 +796,21 @@ mod tokio_side {
 }
 
 mod executor_side {
-    use super::{arm_and_cancel, yield_once, Measure, ONE_HOUR};
+    use super::{arm_and_cancel, batches, yield_once, Measure, ONE_HOUR};
     use async_executor::LocalExecutor;
     use futures::channel::mpsc;
     use futures::StreamExt;
     use futures_lite::future::block_on;
     use std::time::Duration;
 
-    pub fn spawn_join(n: usize) -> Measure {
+    pub fn spawn_join(n: usize, batch: usize) -> Measure {
         let ex = LocalExecutor::new();
         block_on(ex.run(Measure::of_async(async {
-            let tasks: Vec<_> = (0..n).map(|_| ex.spawn(async {})).collect();
-            for task in tasks {
-                task.await;
+            for size in batches(n, batch) {
+                let tasks: Vec<_> = (0..size).map(|_| ex.spawn(async {})).collect();
+                for task in tasks {
+                    task.await;
+                }
             }
         })))
     }
@@ -856,22 +891,24 @@ mod executor_side {
 }
 
 mod futures_side {
-    use super::{arm_and_cancel, yield_once, Measure, ONE_HOUR};
+    use super::{arm_and_cancel, batches, yield_once, Measure, ONE_HOUR};
     use futures::channel::mpsc;
     use futures::executor::LocalPool;
     use futures::task::LocalSpawnExt;
     use futures::StreamExt;
     use std::time::Duration;
 
-    pub fn spawn_join(n: usize) -> Measure {
+    pub fn spawn_join(n: usize, batch: usize) -> Measure {
         let mut pool = LocalPool::new();
         let spawner = pool.spawner();
         pool.run_until(Measure::of_async(async {
-            let tasks: Vec<_> = (0..n)
-                .map(|_| spawner.spawn_local_with_handle(async {}).unwrap())
-                .collect();
-            for task in tasks {
-                task.await;
+            for size in batches(n, batch) {
+                let tasks: Vec<_> = (0..size)
+                    .map(|_| spawner.spawn_local_with_handle(async {}).unwrap())
+                    .collect();
+                for task in tasks {
+                    task.await;
+                }
             }
         }))
     }

@@ -284,3 +284,66 @@ fn main_cancelled_from_another_thread_is_woken_and_cancelled() {
     });
     assert!(caught.is_err());
 }
+
+// A task registers with its loop only once a poll leaves it pending (a task done in its first
+// poll never touches the registry): a cancellation asked during that first poll finds no key to
+// wake the task through, so the task must wake itself for it as it registers. In each test below
+// nothing else wakes the task, and the virtual clock turns a lost wake into a timeout.
+
+#[test]
+fn a_task_cancelling_itself_during_its_first_poll_is_woken_and_cancelled() {
+    virtual_time().run(async {
+        let task = corun::spawn(async {
+            assert!(corun::current_task().unwrap().cancel());
+            std::future::pending::<()>().await;
+        });
+        let joined = corun::timeout(Duration::from_secs(60), task.join()).await;
+        assert!(joined.expect("woken for the cancellation").is_err());
+    });
+}
+
+#[test]
+fn a_task_ref_taken_during_the_first_poll_cancels_the_task_later() {
+    virtual_time().run(async {
+        let taken = Rc::new(Cell::new(None));
+        let put = taken.clone();
+        let task = corun::spawn(async move {
+            put.set(corun::current_task());
+            std::future::pending::<()>().await;
+        });
+        corun::yield_now().await;
+        let task_ref = taken.take().expect("the task ran its first poll");
+        assert!(task_ref.cancel());
+        let joined = corun::timeout(Duration::from_secs(60), task.join()).await;
+        let error = joined.expect("woken through the key it registered under");
+        assert!(error.unwrap_err().is_cancelled());
+    });
+}
+
+#[test]
+fn a_task_cancelled_from_another_thread_during_its_first_poll_is_woken_and_cancelled() {
+    use std::sync::mpsc;
+    corun::Config::new().handle_signals(false).run(async {
+        let (in_first_poll, wait_for_poll) = mpsc::channel::<()>();
+        let (cancelled, wait_for_cancel) = mpsc::channel::<()>();
+        let (give_back, handle_back) = mpsc::channel();
+        let task = corun::spawn(async move {
+            in_first_poll.send(()).unwrap();
+            // The other thread cancels while this first poll runs (before the task registers).
+            wait_for_cancel.recv().unwrap();
+            std::future::pending::<()>().await;
+        });
+        let canceller = std::thread::spawn(move || {
+            wait_for_poll.recv().unwrap();
+            assert!(task.cancel());
+            cancelled.send(()).unwrap();
+            give_back.send(task).unwrap();
+        });
+        corun::yield_now().await;
+        let task = handle_back.recv().unwrap();
+        canceller.join().unwrap();
+        let joined = corun::timeout(Duration::from_secs(30), task.join()).await;
+        let error = joined.expect("woken for the cancellation asked during its first poll");
+        assert!(error.unwrap_err().is_cancelled());
+    });
+}

@@ -73,7 +73,8 @@ use crate::validate::Kind;
 /// ## `debug`, `debug = true`, `debug = false`
 ///
 /// Turns the loop's debug mode on or off. Without the option, the `CORUN_DEBUG` environment
-/// variable decides (unset, `""`, `"0"`, `"false"`, `"no"` or `"off"`, in any case, mean off).
+/// variable decides (unset, `""`, `"0"`, `"false"`, `"no"` or `"off"`, in any case, mean off;
+/// read once per process, by the first run).
 ///
 /// ```
 /// #[corun::entry(debug)]

@@ -56,8 +56,9 @@ pub(crate) fn cancellable_ref(ctx: &Context, header: &Header) -> TaskRef {
 struct CancelWaker {
     shared: Arc<Shared>,
     id: TaskId,
-    /// The task's registry key when the reference was taken (a task is registered while it is
-    /// polled, and `current_task` is called from a poll).
+    /// The task's registry key when the reference was taken; `None` during the task's first
+    /// poll (it registers when that poll leaves it pending): the loop then finds the key through
+    /// the task's control (`Context::wake_task_at`).
     slot: Option<u32>,
 }
 

@@ -24,14 +24,33 @@ use crate::record::header::{Header, Shared, CANCEL_REQUESTED, CONTROLLED, COOPER
 use crate::record::id::TaskId;
 use crate::record::report::{self, Report, ReportKind};
 use crate::record::task_ref::TaskRef;
-use crate::report_sink::Handler;
+use crate::report_sink::{self, Handler};
 use crate::thread_pool::Threads;
+
+/// The main task being driven, for its control: made when `current_task` is first called in
+/// main, as a spawned task's is (most runs never ask, and a control is an allocation per run).
+struct MainControl {
+    id: TaskId,
+    /// Main's waker, which a control made for main wakes.
+    waker: Waker,
+    control: Option<Arc<Control>>,
+}
+
+/// A live spawned task with a control (see `controls`).
+struct Controlled {
+    id: TaskId,
+    control: Arc<Control>,
+    /// The task's registry key once it is registered: a control taken during the task's first
+    /// poll (before it registers) wakes it through this (see `wake_task_at`).
+    slot: Option<u32>,
+}
 
 /// Everything about the running loop that its tasks reach through the thread-local.
 pub(crate) struct Context {
     pub(crate) event_loop: Box<dyn EventLoop>,
     pub(crate) shared: Arc<Shared>,
-    /// The loop owns every live task: each registers its waker here on its first poll.
+    /// The loop owns every live task: each registers its waker here once a poll leaves it
+    /// pending (a task done in its first poll never does).
     tasks: RefCell<Registry>,
     /// The header of the task being polled, lent by it for the duration of the poll (see
     /// `as_task`; read only through `with_current`).
@@ -53,11 +72,13 @@ pub(crate) struct Context {
     pub(crate) slow_poll_threshold: Duration,
     /// Where the current (or last) run on this loop was started, for the nested-run panic.
     pub(crate) started_at: Cell<Option<&'static Location<'static>>>,
-    handler: Handler,
+    /// The exception handler; `None` for the default one (`report_sink::default_handler`),
+    /// which then costs no allocation per run.
+    handler: Option<Handler>,
     /// The controls of live spawned tasks that a cancellable `TaskRef` was taken of, sorted by
     /// id (few tasks have one), and the main task's while it is driven.
-    controls: RefCell<Vec<(TaskId, Arc<Control>)>>,
-    main_control: RefCell<Option<(TaskId, Arc<Control>)>>,
+    controls: RefCell<Vec<Controlled>>,
+    main_control: RefCell<Option<MainControl>>,
     /// Task panics not yet retrieved nor reported, each with its report for the loop's close and
     /// the flag of whoever settles it first (see `task::supervise::Unretrieved`). Only unsettled
     /// ones stay.
@@ -67,7 +88,11 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    pub(crate) fn new(event_loop: Box<dyn EventLoop>, debug: bool, handler: Handler) -> Self {
+    pub(crate) fn new(
+        event_loop: Box<dyn EventLoop>,
+        debug: bool,
+        handler: Option<Handler>,
+    ) -> Self {
         let shared = Arc::new(Shared::new(event_loop.unparker()));
         let threads = Threads::new(event_loop.unparker());
         Context {
@@ -105,8 +130,23 @@ impl Context {
         self.queued.get() > 0
     }
 
-    pub(crate) fn register_task(&self, waker: &Waker) -> u32 {
-        self.tasks.borrow_mut().insert(waker.clone())
+    /// Registers task `header`, whose poll left it pending for the first time, under a new key
+    /// (the header's `slot`). A cancellation asked during that poll had no key to wake the task
+    /// through (`wake_task_at`, `Header::send_cancel`): the task then wakes itself with `waker`,
+    /// and its next poll sees the request.
+    pub(crate) fn register_task(&self, header: &Header, waker: &Waker) {
+        let slot = self.tasks.borrow_mut().insert(waker.clone());
+        header.register(slot);
+        if header.has(CONTROLLED) {
+            let mut controls = self.controls.borrow_mut();
+            if let Ok(at) = controls.binary_search_by(|other| other.id.cmp(&header.id())) {
+                controls[at].slot = Some(slot);
+            }
+        }
+        self.apply_cancel_request(header);
+        if self.closing.get() || header.has(CANCEL_REQUESTED) {
+            waker.wake_by_ref();
+        }
     }
 
     pub(crate) fn deregister_task(&self, slot: u32) {
@@ -157,8 +197,10 @@ impl Context {
         self.wake_task_at(header.id(), header.slot());
     }
 
-    /// Wakes task `id`, registered under `slot` unless it was not polled yet: then it is queued,
-    /// and its first poll sees the request.
+    /// Wakes task `id`, registered under `slot` (or, for a task with a control, the key its
+    /// control learnt when the task registered). Without a key the task was not registered when
+    /// the request was made: it is queued or being polled, and its next poll, or its
+    /// registration, sees the request.
     pub(crate) fn wake_task_at(&self, id: TaskId, slot: Option<u32>) {
         // Tells task `id`'s `cancelled()` futures, wherever they are, and wakes them.
         let mut listening = Vec::new();
@@ -171,6 +213,11 @@ impl Context {
         for waker in listening {
             waker.wake();
         }
+        let slot = slot.or_else(|| {
+            let controls = self.controls.borrow();
+            let found = controls.binary_search_by(|other| other.id.cmp(&id));
+            found.ok().and_then(|at| controls[at].slot)
+        });
         let waker = slot.and_then(|slot| self.tasks.borrow().get(slot).cloned());
         if let Some(waker) = waker {
             waker.wake();
@@ -256,42 +303,68 @@ impl Context {
     /// Hands a report to the exception handler. A handler that panics is not allowed to unwind
     /// through the loop: its panic is printed instead.
     pub(crate) fn report(&self, report: &Report) {
-        if catch_unwind(AssertUnwindSafe(|| (self.handler)(report))).is_err() {
+        let handle = || match &self.handler {
+            Some(handler) => handler(report),
+            None => report_sink::default_handler(report),
+        };
+        if catch_unwind(AssertUnwindSafe(handle)).is_err() {
             eprintln!("corun: the exception handler panicked while handling: {report}");
         }
     }
 
     /// The control of live task `header` (see `record::control`), made with `waker` on first
-    /// use and kept until the task ends; the main task's is the one its driver set.
+    /// use and kept until the task ends; the main task's wakes the waker its driver set.
     pub(crate) fn control_for(
         &self,
         header: &Header,
         waker: impl FnOnce() -> Waker,
     ) -> Arc<Control> {
         let id = header.id();
-        if let Some((main, control)) = &*self.main_control.borrow() {
-            if *main == id {
-                return control.clone();
+        if let Some(main) = &mut *self.main_control.borrow_mut() {
+            if main.id == id {
+                let MainControl { waker, control, .. } = main;
+                return control
+                    .get_or_insert_with(|| Arc::new(Control::new(waker.clone())))
+                    .clone();
             }
         }
         let mut controls = self.controls.borrow_mut();
-        match controls.binary_search_by(|(other, _)| other.cmp(&id)) {
-            Ok(at) => controls[at].1.clone(),
+        match controls.binary_search_by(|other| other.id.cmp(&id)) {
+            Ok(at) => controls[at].control.clone(),
             Err(at) => {
                 let control = Arc::new(Control::new(waker()));
-                controls.insert(at, (id, control.clone()));
+                let slot = header.slot();
+                let controlled = Controlled {
+                    id,
+                    control: control.clone(),
+                    slot,
+                };
+                controls.insert(at, controlled);
                 header.set(CONTROLLED);
                 control
             }
         }
     }
 
-    /// Sets (or with `None` ends) the control of the main task being driven.
-    pub(crate) fn set_main_control(&self, control: Option<(TaskId, Arc<Control>)>) {
-        let previous = self.main_control.replace(control);
-        if let Some((_, control)) = previous {
+    /// Starts (with main's id and waker) or, with `None`, ends driving a main task: its
+    /// control, if one was made, answers `false` to later requests.
+    pub(crate) fn set_main_control(&self, main: Option<(TaskId, Waker)>) {
+        let main = main.map(|(id, waker)| MainControl {
+            id,
+            waker,
+            control: None,
+        });
+        let previous = self.main_control.replace(main);
+        if let Some(control) = previous.and_then(|previous| previous.control) {
             control.finish();
         }
+    }
+
+    /// Whether the main task being driven was asked to cancel through a `TaskRef`.
+    pub(crate) fn main_cancel_requested(&self) -> bool {
+        let main = self.main_control.borrow();
+        let control = main.as_ref().and_then(|main| main.control.as_ref());
+        control.is_some_and(|control| control.is_requested())
     }
 
     /// At the start of a poll of task `header`: turns a cancellation asked for through a
@@ -303,8 +376,8 @@ impl Context {
         }
         let requested = {
             let controls = self.controls.borrow();
-            let found = controls.binary_search_by(|(id, _)| id.cmp(&header.id()));
-            found.is_ok_and(|at| controls[at].1.is_requested())
+            let found = controls.binary_search_by(|other| other.id.cmp(&header.id()));
+            found.is_ok_and(|at| controls[at].control.is_requested())
         };
         if requested && !header.has(CANCEL_REQUESTED) {
             header.set(CANCEL_REQUESTED);
@@ -320,11 +393,11 @@ impl Context {
         let id = header.id();
         let removed = {
             let mut controls = self.controls.borrow_mut();
-            let found = controls.binary_search_by(|(other, _)| other.cmp(&id));
+            let found = controls.binary_search_by(|other| other.id.cmp(&id));
             found.ok().map(|at| controls.remove(at))
         };
-        if let Some((_, control)) = removed {
-            control.finish();
+        if let Some(removed) = removed {
+            removed.control.finish();
         }
     }
 

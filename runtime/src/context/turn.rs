@@ -18,6 +18,11 @@ pub(crate) const BUDGET: usize = 128;
 impl Context {
     /// Moves what other threads sent into the loop: the messages queued on entry.
     fn drain_remote(&self) {
+        // One atomic load when nothing came (the usual case): taking and iterating an empty
+        // queue cost about 50 instructions a turn, 400 of a 6,000-instruction `run()`.
+        if !self.shared.has_remote() {
+            return;
+        }
         for message in self.shared.take_all() {
             match message {
                 Remote::Run(runnable) => self.call_soon(Runnable::new(runnable)),

@@ -311,22 +311,31 @@ impl TimerQueue {
         self.timers[index as usize].waker.take()
     }
 
-    /// Drops every stale entry and every emptied bucket.
+    /// Drops every stale entry and every emptied bucket, except the bucket that took the last
+    /// timer while it is still open: arming and disarming in a loop (a `timeout` whose future
+    /// wins) goes on using it, where closing it at every sweep made the next arm open a new one
+    /// and push it on the heap (a sweep comes every 65 disarms there). The sweep works in place:
+    /// it used to collect the kept and emptied buckets into two new vectors.
     fn sweep(&mut self) {
-        let dues = std::mem::take(&mut self.heap).into_vec();
-        let (kept, emptied): (Vec<Due>, Vec<Due>) = dues
-            .into_iter()
-            .partition(|due| self.buckets[due.bucket as usize].live > 0);
-        let generations = &self.generations;
-        for due in &kept {
-            self.buckets[due.bucket as usize]
-                .entries
-                .retain(|&(index, generation)| generations[index as usize] == generation);
-        }
-        self.heap = BinaryHeap::from(kept);
-        for due in emptied {
+        let last_open = self.open.get(self.last_slot).copied().flatten();
+        let mut dues = std::mem::take(&mut self.heap).into_vec();
+        dues.retain(|&due| {
+            let bucket = &mut self.buckets[due.bucket as usize];
+            if bucket.live > 0 {
+                let generations = &self.generations;
+                bucket
+                    .entries
+                    .retain(|&(index, generation)| generations[index as usize] == generation);
+                return true;
+            }
+            if last_open == Some((due.deadline, due.bucket)) {
+                bucket.entries.clear();
+                return true;
+            }
             self.free_bucket(due);
-        }
+            false
+        });
+        self.heap = BinaryHeap::from(dues);
         self.stale = 0;
     }
 }

@@ -51,7 +51,8 @@ pub(crate) const SEND: u8 = 1 << 4;
 /// control for it, which the task's polls read. Without it a poll does not look for one.
 pub(crate) const CONTROLLED: u8 = 1 << 5;
 
-/// `slot` before the task's first poll registered it with its loop, and after it finished.
+/// `slot` before a poll left the task pending and registered it with its loop (a task done in
+/// its first poll never is), and after it finished.
 const UNREGISTERED: u32 = u32::MAX;
 
 /// Everything about a task that outlives a single poll.
@@ -83,7 +84,7 @@ impl Header {
     /// A header for a task of the loop behind `shared`. With `backtrace` (debug mode) the
     /// calling stack is captured as where the task was spawned, which costs microseconds.
     pub(crate) fn new(
-        name: Option<String>,
+        name: Option<Arc<str>>,
         location: &'static Location<'static>,
         shared: Arc<Shared>,
         flags: u8,
@@ -91,7 +92,7 @@ impl Header {
     ) -> Self {
         let extra = (name.is_some() || backtrace).then(|| {
             Box::new(Extra {
-                name: name.map(Arc::from),
+                name,
                 spawn_backtrace: backtrace.then(|| Arc::new(Backtrace::force_capture())),
             })
         });
@@ -157,9 +158,10 @@ impl Header {
         }
     }
 
-    /// Records the task's registry key, on its first poll. The fence pairs with the one in
-    /// `send_cancel`: either the poll that follows sees a cancellation requested from another
-    /// thread, or that thread sees the key and wakes the task through the loop.
+    /// Records the task's registry key, once a poll left the task pending. The fence pairs with
+    /// the one in `send_cancel`: either the check that follows (`Context::register_task`) sees a
+    /// cancellation requested from another thread, or that thread sees the key and wakes the task
+    /// through the loop.
     pub(crate) fn register(&self, slot: u32) {
         debug_assert_ne!(slot, UNREGISTERED);
         self.slot.store(slot, Ordering::Release);
@@ -179,7 +181,7 @@ impl Header {
     /// remote queue; a closed loop has no live tasks left to wake. The key read here may be stale
     /// by the time the loop uses it (the task finished and another took its key): the other task
     /// then gets one spurious wake, which futures allow. A task not registered yet sees the
-    /// request at its first poll (see `register`).
+    /// request at its next poll, or wakes itself for it when it registers (see `register`).
     pub(crate) fn send_cancel(&self) {
         fence(Ordering::SeqCst);
         let message = Remote::Cancel {

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::event_loop::EventLoop;
@@ -37,7 +37,8 @@ pub struct Config {
     pub(super) shutdown_grace: Duration,
     pub(super) exception_handler: Option<Handler>,
     pub(super) handle_signals: Option<bool>,
-    pub(super) main_name: String,
+    /// `None`: `"main"`.
+    pub(super) main_name: Option<String>,
     /// Sees every report after the exception handler (`run::testing`'s hook).
     pub(super) observer: Option<Handler>,
     /// The signals a worker of a `Workers` shares with the others (`run::workers`), instead of
@@ -63,7 +64,7 @@ impl fmt::Debug for Config {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("handle_signals", &self.handle_signals)
-            .field("main_name", &self.main_name)
+            .field("main_name", &self.main_name.as_deref().unwrap_or("main"))
             .finish_non_exhaustive()
     }
 }
@@ -87,7 +88,7 @@ impl Config {
             shutdown_grace: Duration::from_secs(5),
             exception_handler: None,
             handle_signals: None,
-            main_name: "main".to_owned(),
+            main_name: None,
             observer: None,
             shared_signals: None,
         }
@@ -95,7 +96,8 @@ impl Config {
 
     /// Turns debug mode on or off. Unset, it follows the `CORUN_DEBUG` environment variable:
     /// unset, `""`, `"0"`, `"false"`, `"no"` and `"off"` (in any case) mean off, anything else
-    /// on.
+    /// on. The variable is read once per process, by the first run that needs it (as the
+    /// process's configuration; a later `set_var` is not seen).
     ///
     /// In debug mode the loop also reports ([`ReportKind`](crate::ReportKind)): each poll that
     /// held the loop longer than the [slow-poll threshold](Self::slow_poll_threshold), each task
@@ -250,7 +252,7 @@ impl Config {
     /// assert_eq!(name, "serve");
     /// ```
     pub fn main_name(mut self, name: impl Into<String>) -> Self {
-        self.main_name = name.into();
+        self.main_name = Some(name.into());
         self
     }
 
@@ -264,16 +266,34 @@ impl Config {
 
 /// What a run needs of the config once the loop exists.
 pub(super) struct Settings {
-    pub(super) main_name: String,
+    pub(super) main_name: Arc<str>,
     pub(super) shutdown_grace: Duration,
     pub(super) shutdown_timeout: Duration,
     pub(super) handle_signals: Option<bool>,
     pub(super) shared_signals: Option<Arc<SharedSignals>>,
 }
 
+impl Settings {
+    /// The main task's name, as its header holds it. The default one is made once per process
+    /// (a run made three allocations for it: the config's `String`, its copy for the header and
+    /// the header's `Arc`).
+    pub(super) fn main_name(name: Option<String>) -> Arc<str> {
+        static MAIN: OnceLock<Arc<str>> = OnceLock::new();
+        match name {
+            Some(name) => Arc::from(name),
+            None => MAIN.get_or_init(|| Arc::from("main")).clone(),
+        }
+    }
+}
+
 /// Debug mode as `CORUN_DEBUG` asks: on unless it is unset or one of the values that mean off.
+/// Read once per process, by the first run that asks: reading it on every run (std's lock of
+/// the environment, `getenv`'s scan of every variable) was about 6 % of a `run()`
+/// (BENCHMARKS.md, "Where the time goes").
 pub(super) fn debug_from_env() -> bool {
-    std::env::var_os("CORUN_DEBUG").is_some_and(|value| !means_off(&value))
+    static FROM_ENV: OnceLock<bool> = OnceLock::new();
+    *FROM_ENV
+        .get_or_init(|| std::env::var_os("CORUN_DEBUG").is_some_and(|value| !means_off(&value)))
 }
 
 /// Whether a value of `CORUN_DEBUG` means off: empty, `0`, `false`, `no` or `off`, in any case

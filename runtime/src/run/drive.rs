@@ -16,7 +16,6 @@ use crate::context::core::Context;
 use crate::context::this_thread;
 use crate::context::turn::BUDGET;
 use crate::debug;
-use crate::record::control::Control;
 use crate::record::header::{Header, Remote, Shared, CANCEL_REQUESTED, COOPERATIVE};
 use crate::record::report::{Report, ReportKind};
 use crate::signals::{self, SignalGuard};
@@ -98,16 +97,14 @@ pub(super) fn drive_main<F: Future>(
 ) -> MainOutcome<F::Output> {
     let (main_waker, waker) = MainWaker::new(ctx.shared.clone());
     ctx.set_main(Some(header.task_ref()));
-    // `TaskRef::cancel` on main sets this and wakes main's turn.
-    let control = Arc::new(Control::new(waker.clone()));
-    ctx.set_main_control(Some((header.id(), control.clone())));
+    // `TaskRef::cancel` on main wakes main's turn through this waker.
+    ctx.set_main_control(Some((header.id(), waker.clone())));
     let _driven = MainDriven(ctx);
     let mut main = Main {
         ctx,
         header: &header,
         future: pin!(Some(future)),
         waker,
-        control,
         cancel_seen: false,
         by_signal: false,
     };
@@ -148,8 +145,6 @@ struct Main<'a, F> {
     header: &'a Header,
     future: Pin<&'a mut Option<F>>,
     waker: Waker,
-    /// Where `TaskRef::cancel` asks main to cancel.
-    control: Arc<Control>,
     /// A cancellation request was seen and main woken for it.
     cancel_seen: bool,
     /// A signal asked main to cancel (else only a `TaskRef` did): the run is then interrupted.
@@ -160,7 +155,7 @@ impl<F: Future> Main<'_, F> {
     /// Turns a signal received since the last look, or a request through main's `TaskRef`,
     /// into a cancellation of main.
     fn take_signal(&mut self, signals: Option<&SignalGuard>) {
-        if self.control.is_requested() && !self.header.has(CANCEL_REQUESTED) {
+        if self.ctx.main_cancel_requested() && !self.header.has(CANCEL_REQUESTED) {
             cancel::request_cancel(self.header);
         }
         if let Some(signal) = signals.and_then(SignalGuard::take_new) {

@@ -225,21 +225,24 @@ impl Runner {
                 None => Box::new(DefaultLoop::new()),
             };
             let debug = config.debug.unwrap_or_else(debug_from_env);
-            let handler = config
-                .exception_handler
-                .unwrap_or_else(|| Rc::new(report_sink::default_handler));
-            let handler: Handler = match config.observer {
-                Some(observer) => Rc::new(move |report: &Report| {
-                    handler(report);
-                    observer(report);
-                }),
-                None => handler,
+            let handler = match (config.exception_handler, config.observer) {
+                (handler, None) => handler,
+                (handler, Some(observer)) => {
+                    let both: Handler = Rc::new(move |report: &Report| {
+                        match &handler {
+                            Some(handler) => handler(report),
+                            None => report_sink::default_handler(report),
+                        }
+                        observer(report);
+                    });
+                    Some(both)
+                }
             };
             let mut ctx = Context::new(event_loop, debug, handler);
             ctx.slow_poll_threshold = config.slow_poll_threshold;
             let ctx = Rc::new(ctx);
             let settings = Settings {
-                main_name: config.main_name,
+                main_name: Settings::main_name(config.main_name),
                 shutdown_grace: config.shutdown_grace,
                 shutdown_timeout: config.shutdown_timeout,
                 handle_signals: config.handle_signals,

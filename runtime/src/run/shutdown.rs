@@ -12,6 +12,7 @@ use std::time::Duration;
 use super::config::Settings;
 use crate::context::core::Context;
 use crate::context::turn::BUDGET;
+use crate::event_loop::TimerId;
 use crate::record::report::{Report, ReportKind};
 use crate::signals::{self, SignalGuard};
 use crate::to_thread;
@@ -81,33 +82,36 @@ pub(super) fn shutdown(
 /// task still alive is dropped at its next turn, except cooperative ones, which get the shutdown
 /// grace.
 fn sweep(ctx: &Context, settings: &Settings, interruption: &mut Interruption<'_>) {
-    let grace = Arc::new(GraceWaker {
-        expired: AtomicBool::new(false),
-    });
     // Armed only when some task outlives the first sweeps (a cooperative one, finishing its
-    // cleanup): most runs end without a timer.
-    let mut grace_timer = None;
+    // cleanup): most runs end without a timer, and without allocating its waker.
+    let mut grace: Option<(Arc<GraceWaker>, TimerId)> = None;
     ctx.event_loop.drive(&mut || {
         if interruption.check(ctx) {
             return None;
         }
-        if grace.expired.load(Ordering::Acquire) && !ctx.is_forcing() {
+        let expired = grace
+            .as_ref()
+            .is_some_and(|(waker, _)| waker.expired.load(Ordering::Acquire));
+        if expired && !ctx.is_forcing() {
             ctx.start_forcing();
         }
         ctx.run_ready(&mut BUDGET.clone());
         if !ctx.has_ready() && ctx.live_tasks() == 0 && !ctx.shared.has_remote() {
             return None;
         }
-        if !ctx.has_ready() && grace_timer.is_none() {
+        if !ctx.has_ready() && grace.is_none() {
             let deadline = ctx.deadline_after(settings.shutdown_grace);
-            grace_timer = Some(
-                ctx.event_loop
-                    .add_timer(deadline, Waker::from(grace.clone())),
-            );
+            let waker = Arc::new(GraceWaker {
+                expired: AtomicBool::new(false),
+            });
+            let timer = ctx
+                .event_loop
+                .add_timer(deadline, Waker::from(waker.clone()));
+            grace = Some((waker, timer));
         }
         Some(ctx.park_mode())
     });
-    if let Some(timer) = grace_timer {
+    if let Some((_, timer)) = grace {
         ctx.event_loop.remove_timer(timer);
     }
 }

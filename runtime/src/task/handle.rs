@@ -156,7 +156,13 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let header = Header::new(name, location, self.shared.clone(), SEND, false);
+        let header = Header::new(
+            name.map(Arc::from),
+            location,
+            self.shared.clone(),
+            SEND,
+            false,
+        );
         let (runnable, task) = allocate(header, |header| supervise::supervise(header, future));
         // On the loop's own thread this queues the task directly; elsewhere it goes through the
         // remote queue and unparks the loop; on a closed loop the runnable, and so the future, is

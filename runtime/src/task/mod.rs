@@ -5,9 +5,9 @@
 //!
 //! A task is one `async_task` allocation holding the user's future wrapped by
 //! `supervise::supervise`, plus a `record::header::Header` shared by the future, the handle and
-//! the task's wakers. The loop owns every live task: a task is registered with its loop on its
-//! first poll and deregistered when its future is gone, so shutdown can find and cancel all of
-//! them. Uses the context, the loop layer, the record, `cancel` and `debug`; never the run.
+//! the task's wakers. The loop owns every live task: a task is registered with its loop once a
+//! poll leaves it pending (one done in its first poll never is) and deregistered when its future
+//! is gone, so shutdown can find and cancel all of them. Uses the context, the loop layer, the record, `cancel` and `debug`; never the run.
 
 pub(crate) mod current;
 pub(crate) mod error;

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::panic::Location;
+use std::sync::Arc;
 
 use super::join::Task;
 use super::supervise;
@@ -94,6 +95,7 @@ fn spawn_inner<F: Future + 'static>(
              corun::run or #[corun::entry], or use Handle::spawn from other threads"
         );
     };
+    let name = name.map(Arc::from);
     let header = Header::new(name, location, ctx.shared.clone(), 0, ctx.debug);
     let (runnable, task) = allocate(header, |header| supervise::supervise(header, future));
     ctx.call_soon(Runnable::new(runnable));

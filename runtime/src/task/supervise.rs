@@ -125,8 +125,8 @@ impl<F: Future> Future for Supervise<'_, F> {
 
 struct Supervisor<'a> {
     /// Lent to the loop context (as the current task) while the user's future is polled. Its
-    /// `slot` is the task's key in the loop's registry of live tasks, from the first poll until
-    /// the end.
+    /// `slot` is the task's key in the loop's registry of live tasks, from the end of the first
+    /// poll that left it pending until the end.
     header: &'a Header,
 }
 
@@ -138,9 +138,6 @@ impl Supervisor<'_> {
     ) -> Poll<Outcome<F::Output>> {
         let ctx = this_thread::current().expect("tasks are only polled by their loop");
         let header = self.header;
-        if header.slot().is_none() && !header.has(FINISHED) {
-            header.register(ctx.register_task(cx.waker()));
-        }
         ctx.apply_cancel_request(header);
 
         if ctx.must_cancel(header) {
@@ -179,6 +176,12 @@ impl Supervisor<'_> {
                 // Set once: a read is cheaper than a read-modify-write on every poll.
                 if !header.has(POLLED) {
                     header.set(POLLED);
+                }
+                // Registered once a poll leaves it pending: a task done in its first poll never
+                // touches the registry (a waker clone and drop, a slab entry, a fence: spawn +
+                // join 889 -> 803 instructions a task).
+                if header.slot().is_none() {
+                    ctx.register_task(header, cx.waker());
                 }
                 return Poll::Pending;
             }

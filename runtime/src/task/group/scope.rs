@@ -288,7 +288,13 @@ impl<'env, E: 'env> TaskGroup<'env, E> {
         let Some(ctx) = this_thread::current() else {
             panic!("a task group's child was spawned outside the loop running the group");
         };
-        let header = Header::new(name, location, ctx.shared.clone(), 0, ctx.debug);
+        let header = Header::new(
+            name.map(Arc::from),
+            location,
+            ctx.shared.clone(),
+            0,
+            ctx.debug,
+        );
         if inner.aborting.get() {
             header.set(CANCEL_REQUESTED);
         }
