@@ -1,9 +1,9 @@
 //! Debug mode: what the loop measures and reports only when `Config::debug` is on.
 //!
-//! - Slow polls: [`poll_timed`] times one poll of a task (spawned or main) and reports it when
-//!   it held the loop longer than the slow-poll threshold. Outside debug mode the poll paths
-//!   never come here: they branch once on `Context::debug` and call `Context::as_task` directly,
-//!   so they read no clock.
+//! - Slow polls: [`poll_timed`] times one poll of a task (spawned, main, a group's child) and
+//!   reports it when it held the loop longer than the slow-poll threshold. Every poll goes
+//!   through [`poll_as_task`], which outside debug mode branches once on `Context::debug` and
+//!   calls `Context::as_task` directly, so it reads no clock.
 //! - Cancellations: [`report_cancelled`] says which tasks the end of a run cancelled, which ones
 //!   outlived the shutdown grace, and which were cancelled before they ever ran.
 //! - Spawn backtraces: captured at spawn (see `Header::new`) and carried by
@@ -23,6 +23,17 @@ thread_local! {
     /// polled inside the poll of the task running the group): timed and reported on their own,
     /// so not counted again in the poll around them.
     static NESTED: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+}
+
+/// Runs `poll` as the task `header` (`Context::as_task`), timed by [`poll_timed`] in debug mode:
+/// what every poll of a task (spawned, main, a group's child) goes through. Outside debug mode
+/// its only cost is this branch.
+pub(crate) fn poll_as_task<R>(ctx: &Context, header: &Header, poll: impl FnOnce() -> R) -> R {
+    if ctx.debug {
+        poll_timed(ctx, header, poll)
+    } else {
+        ctx.as_task(header, poll)
+    }
 }
 
 /// Debug mode's version of `Context::as_task`: runs `poll` as the task `header`, and reports a

@@ -240,7 +240,23 @@ impl Context {
     /// Whether the task must stop being polled: it was asked to cancel (or the run is ending)
     /// and it is not a cooperative task still within the grace period.
     #[inline]
-    pub(crate) fn must_cancel(&self, header: &Header) -> bool {
+    /// At the start of a poll of task `header`: whether its future must be dropped now instead
+    /// of polled. It must when a cancellation was asked for (through a `TaskRef` too) or the run
+    /// is shutting down, unless the task listens on `cancelled()` and the shutdown does not force
+    /// it: it is then marked cooperative and polled, to finish on its own.
+    pub(crate) fn cancel_before_poll(&self, header: &Header) -> bool {
+        self.apply_cancel_request(header);
+        if !self.must_cancel(header) {
+            return false;
+        }
+        if self.is_listening(header.id()) && !self.forcing.get() {
+            header.set(COOPERATIVE);
+            return false;
+        }
+        true
+    }
+
+    fn must_cancel(&self, header: &Header) -> bool {
         if !(self.closing.get() || header.has(CANCEL_REQUESTED)) {
             return false;
         }

@@ -214,11 +214,7 @@ impl<F: Future> Main<'_, F> {
                     .poll(&mut cx)
             }))
         };
-        let polled = if ctx.debug {
-            debug::poll_timed(ctx, main, poll)
-        } else {
-            ctx.as_task(main, poll)
-        };
+        let polled = debug::poll_as_task(ctx, main, poll);
         match polled {
             Ok(Poll::Pending) => None,
             Ok(Poll::Ready(output)) => Some(Ok(Ok(output))),

@@ -13,7 +13,7 @@ use std::task::{Context as PollContext, Poll};
 use crate::context::core::Context;
 use crate::context::this_thread;
 use crate::debug;
-use crate::record::header::{Header, Shared, COOPERATIVE, FINISHED, POLLED};
+use crate::record::header::{Header, Shared, FINISHED, POLLED};
 use crate::record::report::{panic_message, Report, ReportKind};
 use crate::record::task_ref::TaskRef;
 
@@ -138,25 +138,18 @@ impl Supervisor<'_> {
     ) -> Poll<Outcome<F::Output>> {
         let ctx = this_thread::current().expect("tasks are only polled by their loop");
         let header = self.header;
-        ctx.apply_cancel_request(header);
-
-        if ctx.must_cancel(header) {
-            if ctx.is_listening(header.id()) && !ctx.is_forcing() {
-                // Cooperative: the task heard the request through `cancelled()`; let it finish.
-                header.set(COOPERATIVE);
-            } else {
-                let dropped = ctx.as_task(header, || {
-                    catch_unwind(AssertUnwindSafe(|| future.set(None)))
-                });
-                if ctx.debug {
-                    debug::report_cancelled(&ctx, header);
-                }
-                if let Err(payload) = dropped {
-                    ctx.report_panic(ReportKind::PanicWhileCancelling, header, &*payload);
-                }
-                self.finish(&ctx);
-                return Poll::Ready(Err(Box::new(Failure::Cancelled)));
+        if ctx.cancel_before_poll(header) {
+            let dropped = ctx.as_task(header, || {
+                catch_unwind(AssertUnwindSafe(|| future.set(None)))
+            });
+            if ctx.debug {
+                debug::report_cancelled(&ctx, header);
             }
+            if let Err(payload) = dropped {
+                ctx.report_panic(ReportKind::PanicWhileCancelling, header, &*payload);
+            }
+            self.finish(&ctx);
+            return Poll::Ready(Err(Box::new(Failure::Cancelled)));
         }
 
         let poll = || {
@@ -165,12 +158,7 @@ impl Supervisor<'_> {
                 future.expect("a finished task is not polled").poll(cx)
             }))
         };
-        // The only cost of debug mode when it is off: this branch.
-        let polled = if ctx.debug {
-            debug::poll_timed(&ctx, header, poll)
-        } else {
-            ctx.as_task(header, poll)
-        };
+        let polled = debug::poll_as_task(&ctx, header, poll);
         let outcome = match polled {
             Ok(Poll::Pending) => {
                 // Set once: a read is cheaper than a read-modify-write on every poll.

@@ -18,7 +18,7 @@ use crate::cancel::{cancelled, Cancelled};
 use crate::context::core::Context;
 use crate::context::this_thread;
 use crate::debug;
-use crate::record::header::{CANCEL_REQUESTED, CONTROLLED, COOPERATIVE, POLLED};
+use crate::record::header::{CANCEL_REQUESTED, CONTROLLED, POLLED};
 use crate::record::report::ReportKind;
 
 /// Runs `body` with a [`TaskGroup`] it spawns children into, and returns once the body and every
@@ -276,23 +276,13 @@ fn poll_child<'env, E>(ctx: &Context, group: &Inner<'env, E>, key: usize) {
         return;
     };
     let header = child.header();
-    ctx.apply_cancel_request(header);
-    if ctx.must_cancel(header) {
-        if ctx.is_listening(header.id()) && !ctx.is_forcing() {
-            // Cooperative: it heard the request through `cancelled()`; let it finish.
-            header.set(COOPERATIVE);
-        } else {
-            cancel_child(ctx, group, key, &child);
-            return;
-        }
+    if ctx.cancel_before_poll(header) {
+        cancel_child(ctx, group, key, &child);
+        return;
     }
     let mut child_cx = PollContext::from_waker(child.waker());
     let poll = || catch_unwind(AssertUnwindSafe(|| child.poll_future(&mut child_cx)));
-    let polled = if ctx.debug {
-        debug::poll_timed(ctx, header, poll)
-    } else {
-        ctx.as_task(header, poll)
-    };
+    let polled = debug::poll_as_task(ctx, header, poll);
     let failure = match polled {
         Ok(Poll::Pending) => {
             if !header.has(POLLED) {
