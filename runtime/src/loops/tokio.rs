@@ -117,8 +117,7 @@ impl TokioAlarm {
     fn close(&mut self) {
         self.closed = true;
         self.armed = None;
-        let sleep = self.sleep.take();
-        drop(sleep);
+        self.sleep = None;
     }
 }
 
@@ -133,8 +132,7 @@ impl Alarm for TokioAlarm {
             // inhibits the jump): no timer of ours in tokio's wheel. The job's end wakes the
             // loop, whose next turn arms the alarm again.
             self.armed = None;
-            let sleep = self.sleep.take();
-            drop(sleep);
+            self.sleep = None;
             return Poll::Pending;
         }
         let target = tokio::time::Instant::from_std(deadline);
