@@ -319,10 +319,7 @@ impl Context {
     /// Hands a report to the exception handler. A handler that panics is not allowed to unwind
     /// through the loop: its panic is printed instead.
     pub(crate) fn report(&self, report: &Report) {
-        let handle = || match &self.handler {
-            Some(handler) => handler(report),
-            None => report_sink::default_handler(report),
-        };
+        let handle = || report_sink::hand_to(self.handler.as_ref(), report);
         if catch_unwind(AssertUnwindSafe(handle)).is_err() {
             eprintln!("corun: the exception handler panicked while handling: {report}");
         }

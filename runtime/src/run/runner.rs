@@ -229,10 +229,7 @@ impl Runner {
                 (handler, None) => handler,
                 (handler, Some(observer)) => {
                     let both: Handler = Rc::new(move |report: &Report| {
-                        match &handler {
-                            Some(handler) => handler(report),
-                            None => report_sink::default_handler(report),
-                        }
+                        report_sink::hand_to(handler.as_ref(), report);
                         observer(report);
                     });
                     Some(both)
