@@ -244,6 +244,10 @@ impl Context {
     /// of polled. It must when a cancellation was asked for (through a `TaskRef` too) or the run
     /// is shutting down, unless the task listens on `cancelled()` and the shutdown does not force
     /// it: it is then marked cooperative and polled, to finish on its own.
+    // Inlined into every task poll, as the checks were before they moved here: without it
+    // ping-pong measured 1.06-1.08x tokio's in the peers' harness, with it 1.03-1.04x (1.02-1.05x
+    // before the move).
+    #[inline]
     pub(crate) fn cancel_before_poll(&self, header: &Header) -> bool {
         self.apply_cancel_request(header);
         if !self.must_cancel(header) {
