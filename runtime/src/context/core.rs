@@ -237,16 +237,13 @@ impl Context {
         }
     }
 
-    /// Whether the task must stop being polled: it was asked to cancel (or the run is ending)
-    /// and it is not a cooperative task still within the grace period.
-    #[inline]
     /// At the start of a poll of task `header`: whether its future must be dropped now instead
     /// of polled. It must when a cancellation was asked for (through a `TaskRef` too) or the run
     /// is shutting down, unless the task listens on `cancelled()` and the shutdown does not force
     /// it: it is then marked cooperative and polled, to finish on its own.
-    // Inlined into every task poll, as the checks were before they moved here: without it
-    // ping-pong measured 1.06-1.08x tokio's in the peers' harness, with it 1.03-1.04x (1.02-1.05x
-    // before the move).
+    // `#[inline]` as `apply_cancel_request` and `must_cancel`: every task's poll (generic, so
+    // compiled in the user's crate) calls it, and without LTO only an inline function can be
+    // inlined across crates.
     #[inline]
     pub(crate) fn cancel_before_poll(&self, header: &Header) -> bool {
         self.apply_cancel_request(header);
@@ -260,6 +257,9 @@ impl Context {
         true
     }
 
+    /// Whether the task must stop being polled: it was asked to cancel (or the run is ending)
+    /// and it is not a cooperative task still within the grace period.
+    #[inline]
     fn must_cancel(&self, header: &Header) -> bool {
         if !(self.closing.get() || header.has(CANCEL_REQUESTED)) {
             return false;
