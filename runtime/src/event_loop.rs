@@ -262,7 +262,7 @@ impl Runnable {
     /// ```
     pub fn task(&self) -> TaskRef {
         match &self.work {
-            Work::Task(runnable) => runnable.metadata().task_ref(),
+            Work::Task(runnable) => runnable.header().task_ref(),
             Work::Main(main) => TaskRef::clone(main),
         }
     }
@@ -284,7 +284,7 @@ impl fmt::Debug for Runnable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut debug = f.debug_struct("Runnable");
         match &self.work {
-            Work::Task(runnable) => debug.field("task", &runnable.metadata().name()),
+            Work::Task(runnable) => debug.field("task", &runnable.header().name()),
             Work::Main(main) => debug.field("task", &main.name()),
         };
         debug.finish()

@@ -65,7 +65,7 @@ impl Drop for EnterGuard {
 /// Queues a runnable on its loop directly when that loop is running on this thread.
 pub(crate) fn call_soon_local(runnable: RawRunnable) -> Result<(), RawRunnable> {
     match current() {
-        Some(ctx) if Arc::ptr_eq(&ctx.shared, &runnable.metadata().shared) => {
+        Some(ctx) if Arc::ptr_eq(&ctx.shared, &runnable.header().shared) => {
             ctx.call_soon(Runnable::new(runnable));
             Ok(())
         }

@@ -26,6 +26,7 @@ impl Context {
         for message in self.shared.take_all() {
             match message {
                 Remote::Run(runnable) => self.call_soon(Runnable::new(runnable)),
+                Remote::Wake(waker) => waker.wake(),
                 Remote::RunMain => {
                     if let Some(turn) = self.main_turn() {
                         self.call_soon(turn);
@@ -100,7 +101,7 @@ impl Context {
         for message in self.shared.take_all() {
             match message {
                 Remote::Run(runnable) => self.call_soon(Runnable::new(runnable)),
-                Remote::RunMain | Remote::Cancel { .. } => {}
+                Remote::Wake(_) | Remote::RunMain | Remote::Cancel { .. } => {}
                 Remote::Report(report) => self.report(&report),
             }
         }

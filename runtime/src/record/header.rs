@@ -1,6 +1,6 @@
 //! The task record: the per-task state shared by the task's future, its handle and its wakers,
 //! and the messages a task's loop gets from other threads. Layer 1 (the record): uses only the
-//! rest of `record` (ids, `TaskRef`, reports, the mailbox) and async-task's types.
+//! rest of `record` (ids, `TaskRef`, reports, the mailbox, the task allocation).
 
 use std::backtrace::Backtrace;
 use std::borrow::Cow;
@@ -8,25 +8,29 @@ use std::fmt;
 use std::panic::Location;
 use std::sync::atomic::{fence, AtomicU32, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::task::Waker;
 
 use super::id::TaskId;
 use super::mailbox::Mailbox;
+use super::raw_task;
 use super::report::Report;
 use super::task_ref::TaskRef;
 
-/// The runnable async-task hands out for every corun task.
-pub(crate) type RawRunnable = async_task::Runnable<Header>;
+/// A scheduled poll of a corun task.
+pub(crate) type RawRunnable = raw_task::RawRunnable<Header>;
 
-/// The handle async-task hands out for every corun task.
-pub(crate) type RawTask<T> = async_task::Task<T, Header>;
+/// The handle's side of a corun task.
+pub(crate) type RawTask<T> = raw_task::RawTask<T, Header>;
 
 /// The part of a loop other threads reach: its mailbox of [`Remote`] messages.
 pub(crate) type Shared = Mailbox<Remote>;
 
 /// What another thread can send to a loop.
 pub(crate) enum Remote {
-    /// A task woken (or spawned) from another thread.
+    /// A task spawned from another thread (`Handle::spawn`).
     Run(RawRunnable),
+    /// A task woken from another thread: the loop wakes it again on its own thread.
+    Wake(Waker),
     /// The main task woken from another thread.
     RunMain,
     /// `Task::cancel` called from another thread: the task's id, and its registry key as that
@@ -57,10 +61,10 @@ const UNREGISTERED: u32 = u32::MAX;
 
 /// Everything about a task that outlives a single poll.
 ///
-/// It lives inside the task's async-task allocation, as its metadata: the task's future borrows
-/// it, handles reach it through async-task's `metadata()`, and it goes away with the allocation.
-/// It is kept to 40 bytes (a test checks), since every idle task pays for each of them; what
-/// few tasks need (a name, a spawn backtrace) sits behind one pointer.
+/// It lives inside the task's allocation (`record::raw_task`), which hands it to every poll of the
+/// task's body and to the handle; a task group's child keeps one in its own record. It is kept
+/// to 40 bytes (a test checks), since every idle task pays for each of them; what few tasks need
+/// (a name, a spawn backtrace) sits behind one pointer.
 pub(crate) struct Header {
     id: TaskId,
     pub(crate) location: &'static Location<'static>,

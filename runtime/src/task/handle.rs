@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use super::join::Task;
 use super::spawn::{allocate, large, schedule};
-use super::supervise;
 use crate::context::this_thread;
 use crate::record::header::{Header, Shared, SEND};
 
@@ -163,7 +162,7 @@ impl Handle {
             SEND,
             false,
         );
-        let (runnable, task) = allocate(header, |header| supervise::supervise(header, future));
+        let (runnable, task) = allocate(header, future);
         // On the loop's own thread this queues the task directly; elsewhere it goes through the
         // remote queue and unparks the loop; on a closed loop the runnable, and so the future, is
         // dropped and the task is cancelled.

@@ -11,7 +11,7 @@ use std::task::{Context as PollContext, Poll};
 use super::error::TaskError;
 use super::supervise::{Failure, Outcome};
 use crate::cancel;
-use crate::record::header::{Header, RawTask, FINISHED};
+use crate::record::header::{Header, RawTask};
 use crate::record::id::TaskId;
 use crate::record::task_ref::name_or_default;
 
@@ -32,9 +32,9 @@ use crate::record::task_ref::name_or_default;
 /// });
 /// ```
 pub struct Task<T> {
-    /// `Some` until the handle is dropped (then detached); kept after the output is taken, so
-    /// that `name`, `id` and `is_finished` still answer.
-    inner: Option<RawTask<Outcome<T>>>,
+    /// Kept after the output is taken, so that `name`, `id` and `is_finished` still answer.
+    /// Dropping it detaches the task.
+    inner: RawTask<Outcome<T>>,
     /// The output (or panic) has been handed out.
     taken: bool,
     /// `Task-N`, made on the first call to `name` for a task spawned without a name.
@@ -44,17 +44,14 @@ pub struct Task<T> {
 impl<T> Task<T> {
     pub(crate) fn new(task: RawTask<Outcome<T>>) -> Self {
         Task {
-            inner: Some(task),
+            inner: task,
             taken: false,
             default_name: OnceLock::new(),
         }
     }
 
     fn header(&self) -> &Header {
-        self.inner
-            .as_ref()
-            .expect("a Task has its inner task until dropped")
-            .metadata()
+        self.inner.header()
     }
 
     /// The task's name: the one given to [`spawn_named`](crate::spawn_named), else `Task-N`.
@@ -98,7 +95,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.taken || self.inner.as_ref().is_none_or(|t| t.is_finished())
+        self.taken || self.inner.is_finished()
     }
 
     /// Asks the task to cancel. Returns `false` if it had already finished.
@@ -120,10 +117,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn cancel(&self) -> bool {
-        match &self.inner {
-            Some(inner) if !self.is_finished() => cancel::request_cancel(inner.metadata()),
-            _ => false,
-        }
+        !self.is_finished() && cancel::request_cancel(self.header())
     }
 
     /// A future of the task's outcome as a `Result`, instead of resuming its panic.
@@ -149,19 +143,11 @@ impl<T> Task<T> {
 
     fn poll_outcome(&mut self, cx: &mut PollContext<'_>) -> Poll<Result<T, TaskError>> {
         assert!(!self.taken, "a Task is not polled after it gave its output");
-        let inner = self
-            .inner
-            .as_mut()
-            .expect("a Task has its inner task until dropped");
-        // A task whose work was dropped without ever finishing (only when its loop had closed)
-        // has no output: async-task would panic if polled, so answer for it.
-        let outcome = if inner.is_finished() && !inner.metadata().has(FINISHED) {
-            Err(Box::new(Failure::Cancelled))
-        } else {
-            match Pin::new(inner).poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(outcome) => outcome,
-            }
+        let outcome = match self.inner.poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Some(outcome)) => outcome,
+            // Its runnable was dropped without running (only when its loop had closed): no output.
+            Poll::Ready(None) => Err(Box::new(Failure::Cancelled)),
         };
         self.taken = true;
         Poll::Ready(match outcome {
@@ -188,14 +174,6 @@ impl<T> Future for Task<T> {
                 this.name()
             ),
         })
-    }
-}
-
-impl<T> Drop for Task<T> {
-    fn drop(&mut self) {
-        if let Some(inner) = self.inner.take() {
-            inner.detach();
-        }
     }
 }
 

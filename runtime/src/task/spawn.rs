@@ -1,16 +1,20 @@
-//! Spawning: `spawn`, `spawn_named`, the one async-task allocation per task, and the schedule
-//! function every task's wakes go through. Layer 4 (tasks): uses the context, the loop layer, the
+//! Spawning: `spawn`, `spawn_named`, the one allocation per task, and how every task's wakes
+//! reach its loop. Layer 4 (tasks): uses the context, the loop layer, the
 //! record and `task::supervise`, `task::join`.
 
 use std::future::Future;
 use std::panic::Location;
+use std::rc::Rc;
 use std::sync::Arc;
+use std::task::Waker;
 
 use super::join::Task;
-use super::supervise;
+use super::supervise::{self, Outcome};
+use crate::context::core::Context;
 use crate::context::this_thread;
 use crate::event_loop::Runnable;
-use crate::record::header::{Header, RawRunnable, RawTask, Remote, SEND};
+use crate::record::header::{Header, RawRunnable, RawTask, Remote};
+use crate::record::raw_task::{self, Schedule};
 
 /// Starts running `future` as a new task on the running loop (asyncio's `create_task`).
 ///
@@ -97,70 +101,60 @@ fn spawn_inner<F: Future + 'static>(
     };
     let name = name.map(Arc::from);
     let header = Header::new(name, location, ctx.shared.clone(), 0, ctx.debug);
-    let (runnable, task) = allocate(header, |header| supervise::supervise(header, future));
+    let (runnable, task) = allocate(header, future);
     ctx.call_soon(Runnable::new(runnable));
     Task::new(task)
 }
 
-/// Makes the async-task allocation of a task: `header` becomes its metadata, and `body` makes
-/// the future from a reference to it, so the header is stored once, inside the task, and the
-/// future reaches it without a reference count.
-///
-/// A future that is not `Send` is polled and dropped only on the thread of the loop that
-/// `header.shared` belongs to. async-task's `spawn_local` would check the thread at every poll
-/// and drop through its `Checked` wrapper, which reborrows the whole future to read its thread
-/// id; Miri reports that as undefined behaviour for self-referential futures
-/// (smol-rs/async-task#102), and the check is redundant with the invariant below.
-pub(crate) fn allocate<'a, B, F>(header: Header, body: B) -> (RawRunnable, RawTask<F::Output>)
-where
-    B: FnOnce(&'a Header) -> F,
-    F: Future + 'a,
-{
-    // SAFETY: `spawn_unchecked` asks:
-    // - for a future that is not `'static`, that what it borrows other than the metadata
-    //   outlive its `Runnable`: `body` is given only the metadata to borrow (`'a` is the
-    //   metadata's lifetime, chosen by async-task), and every caller's future is otherwise
-    //   `'static` (`spawn` and `Handle::spawn` require `'static` futures);
-    // - for a schedule function that is not `Send + Sync + 'static`, conditions on its wakers:
-    //   `schedule` is a function item, all three;
-    // - for a future that is not `Send`, that its `Runnable` be used and dropped on the thread
-    //   that made it. `Handle::spawn`'s futures are `Send`, so this only concerns `spawn`, which
-    //   is called on the loop's thread (from a task or the driver, with the loop's context
-    //   installed), and every `Runnable` of such a task stays there:
-    // - `schedule` hands a `Runnable` to the loop directly only when that loop's context is
-    //   installed on the current thread (`this_thread::call_soon_local`); from any other thread it
-    //   goes into the loop's remote queue, which only the loop's thread drains (`drain_remote`,
-    //   `close_remote`), or, once that queue has closed, is leaked rather than dropped (see
-    //   `schedule`: only `SEND` tasks are dropped there);
-    // - the runtime runs `Runnable`s only in `Context::run_ready` and drops queued ones only in
-    //   `EventLoop::close`, both on the loop's thread;
-    // - the remote queue is closed and drained on the loop's thread before the context is
-    //   dropped (`shutdown`), and the `Shared` that owns it outlives the context only after that,
-    //   so no `Runnable` is ever dropped with it elsewhere.
-    unsafe {
-        async_task::Builder::new()
-            .metadata(header)
-            .spawn_unchecked(body, schedule)
+/// Makes the allocation of a task running `future` (wrapped by `supervise`), described by
+/// `header`: its first runnable, to queue, and its handle.
+pub(crate) fn allocate<F: Future + 'static>(
+    header: Header,
+    future: F,
+) -> (RawRunnable, RawTask<Outcome<F::Output>>) {
+    // SAFETY: `allocate` asks that a runnable of a body that is not `Send` be run and dropped on
+    // the thread of the loop `OnLoop::local` finds for `header`. Only `spawn` makes such tasks,
+    // on the loop's thread (from a task or the driver, with the loop's context installed), and
+    // every runnable of such a task stays there:
+    // - `raw_task` makes later runnables only in a wake on the loop's thread, which it tells by
+    //   `OnLoop::local`; a wake from any other thread sends a waker, never a runnable;
+    // - the runtime runs runnables only in `Context::run_ready` and drops queued ones only in
+    //   `EventLoop::close`, both on the loop's thread.
+    // `Handle::spawn`'s futures are `Send`: their first runnable may be dropped by the thread that
+    // made it, when the loop has closed (`schedule`).
+    unsafe { raw_task::allocate::<_, _, OnLoop>(header, supervise::supervise(future)) }
+}
+
+/// How corun's tasks reach their loop: directly on the loop's thread, through its mailbox from
+/// any other.
+enum OnLoop {}
+
+impl Schedule<Header> for OnLoop {
+    type Local = Rc<Context>;
+
+    fn local(header: &Header) -> Option<Rc<Context>> {
+        this_thread::current().filter(|ctx| Arc::ptr_eq(&ctx.shared, &header.shared))
+    }
+
+    fn call_soon(ctx: &Rc<Context>, runnable: RawRunnable) {
+        ctx.call_soon(Runnable::new(runnable));
+    }
+
+    fn wake_remote(header: &Header, waker: Waker) {
+        // A closed loop finished every task it owned: the wake is dropped.
+        drop(header.shared.send(Remote::Wake(waker)));
     }
 }
 
-/// The schedule function of every task: a wake on the loop's own thread queues the task on the
-/// loop directly; a wake from anywhere else goes through the loop's remote queue and unparks it.
+/// Queues a task's first runnable: on the loop directly when this is its thread, else through
+/// its remote queue, which unparks it (`Handle::spawn` from another thread).
 pub(crate) fn schedule(runnable: RawRunnable) {
     let runnable = match this_thread::call_soon_local(runnable) {
         Ok(()) => return,
         Err(runnable) => runnable,
     };
-    let shared = runnable.metadata().shared.clone();
-    if let Err(Remote::Run(rejected)) = shared.send(Remote::Run(runnable)) {
-        // The loop has closed. Its shutdown finished every task it owned, so only a task made by
-        // `Handle::spawn` after the close can get here, and its future is `Send`: drop it. A
-        // local task's future must not be dropped off its thread, so one would be leaked rather
-        // than turned into a panic inside someone's `wake`.
-        if rejected.metadata().has(SEND) {
-            drop(rejected);
-        } else {
-            std::mem::forget(rejected);
-        }
-    }
+    let shared = runnable.header().shared.clone();
+    // The loop has closed: only a `Handle::spawn` task, whose future is `Send`, gets here, and
+    // dropping its runnable drops the future and reports the task cancelled.
+    drop(shared.send(Remote::Run(runnable)));
 }

@@ -1,4 +1,4 @@
-//! The future the loop actually runs for a task: the user's future wrapped so that every poll
+//! The body the loop actually runs for a task: the user's future wrapped so that every poll
 //! knows its task, panics are caught, and cancellation drops the future between polls. Layer 4
 //! (tasks): uses the context, the record and `debug`.
 
@@ -14,14 +14,15 @@ use crate::context::core::Context;
 use crate::context::this_thread;
 use crate::debug;
 use crate::record::header::{Header, Shared, FINISHED, POLLED};
+use crate::record::raw_task::Body;
 use crate::record::report::{panic_message, Report, ReportKind};
 use crate::record::task_ref::TaskRef;
 
 /// How a task ended, as its handle receives it: its output, or why it has none.
 ///
 /// The failure is behind one pointer: the outcome shares its place in the task's allocation with
-/// the future (and, beside it, with async-task's own `Result` around it), so for a small output
-/// it must be no larger than one word for an idle task to cost no more than it has to. Failures
+/// the future, so for a small output it must be no larger than one word for an idle task to cost
+/// no more than it has to. Failures
 /// are the rare path; the allocation they cost is made only when a task panics or is cancelled.
 pub(crate) type Outcome<T> = Result<T, Box<Failure>>;
 
@@ -92,52 +93,36 @@ impl Drop for Unretrieved {
 }
 
 pin_project_lite::pin_project! {
-    /// The body of a task: the user's future behind its [`Supervisor`].
-    ///
-    /// A struct with a projected field rather than an `async fn` that pins the future in its own
-    /// state: one layer per poll instead of an async block around `poll_fn` (fewer instructions
-    /// and bytes per task), and no self-reference in the task's state.
-    pub(crate) struct Supervise<'a, F> {
-        // Dropped first, as the async fn dropped it, then the user's future.
-        supervisor: Supervisor<'a>,
+    /// The body of a task: the user's future, polled with the task's header at hand (`poll`),
+    /// and dropped between polls when the task is cancelled. A struct with a projected field
+    /// rather than an `async fn` that pins the future in its own state: one layer per poll
+    /// instead of an async block around `poll_fn`, and no self-reference in the task's state.
+    pub(crate) struct Supervise<F> {
         #[pin]
         future: Option<F>,
     }
 }
 
-/// Wraps `future` as the body of the task described by `header`, which lives in the same
-/// allocation (the task's metadata) and so outlives the body.
-pub(crate) fn supervise<F: Future>(header: &Header, future: F) -> Supervise<'_, F> {
+/// Wraps `future` as the body of a task.
+pub(crate) fn supervise<F: Future>(future: F) -> Supervise<F> {
     Supervise {
-        supervisor: Supervisor { header },
         future: Some(future),
     }
 }
 
-impl<F: Future> Future for Supervise<'_, F> {
+impl<F: Future + 'static> Body<Header> for Supervise<F> {
     type Output = Outcome<F::Output>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut PollContext<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        this.supervisor.poll(this.future, cx)
-    }
-}
-
-struct Supervisor<'a> {
-    /// Lent to the loop context (as the current task) while the user's future is polled. Its
-    /// `slot` is the task's key in the loop's registry of live tasks, from the end of the first
-    /// poll that left it pending until the end.
-    header: &'a Header,
-}
-
-impl Supervisor<'_> {
-    fn poll<F: Future>(
-        &mut self,
-        mut future: Pin<&mut Option<F>>,
+    /// Polls the user's future as task `header`: lent to the loop context as the current task
+    /// for the poll; its `slot` is the task's key in the loop's registry of live tasks, from the
+    /// end of the first poll that left it pending until the end.
+    fn poll(
+        self: Pin<&mut Self>,
+        header: &Header,
         cx: &mut PollContext<'_>,
-    ) -> Poll<Outcome<F::Output>> {
+    ) -> Poll<Self::Output> {
+        let mut future = self.project().future;
         let ctx = this_thread::current().expect("tasks are only polled by their loop");
-        let header = self.header;
         if ctx.cancel_before_poll(header) {
             let dropped = ctx.as_task(header, || {
                 catch_unwind(AssertUnwindSafe(|| future.set(None)))
@@ -148,7 +133,7 @@ impl Supervisor<'_> {
             if let Err(payload) = dropped {
                 ctx.report_panic(ReportKind::PanicWhileCancelling, header, &*payload);
             }
-            self.finish(&ctx);
+            finish(&ctx, header);
             return Poll::Ready(Err(Box::new(Failure::Cancelled)));
         }
 
@@ -185,26 +170,13 @@ impl Supervisor<'_> {
         if let Err(payload) = dropped {
             ctx.report_panic(ReportKind::PanicWhileCancelling, header, &*payload);
         }
-        self.finish(&ctx);
+        finish(&ctx, header);
         Poll::Ready(outcome)
     }
 
-    fn finish(&mut self, ctx: &Context) {
-        let header = self.header;
-        header.set(POLLED | FINISHED);
-        ctx.forget_listeners(header.id());
-        ctx.forget_control(header);
-        if let Some(slot) = header.unregister() {
-            ctx.deregister_task(slot);
-        }
-    }
-}
-
-impl Drop for Supervisor<'_> {
-    fn drop(&mut self) {
-        // Normally `finish` ran. If the loop dropped the task without finishing it (only when a
-        // loop is torn down without a shutdown), still forget it.
-        let header = self.header;
+    /// The loop dropped the task's runnable without running it (a loop closed without a
+    /// shutdown): the task is forgotten, then its future dropped.
+    fn abandon(self: Pin<&mut Self>, header: &Header) {
         if let Some(slot) = header.unregister() {
             header.set(FINISHED);
             if let Some(ctx) = this_thread::current() {
@@ -218,18 +190,25 @@ impl Drop for Supervisor<'_> {
     }
 }
 
+/// Marks task `header` finished and forgets it.
+fn finish(ctx: &Context, header: &Header) {
+    header.set(POLLED | FINISHED);
+    ctx.forget_listeners(header.id());
+    ctx.forget_control(header);
+    if let Some(slot) = header.unregister() {
+        ctx.deregister_task(slot);
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::any::Any;
     use std::mem::size_of;
 
     use super::Outcome;
 
-    /// The outcome of a task without output, wrapped as async-task stores it (with its `std`
-    /// feature, in a `Result` beside a panic payload), takes no more room than a small future.
+    /// The outcome of a task without output takes no more room than a small future.
     #[test]
-    fn outcome_of_a_unit_task_fits_in_two_words() {
+    fn outcome_of_a_unit_task_fits_in_a_word() {
         assert_eq!(size_of::<Outcome<()>>(), size_of::<usize>());
-        assert!(size_of::<Result<Outcome<()>, Box<dyn Any + Send>>>() <= 2 * size_of::<usize>());
     }
 }

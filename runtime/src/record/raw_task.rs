@@ -1,0 +1,552 @@
+//! A task's allocation: its header (`M`, corun's `record::header::Header`), its body (the future,
+//! then its output) and the state that its runnable, its handle and its wakers share. Layer 1
+//! (the record): imports nothing of the crate; what a wake does and how the body is polled come
+//! from above, through the [`Schedule`] and [`Body`] traits.
+//!
+//! corun's tasks run on their loop's thread; only their wakers, the handles of `Send` outputs
+//! and `Handle::spawn` cross threads. So the state is split by who may touch it:
+//!
+//! - **scheduling** (idle, queued, running, done: `Head::sched`) is read and written only on
+//!   the loop's thread, with plain loads and stores. A wake on that thread queues the task
+//!   directly; a wake anywhere else hands a counted waker to the loop's mailbox
+//!   ([`Schedule::wake_remote`]), and the loop wakes it again on its thread. A yield costs no
+//!   atomic read-modify-write.
+//! - **the reference count and the handle's part** (done, handle alive, awaiter stored) are one
+//!   atomic word, because the handle and the wakers may be anywhere. A spawn + join costs two
+//!   read-modify-writes of it (the completion, the handle's drop).
+//!
+//! async-task, which this replaces, keeps all of it in one atomic word, so that any thread may
+//! schedule and run a task: three locked instructions per yield and about a dozen per spawn +
+//! join, which monoio and glommio, with plain-integer `!Send` tasks, do not pay (BENCHMARKS.md,
+//! #18: yield 28 -> N ns, spawn + join 74 -> N ns).
+//!
+//! The loop holds one reference from the spawn until the body is gone (completed, or dropped by
+//! dropping its runnable): while the body exists the allocation does, so a runnable and the
+//! waker lent to a poll need no count of their own, and the last reference to go never finds a
+//! body to drop (which could be on the wrong thread).
+
+use std::cell::UnsafeCell;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::pin::Pin;
+use std::process::abort;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{fence, AtomicU32, AtomicU8, Ordering};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+/// The future a task runs, polled with its header at hand.
+pub(crate) trait Body<M>: 'static {
+    type Output;
+
+    /// Polls the body of task `header` once.
+    fn poll(self: Pin<&mut Self>, header: &M, cx: &mut Context<'_>) -> Poll<Self::Output>;
+
+    /// Called, on the loop's thread, just before a body that did not finish is dropped: its
+    /// runnable was dropped instead of run (a loop closed with work still queued).
+    fn abandon(self: Pin<&mut Self>, header: &M);
+}
+
+/// How a task's wakes reach its loop.
+pub(crate) trait Schedule<M>: 'static {
+    /// The loop, as code on its own thread reaches it.
+    type Local;
+
+    /// The loop of task `header`, if it is running on this thread.
+    fn local(header: &M) -> Option<Self::Local>;
+
+    /// Queues `runnable` on `local`.
+    fn call_soon(local: &Self::Local, runnable: RawRunnable<M>);
+
+    /// Hands `waker` to the loop of task `header` from another thread; the loop wakes it on its
+    /// own thread. Dropping it instead (a closed loop) is fine.
+    fn wake_remote(header: &M, waker: Waker);
+}
+
+// The handle's part of `Head::state`; the rest of the word counts references.
+/// The body is gone: the output (if any) is in the stage, for the handle.
+const COMPLETE: u32 = 1 << 0;
+/// The handle is alive: it takes the output, or drops it.
+const HANDLE: u32 = 1 << 1;
+/// The handle stored a waker in `awaiter`, for the completion to wake.
+const AWAITER: u32 = 1 << 2;
+/// One reference.
+const REF: u32 = 1 << 3;
+/// More references than this abort the process, as `Arc` does.
+const MAX_REFS: u32 = u32::MAX / REF / 2;
+
+// Scheduling, in `Head::sched`, on the loop's thread only.
+/// Not queued, not running: a wake queues it.
+const IDLE: u8 = 0;
+/// A runnable of it exists (queued, or about to be).
+const SCHEDULED: u8 = 1 << 0;
+/// Being polled; with `SCHEDULED`, woken during the poll: queued again after it.
+const RUNNING: u8 = 1 << 1;
+/// The body is gone: wakes do nothing.
+const DONE: u8 = 1 << 2;
+
+/// The start of every task's allocation: what the type-erased runnable, handle and wakers use.
+struct Head<M: 'static> {
+    vtable: &'static Vtable<M>,
+    /// `COMPLETE | HANDLE | AWAITER` and the reference count (`REF` each).
+    state: AtomicU32,
+    /// `IDLE`, `SCHEDULED`, `RUNNING`, `DONE`. Read and written only on the loop's thread (or by
+    /// `Handle::spawn`'s thread before the task reaches the loop), so plain (`Relaxed`) loads and
+    /// stores do: it is atomic only so that the head may be shared with other threads.
+    sched: AtomicU8,
+    /// The handle's waker, written by the handle only while `AWAITER` is clear and the task is
+    /// not complete; read by the completion (which saw `AWAITER` set) and by the handle.
+    awaiter: UnsafeCell<Option<Waker>>,
+    header: M,
+}
+
+/// The functions that know the body's and the schedule's types.
+struct Vtable<M: 'static> {
+    run: unsafe fn(NonNull<Head<M>>),
+    close: unsafe fn(NonNull<Head<M>>),
+    wake: unsafe fn(NonNull<Head<M>>),
+    /// Moves the output (if any) to the `Option<Output>` behind the second pointer.
+    take_output: unsafe fn(NonNull<Head<M>>, *mut ()),
+    dealloc: unsafe fn(NonNull<Head<M>>),
+}
+
+/// A whole task: the head first, so that a pointer to it is a pointer to the head.
+#[repr(C)]
+struct TaskCell<M: 'static, B: Body<M>, S> {
+    head: Head<M>,
+    stage: UnsafeCell<Stage<M, B>>,
+    _schedule: PhantomData<S>,
+}
+
+/// The body, then its output, in one place: a task holds one or the other.
+enum Stage<M, B: Body<M>> {
+    Running(B),
+    Finished(B::Output),
+    /// The output was taken or dropped, or the body was dropped without one.
+    Gone,
+}
+
+/// One scheduled poll of a task: owned by the loop's ready queue until run or dropped.
+/// Dropping it drops the body unfinished (see [`Body::abandon`]).
+pub(crate) struct RawRunnable<M: 'static> {
+    ptr: NonNull<Head<M>>,
+}
+
+// SAFETY: a runnable is made on the loop's thread (a wake there, `spawn`) and stays there, or is
+// made by `Handle::spawn` for a `Send` body and sent to the loop: only such runnables cross
+// threads (the remote queue carries wakers for every other wake).
+unsafe impl<M: Send + Sync + 'static> Send for RawRunnable<M> {}
+
+/// The handle's side of a task: its output, once complete.
+pub(crate) struct RawTask<T, M: 'static> {
+    ptr: NonNull<Head<M>>,
+    _output: PhantomData<T>,
+}
+
+// SAFETY: the handle touches only the atomic state, the header (`Send + Sync`), the awaiter
+// under the protocol above, and the output, which it moves out (hence `T: Send`).
+unsafe impl<T: Send, M: Send + Sync + 'static> Send for RawTask<T, M> {}
+// SAFETY: `&RawTask` reads only the atomic state and the header.
+unsafe impl<T, M: Sync + 'static> Sync for RawTask<T, M> {}
+// The output is never pinned: the handle moves it out.
+impl<T, M: 'static> Unpin for RawTask<T, M> {}
+
+/// Allocates a task running `body`, described by `header`: its first runnable (to queue) and its
+/// handle.
+///
+/// # Safety
+///
+/// Unless `B` is `Send`, the runnable must be run or dropped on the thread of the loop that `S`
+/// finds for `header` (`Schedule::local`), which runs every later runnable too.
+pub(crate) unsafe fn allocate<M: 'static, B: Body<M>, S: Schedule<M>>(
+    header: M,
+    body: B,
+) -> (RawRunnable<M>, RawTask<B::Output, M>) {
+    let cell = Box::new(TaskCell::<M, B, S> {
+        head: Head {
+            vtable: &TaskCell::<M, B, S>::VTABLE,
+            // The loop's reference and the handle's.
+            state: AtomicU32::new(HANDLE | 2 * REF),
+            sched: AtomicU8::new(SCHEDULED),
+            awaiter: UnsafeCell::new(None),
+            header,
+        },
+        stage: UnsafeCell::new(Stage::Running(body)),
+        _schedule: PhantomData,
+    });
+    let ptr = NonNull::from(Box::leak(cell)).cast::<Head<M>>();
+    (
+        RawRunnable { ptr },
+        RawTask {
+            ptr,
+            _output: PhantomData,
+        },
+    )
+}
+
+impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
+    const VTABLE: Vtable<M> = Vtable {
+        run: Self::run,
+        close: Self::close,
+        wake: Self::wake,
+        take_output: Self::take_output,
+        dealloc: Self::dealloc,
+    };
+
+    /// # Safety
+    ///
+    /// `ptr` is a live task of this type.
+    unsafe fn stage(ptr: NonNull<Head<M>>) -> *mut Stage<M, B> {
+        // SAFETY: the head is the first field of the `repr(C)` cell.
+        unsafe { (*ptr.cast::<Self>().as_ptr()).stage.get() }
+    }
+
+    /// Polls the body once, for the runnable given up by `RawRunnable::run`.
+    unsafe fn run(ptr: NonNull<Head<M>>) {
+        // SAFETY: the runnable stood for the loop's reference, held until `complete`.
+        let head = unsafe { ptr.as_ref() };
+        let header = &head.header;
+        head.set_sched(RUNNING);
+        // Lent, not counted: the loop's reference outlives the poll; a clone counts itself.
+        let waker = ManuallyDrop::new(unsafe { Waker::from_raw(Wakers::raw(ptr)) });
+        let mut cx = Context::from_waker(&waker);
+        // SAFETY: on the loop's thread (the runnable's contract), the only place the running body
+        // is touched; the stage is a field apart from the head, which the poll may read.
+        let stage = unsafe { &mut *Self::stage(ptr) };
+        let Stage::Running(body) = stage else {
+            unreachable!("a runnable stands for a task whose body is there");
+        };
+        // SAFETY: the body stays in place until the stage is overwritten below.
+        let body = unsafe { Pin::new_unchecked(body) };
+        match body.poll(header, &mut cx) {
+            Poll::Pending => {
+                if head.sched() & SCHEDULED != 0 {
+                    // Woken during its poll: queued again now, behind what is queued.
+                    head.set_sched(SCHEDULED);
+                    match S::local(header) {
+                        Some(local) => S::call_soon(&local, RawRunnable { ptr }),
+                        None => {
+                            head.set_sched(IDLE);
+                            waker.wake_by_ref();
+                        }
+                    }
+                } else {
+                    head.set_sched(IDLE);
+                }
+            }
+            Poll::Ready(output) => {
+                *stage = Stage::Finished(output);
+                head.set_sched(DONE);
+                // SAFETY: the body is gone and the output in place.
+                unsafe { Self::complete(ptr) };
+            }
+        }
+    }
+
+    /// Drops the body unfinished, for a runnable dropped instead of run.
+    unsafe fn close(ptr: NonNull<Head<M>>) {
+        // SAFETY: as in `run`.
+        let head = unsafe { ptr.as_ref() };
+        head.set_sched(DONE);
+        // SAFETY: as in `run`.
+        let stage = unsafe { &mut *Self::stage(ptr) };
+        if let Stage::Running(body) = stage {
+            // SAFETY: dropped in place just after.
+            unsafe { Pin::new_unchecked(body) }.abandon(&head.header);
+        }
+        *stage = Stage::Gone;
+        // SAFETY: the body is gone.
+        unsafe { Self::complete(ptr) };
+    }
+
+    /// Tells the handle the body is gone, and gives up the loop's reference.
+    unsafe fn complete(ptr: NonNull<Head<M>>) {
+        // SAFETY: the loop's reference is held until the end.
+        let head = unsafe { ptr.as_ref() };
+        let mut state = head.state.load(Ordering::Acquire);
+        loop {
+            // The usual case in one instruction: a handle to take the output, nobody to wake.
+            let alone = state & HANDLE != 0 && state & AWAITER == 0;
+            let next = if alone {
+                (state | COMPLETE) - REF
+            } else {
+                state | COMPLETE
+            };
+            match head.state.compare_exchange_weak(
+                state,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) if alone => return,
+                Ok(_) => break,
+                Err(actual) => state = actual,
+            }
+        }
+        if state & HANDLE == 0 {
+            // Nobody will take the output: dropped here, on the loop's thread.
+            // SAFETY: no handle, so the stage is the loop's alone.
+            unsafe { *Self::stage(ptr) = Stage::Gone };
+        }
+        if state & AWAITER != 0 {
+            // SAFETY: `AWAITER` was set when `COMPLETE` was: the handle no longer writes it.
+            if let Some(awaiter) = unsafe { &*head.awaiter.get() } {
+                awaiter.wake_by_ref();
+            }
+        }
+        // SAFETY: the loop's reference.
+        unsafe { drop_ref(ptr) };
+    }
+
+    /// A wake, from any thread.
+    unsafe fn wake(ptr: NonNull<Head<M>>) {
+        // SAFETY: the waker holds (or lends) a reference.
+        let head = unsafe { ptr.as_ref() };
+        let header = &head.header;
+        match S::local(header) {
+            Some(local) => match head.sched() {
+                IDLE => {
+                    head.set_sched(SCHEDULED);
+                    S::call_soon(&local, RawRunnable { ptr });
+                }
+                RUNNING => head.set_sched(RUNNING | SCHEDULED),
+                _ => {}
+            },
+            None => {
+                if head.state.load(Ordering::Acquire) & COMPLETE == 0 {
+                    // SAFETY: a counted waker of its own for the message.
+                    // SAFETY: the data `Wakers::raw` gives this task, whose waker holds a reference.
+                    let waker = unsafe { Waker::from_raw(Wakers::<M>::clone(ptr.as_ptr().cast())) };
+                    S::wake_remote(header, waker);
+                }
+            }
+        }
+    }
+
+    unsafe fn take_output(ptr: NonNull<Head<M>>, out: *mut ()) {
+        // SAFETY: called by the handle once `COMPLETE` is set: the stage is the handle's.
+        let stage = unsafe { &mut *Self::stage(ptr) };
+        let output = match std::mem::replace(stage, Stage::Gone) {
+            Stage::Finished(output) => Some(output),
+            Stage::Gone => None,
+            Stage::Running(_) => unreachable!("a complete task has no body"),
+        };
+        // SAFETY: the handle passes a pointer to its `Option<B::Output>`.
+        unsafe { *out.cast::<Option<B::Output>>() = output };
+    }
+
+    unsafe fn dealloc(ptr: NonNull<Head<M>>) {
+        // SAFETY: the last reference is gone: nothing else can reach the task. The stage holds no
+        // body (the loop's reference outlives it) and no output (the handle or the completion
+        // dropped it), so dropping it here, on whichever thread this is, drops nothing of theirs.
+        let cell = unsafe { Box::from_raw(ptr.cast::<Self>().as_ptr()) };
+        debug_assert!(matches!(unsafe { &*cell.stage.get() }, Stage::Gone));
+        drop(cell);
+    }
+}
+
+impl<M: 'static> RawRunnable<M> {
+    /// The task's header.
+    pub(crate) fn header(&self) -> &M {
+        // SAFETY: the runnable stands for the loop's reference.
+        unsafe { &self.ptr.as_ref().header }
+    }
+
+    /// Polls the task once.
+    pub(crate) fn run(self) {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: the runnable is given up to the run, which queues another if it must.
+        unsafe { (this.ptr.as_ref().vtable.run)(this.ptr) }
+    }
+}
+
+impl<M: 'static> Drop for RawRunnable<M> {
+    fn drop(&mut self) {
+        // SAFETY: as in `run`.
+        unsafe { (self.ptr.as_ref().vtable.close)(self.ptr) }
+    }
+}
+
+impl<T, M: 'static> RawTask<T, M> {
+    fn head(&self) -> &Head<M> {
+        // SAFETY: the handle holds a reference.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    /// The task's header.
+    pub(crate) fn header(&self) -> &M {
+        &self.head().header
+    }
+
+    /// Whether the body is gone.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.head().state.load(Ordering::Acquire) & COMPLETE != 0
+    }
+
+    /// The output once the task is complete: `None` if its body was dropped without finishing,
+    /// or the output was taken already.
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let head = self.head();
+        let mut state = head.state.load(Ordering::Acquire);
+        if state & COMPLETE == 0 {
+            if state & AWAITER != 0 {
+                // SAFETY: the completion only reads the awaiter; the handle alone writes it.
+                let stored = unsafe { &*head.awaiter.get() };
+                if stored.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    return Poll::Pending;
+                }
+                // Take the awaiter back before replacing it (the count may move meanwhile).
+                loop {
+                    match head.state.compare_exchange_weak(
+                        state,
+                        state & !AWAITER,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => {
+                            state &= !AWAITER;
+                            break;
+                        }
+                        Err(actual) if actual & COMPLETE != 0 => {
+                            state = actual;
+                            break;
+                        }
+                        Err(actual) => state = actual,
+                    }
+                }
+            }
+            if state & COMPLETE == 0 {
+                // SAFETY: `AWAITER` is clear and the task not complete: the completion does not
+                // read the awaiter, and only this handle writes it.
+                unsafe { *head.awaiter.get() = Some(cx.waker().clone()) };
+                loop {
+                    match head.state.compare_exchange_weak(
+                        state,
+                        state | AWAITER,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => return Poll::Pending,
+                        Err(actual) if actual & COMPLETE != 0 => break,
+                        Err(actual) => state = actual,
+                    }
+                }
+            }
+        }
+        Poll::Ready(self.take_output())
+    }
+
+    fn take_output(&mut self) -> Option<T> {
+        let mut output = None;
+        // SAFETY: complete (an acquire load or exchange saw it), so the stage is the handle's;
+        // `T` is the body's output type (the handle was made with it).
+        unsafe { (self.head().vtable.take_output)(self.ptr, ptr::from_mut(&mut output).cast()) };
+        output
+    }
+}
+
+impl<T, M: 'static> Drop for RawTask<T, M> {
+    fn drop(&mut self) {
+        // SAFETY: the handle holds a reference until the end of this function.
+        let head = unsafe { self.ptr.as_ref() };
+        let mut state = head.state.load(Ordering::Acquire);
+        loop {
+            if state & COMPLETE != 0 {
+                // The output is this handle's to drop, here.
+                drop(self.take_output());
+                break;
+            }
+            // Not complete: the completion will drop the output.
+            match head.state.compare_exchange_weak(
+                state,
+                state - HANDLE - REF,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                // The loop's reference is still there: not the last.
+                Ok(_) => return,
+                Err(actual) => state = actual,
+            }
+        }
+        let previous = head.state.fetch_sub(HANDLE | REF, Ordering::AcqRel);
+        if previous / REF == 1 {
+            // SAFETY: that was the last reference.
+            unsafe { (head.vtable.dealloc)(self.ptr) };
+        }
+    }
+}
+
+impl<M: 'static> Head<M> {
+    fn sched(&self) -> u8 {
+        self.sched.load(Ordering::Relaxed)
+    }
+
+    fn set_sched(&self, sched: u8) {
+        self.sched.store(sched, Ordering::Relaxed);
+    }
+}
+
+/// Gives up one reference; frees the task with the last.
+///
+/// # Safety
+///
+/// The caller holds a reference.
+unsafe fn drop_ref<M: 'static>(ptr: NonNull<Head<M>>) {
+    // SAFETY: a reference is held.
+    let head = unsafe { ptr.as_ref() };
+    if head.state.fetch_sub(REF, Ordering::Release) / REF == 1 {
+        fence(Ordering::Acquire);
+        // SAFETY: that was the last reference.
+        unsafe { (head.vtable.dealloc)(ptr) };
+    }
+}
+
+/// The wakers of tasks with header `M`: their data is the task's head.
+struct Wakers<M: 'static>(PhantomData<M>);
+
+impl<M: 'static> Wakers<M> {
+    const VTABLE: RawWakerVTable =
+        RawWakerVTable::new(Self::clone, Self::wake, Self::wake_by_ref, Self::drop);
+
+    fn raw(ptr: NonNull<Head<M>>) -> RawWaker {
+        RawWaker::new(ptr.as_ptr().cast_const().cast(), &Self::VTABLE)
+    }
+
+    /// # Safety
+    ///
+    /// `data` comes from `raw`, and its waker holds or lends a reference.
+    unsafe fn head(data: *const ()) -> NonNull<Head<M>> {
+        // SAFETY: `raw` made it from a `NonNull`.
+        unsafe { NonNull::new_unchecked(data.cast_mut().cast()) }
+    }
+
+    unsafe fn clone(data: *const ()) -> RawWaker {
+        // SAFETY: the waker's contract.
+        let ptr = unsafe { Self::head(data) };
+        // SAFETY: the waker cloned holds or lends a reference.
+        let previous = unsafe { ptr.as_ref() }.state.fetch_add(REF, Ordering::Relaxed);
+        if previous / REF > MAX_REFS {
+            abort();
+        }
+        Self::raw(ptr)
+    }
+
+    unsafe fn wake_by_ref(data: *const ()) {
+        // SAFETY: the waker's contract.
+        let ptr = unsafe { Self::head(data) };
+        // SAFETY: the waker holds or lends a reference.
+        unsafe { (ptr.as_ref().vtable.wake)(ptr) }
+    }
+
+    unsafe fn wake(data: *const ()) {
+        // SAFETY: the waker's own reference, given up after the wake.
+        unsafe {
+            Self::wake_by_ref(data);
+            Self::drop(data);
+        }
+    }
+
+    unsafe fn drop(data: *const ()) {
+        // SAFETY: a counted waker's reference.
+        unsafe { drop_ref(Self::head(data)) }
+    }
+}
