@@ -22,6 +22,7 @@ use crate::event_loop::{EventLoop, Runnable};
 use crate::record::control::Control;
 use crate::record::header::{Header, Shared, CANCEL_REQUESTED, CONTROLLED, COOPERATIVE};
 use crate::record::id::TaskId;
+use crate::record::raw_task::TaskPtr;
 use crate::record::report::{self, Report, ReportKind};
 use crate::record::task_ref::TaskRef;
 use crate::report_sink::{self, Handler};
@@ -49,9 +50,9 @@ struct Controlled {
 pub(crate) struct Context {
     pub(crate) event_loop: Box<dyn EventLoop>,
     pub(crate) shared: Arc<Shared>,
-    /// The loop owns every live task: each registers its waker here once a poll leaves it
-    /// pending (a task done in its first poll never does).
-    tasks: RefCell<Registry>,
+    /// The loop owns every live task: each registers here once a poll leaves it pending (a task
+    /// done in its first poll never does), until its body is dropped.
+    tasks: RefCell<Registry<TaskPtr<Header>>>,
     /// The header of the task being polled, lent by it for the duration of the poll (see
     /// `as_task`; read only through `with_current`).
     current: Cell<Option<NonNull<Header>>>,
@@ -132,10 +133,10 @@ impl Context {
 
     /// Registers task `header`, whose poll left it pending for the first time, under a new key
     /// (the header's `slot`). A cancellation asked during that poll had no key to wake the task
-    /// through (`wake_task_at`, `Header::send_cancel`): the task then wakes itself with `waker`,
-    /// and its next poll sees the request.
-    pub(crate) fn register_task(&self, header: &Header, waker: &Waker) {
-        let slot = self.tasks.borrow_mut().insert(waker.clone());
+    /// through (`wake_task_at`, `Header::send_cancel`): the task then wakes itself, and its next
+    /// poll sees the request. The task must stay registered only while its body is alive.
+    pub(crate) fn register_task(&self, header: &Header, task: TaskPtr<Header>) {
+        let slot = self.tasks.borrow_mut().insert(task);
         header.register(slot);
         if header.has(CONTROLLED) {
             let mut controls = self.controls.borrow_mut();
@@ -145,13 +146,13 @@ impl Context {
         }
         self.apply_cancel_request(header);
         if self.closing.get() || header.has(CANCEL_REQUESTED) {
-            waker.wake_by_ref();
+            // SAFETY: registered from its own poll: its body is alive.
+            unsafe { task.wake() };
         }
     }
 
     pub(crate) fn deregister_task(&self, slot: u32) {
-        let waker = self.tasks.borrow_mut().remove(slot);
-        drop(waker);
+        self.tasks.borrow_mut().remove(slot);
     }
 
     pub(crate) fn live_tasks(&self) -> usize {
@@ -218,9 +219,10 @@ impl Context {
             let found = controls.binary_search_by(|other| other.id.cmp(&id));
             found.ok().and_then(|at| controls[at].slot)
         });
-        let waker = slot.and_then(|slot| self.tasks.borrow().get(slot).cloned());
-        if let Some(waker) = waker {
-            waker.wake();
+        let task = slot.and_then(|slot| self.tasks.borrow().get(slot));
+        if let Some(task) = task {
+            // SAFETY: registered, so its body is alive (it deregisters as the body goes).
+            unsafe { task.wake() };
         }
     }
 
@@ -231,9 +233,14 @@ impl Context {
         for listener in self.listeners.borrow().iter() {
             listener.request(&mut wakers);
         }
-        wakers.extend(self.tasks.borrow().wakers().cloned());
+        let tasks: Vec<TaskPtr<Header>> = self.tasks.borrow().tasks().collect();
         for waker in wakers {
             waker.wake();
+        }
+        for task in tasks {
+            // SAFETY: registered a moment ago, so alive: a wake only queues work (on this loop,
+            // or another's for a listener's waker) and drops no task's body.
+            unsafe { task.wake() };
         }
     }
 

@@ -173,7 +173,10 @@ impl Header {
     }
 
     /// Forgets the registry key once the task's future is gone; returns it if it was set.
+    /// Only the loop's thread writes the key, so a task never registered (one done in its first
+    /// poll) is told by a plain load, without the swap's locked instruction.
     pub(crate) fn unregister(&self) -> Option<u32> {
+        self.slot()?;
         match self.slot.swap(UNREGISTERED, Ordering::AcqRel) {
             UNREGISTERED => None,
             slot => Some(slot),

@@ -38,8 +38,13 @@ use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 pub(crate) trait Body<M>: 'static {
     type Output;
 
-    /// Polls the body of task `header` once.
-    fn poll(self: Pin<&mut Self>, header: &M, cx: &mut Context<'_>) -> Poll<Self::Output>;
+    /// Polls the body of task `header` (at `task`) once.
+    fn poll(
+        self: Pin<&mut Self>,
+        header: &M,
+        task: TaskPtr<M>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Self::Output>;
 
     /// Called, on the loop's thread, just before a body that did not finish is dropped: its
     /// runnable was dropped instead of run (a loop closed with work still queued).
@@ -69,8 +74,10 @@ const COMPLETE: u32 = 1 << 0;
 const HANDLE: u32 = 1 << 1;
 /// The handle stored a waker in `awaiter`, for the completion to wake.
 const AWAITER: u32 = 1 << 2;
+/// With `COMPLETE`: the body was dropped unfinished, so there is no output.
+const CLOSED: u32 = 1 << 3;
 /// One reference.
-const REF: u32 = 1 << 3;
+const REF: u32 = 1 << 4;
 /// More references than this abort the process, as `Arc` does.
 const MAX_REFS: u32 = u32::MAX / REF / 2;
 
@@ -117,12 +124,14 @@ struct TaskCell<M: 'static, B: Body<M>, S> {
     _schedule: PhantomData<S>,
 }
 
-/// The body, then its output, in one place: a task holds one or the other.
-enum Stage<M, B: Body<M>> {
-    Running(B),
-    Finished(B::Output),
-    /// The output was taken or dropped, or the body was dropped without one.
-    Gone,
+/// The body, then its output, in one place: a task holds one, the other or neither. The state
+/// tells which, not a tag: the body until the loop marks the task `DONE` (`Head::sched`); then
+/// the output, unless `CLOSED`, until the handle takes or drops it (`RawTask::taken`), or the
+/// completion drops it when there is no handle. A tag would cost a word per task for most: an
+/// idle task's body and a small output fit in one (the heap per idle task, #18).
+union Stage<M, B: Body<M>> {
+    body: ManuallyDrop<B>,
+    output: ManuallyDrop<B::Output>,
 }
 
 /// One scheduled poll of a task: owned by the loop's ready queue until run or dropped.
@@ -139,6 +148,8 @@ unsafe impl<M: Send + Sync + 'static> Send for RawRunnable<M> {}
 /// The handle's side of a task: its output, once complete.
 pub(crate) struct RawTask<T, M: 'static> {
     ptr: NonNull<Head<M>>,
+    /// The output was handed out (or there was none): nothing is left to drop.
+    taken: bool,
     _output: PhantomData<T>,
 }
 
@@ -149,6 +160,31 @@ unsafe impl<T: Send, M: Send + Sync + 'static> Send for RawTask<T, M> {}
 unsafe impl<T, M: Sync + 'static> Sync for RawTask<T, M> {}
 // The output is never pinned: the handle moves it out.
 impl<T, M: 'static> Unpin for RawTask<T, M> {}
+
+/// A task's address, for its loop's registry of live tasks: one word, not counted. It stays
+/// valid while the task's body is alive (the loop's reference is held that long), which the
+/// registry knows: a task is in it from a poll that left it pending until its body is dropped.
+pub(crate) struct TaskPtr<M: 'static>(NonNull<Head<M>>);
+
+impl<M: 'static> Clone for TaskPtr<M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M: 'static> Copy for TaskPtr<M> {}
+
+impl<M: 'static> TaskPtr<M> {
+    /// Wakes the task, as its waker would.
+    ///
+    /// # Safety
+    ///
+    /// The task's body is alive.
+    pub(crate) unsafe fn wake(self) {
+        // SAFETY: a live body means a live task (the loop's reference).
+        unsafe { (self.0.as_ref().vtable.wake)(self.0) }
+    }
+}
 
 /// Allocates a task running `body`, described by `header`: its first runnable (to queue) and its
 /// handle.
@@ -170,7 +206,9 @@ pub(crate) unsafe fn allocate<M: 'static, B: Body<M>, S: Schedule<M>>(
             awaiter: UnsafeCell::new(None),
             header,
         },
-        stage: UnsafeCell::new(Stage::Running(body)),
+        stage: UnsafeCell::new(Stage {
+            body: ManuallyDrop::new(body),
+        }),
         _schedule: PhantomData,
     });
     let ptr = NonNull::from(Box::leak(cell)).cast::<Head<M>>();
@@ -178,6 +216,7 @@ pub(crate) unsafe fn allocate<M: 'static, B: Body<M>, S: Schedule<M>>(
         RawRunnable { ptr },
         RawTask {
             ptr,
+            taken: false,
             _output: PhantomData,
         },
     )
@@ -209,15 +248,14 @@ impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
         // Lent, not counted: the loop's reference outlives the poll; a clone counts itself.
         let waker = ManuallyDrop::new(unsafe { Waker::from_raw(Wakers::raw(ptr)) });
         let mut cx = Context::from_waker(&waker);
-        // SAFETY: on the loop's thread (the runnable's contract), the only place the running body
-        // is touched; the stage is a field apart from the head, which the poll may read.
-        let stage = unsafe { &mut *Self::stage(ptr) };
-        let Stage::Running(body) = stage else {
-            unreachable!("a runnable stands for a task whose body is there");
-        };
-        // SAFETY: the body stays in place until the stage is overwritten below.
-        let body = unsafe { Pin::new_unchecked(body) };
-        match body.poll(header, &mut cx) {
+        // SAFETY: the task is live (the loop's reference).
+        let stage = unsafe { Self::stage(ptr) };
+        // SAFETY: a runnable stands for a task whose body is there (not `DONE`); on the loop's
+        // thread (the runnable's contract), the only place the body is touched. The stage is a
+        // field apart from the head, which the poll may read. The body stays in place until it
+        // is dropped below.
+        let body = unsafe { Pin::new_unchecked(&mut *(*stage).body) };
+        match body.poll(header, TaskPtr(ptr), &mut cx) {
             Poll::Pending => {
                 if head.sched() & SCHEDULED != 0 {
                     // Woken during its poll: queued again now, behind what is queued.
@@ -234,10 +272,14 @@ impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
                 }
             }
             Poll::Ready(output) => {
-                *stage = Stage::Finished(output);
                 head.set_sched(DONE);
-                // SAFETY: the body is gone and the output in place.
-                unsafe { Self::complete(ptr) };
+                // SAFETY: the body is there, and never touched again (`DONE`); the output takes
+                // its place, for the handle.
+                unsafe {
+                    ManuallyDrop::drop(&mut (*stage).body);
+                    (*stage).output = ManuallyDrop::new(output);
+                    Self::complete(ptr, true);
+                }
             }
         }
     }
@@ -248,28 +290,29 @@ impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
         let head = unsafe { ptr.as_ref() };
         head.set_sched(DONE);
         // SAFETY: as in `run`.
-        let stage = unsafe { &mut *Self::stage(ptr) };
-        if let Stage::Running(body) = stage {
-            // SAFETY: dropped in place just after.
-            unsafe { Pin::new_unchecked(body) }.abandon(&head.header);
+        let stage = unsafe { Self::stage(ptr) };
+        // SAFETY: as in `run`; the body is dropped in place just after, and never touched again.
+        unsafe {
+            Pin::new_unchecked(&mut *(*stage).body).abandon(&head.header);
+            ManuallyDrop::drop(&mut (*stage).body);
+            Self::complete(ptr, false);
         }
-        *stage = Stage::Gone;
-        // SAFETY: the body is gone.
-        unsafe { Self::complete(ptr) };
     }
 
-    /// Tells the handle the body is gone, and gives up the loop's reference.
-    unsafe fn complete(ptr: NonNull<Head<M>>) {
+    /// Tells the handle the body is gone, leaving an output if `output`, and gives up the loop's
+    /// reference.
+    unsafe fn complete(ptr: NonNull<Head<M>>, output: bool) {
         // SAFETY: the loop's reference is held until the end.
         let head = unsafe { ptr.as_ref() };
+        let done = if output { COMPLETE } else { COMPLETE | CLOSED };
         let mut state = head.state.load(Ordering::Acquire);
         loop {
             // The usual case in one instruction: a handle to take the output, nobody to wake.
             let alone = state & HANDLE != 0 && state & AWAITER == 0;
             let next = if alone {
-                (state | COMPLETE) - REF
+                (state | done) - REF
             } else {
-                state | COMPLETE
+                state | done
             };
             match head.state.compare_exchange_weak(
                 state,
@@ -282,10 +325,10 @@ impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
                 Err(actual) => state = actual,
             }
         }
-        if state & HANDLE == 0 {
+        if state & HANDLE == 0 && output {
             // Nobody will take the output: dropped here, on the loop's thread.
-            // SAFETY: no handle, so the stage is the loop's alone.
-            unsafe { *Self::stage(ptr) = Stage::Gone };
+            // SAFETY: no handle, so the output is the loop's alone.
+            unsafe { ManuallyDrop::drop(&mut (*Self::stage(ptr)).output) };
         }
         if state & AWAITER != 0 {
             // SAFETY: `AWAITER` was set when `COMPLETE` was: the handle no longer writes it.
@@ -322,14 +365,14 @@ impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
         }
     }
 
+    /// Moves the output out, for a handle that saw `COMPLETE` and has not taken it yet.
     unsafe fn take_output(ptr: NonNull<Head<M>>, out: *mut ()) {
-        // SAFETY: called by the handle once `COMPLETE` is set: the stage is the handle's.
-        let stage = unsafe { &mut *Self::stage(ptr) };
-        let output = match std::mem::replace(stage, Stage::Gone) {
-            Stage::Finished(output) => Some(output),
-            Stage::Gone => None,
-            Stage::Running(_) => unreachable!("a complete task has no body"),
-        };
+        // SAFETY: the handle holds a reference.
+        let state = unsafe { ptr.as_ref() }.state.load(Ordering::Acquire);
+        // SAFETY: complete and not `CLOSED`: the output is there, and the handle's; it takes it
+        // once (`RawTask::taken`).
+        let output = (state & CLOSED == 0)
+            .then(|| unsafe { ManuallyDrop::take(&mut (*Self::stage(ptr)).output) });
         // SAFETY: the handle passes a pointer to its `Option<B::Output>`.
         unsafe { *out.cast::<Option<B::Output>>() = output };
     }
@@ -337,10 +380,8 @@ impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
     unsafe fn dealloc(ptr: NonNull<Head<M>>) {
         // SAFETY: the last reference is gone: nothing else can reach the task. The stage holds no
         // body (the loop's reference outlives it) and no output (the handle or the completion
-        // dropped it), so dropping it here, on whichever thread this is, drops nothing of theirs.
-        let cell = unsafe { Box::from_raw(ptr.cast::<Self>().as_ptr()) };
-        debug_assert!(matches!(unsafe { &*cell.stage.get() }, Stage::Gone));
-        drop(cell);
+        // dropped it); dropping the cell drops neither, only the head.
+        drop(unsafe { Box::from_raw(ptr.cast::<Self>().as_ptr()) });
     }
 }
 
@@ -380,6 +421,11 @@ impl<T, M: 'static> RawTask<T, M> {
     /// Whether the body is gone.
     pub(crate) fn is_finished(&self) -> bool {
         self.head().state.load(Ordering::Acquire) & COMPLETE != 0
+    }
+
+    /// Whether [`poll`](Self::poll) handed the output out (or found none) already.
+    pub(crate) fn taken(&self) -> bool {
+        self.taken
     }
 
     /// The output once the task is complete: `None` if its body was dropped without finishing,
@@ -437,6 +483,10 @@ impl<T, M: 'static> RawTask<T, M> {
 
     fn take_output(&mut self) -> Option<T> {
         let mut output = None;
+        if self.taken {
+            return output;
+        }
+        self.taken = true;
         // SAFETY: complete (an acquire load or exchange saw it), so the stage is the handle's;
         // `T` is the body's output type (the handle was made with it).
         unsafe { (self.head().vtable.take_output)(self.ptr, ptr::from_mut(&mut output).cast()) };
@@ -451,7 +501,8 @@ impl<T, M: 'static> Drop for RawTask<T, M> {
         let mut state = head.state.load(Ordering::Acquire);
         loop {
             if state & COMPLETE != 0 {
-                // The output is this handle's to drop, here.
+                // The output is this handle's to drop, here (spawn + join: a call of 30
+                // instructions saved when it was taken).
                 drop(self.take_output());
                 break;
             }
@@ -548,5 +599,266 @@ impl<M: 'static> Wakers<M> {
     unsafe fn drop(data: *const ()) {
         // SAFETY: a counted waker's reference.
         unsafe { drop_ref(Self::head(data)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The allocation on its own, with a header, body and schedule of the tests' making; these
+    //! run under Miri (`scripts/miri.sh`), which checks every reference count, the stage's
+    //! ownership and the frees.
+
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll, Wake, Waker};
+    use std::thread::{self, ThreadId};
+
+    use super::{allocate, Body, RawRunnable, RawTask, Schedule, TaskPtr};
+
+    /// The tests' header: which thread is the task's loop, and where its remote wakes go.
+    struct Meta {
+        loop_thread: ThreadId,
+        remote: Arc<Mutex<Vec<Waker>>>,
+        abandoned: Arc<AtomicUsize>,
+    }
+
+    thread_local! {
+        static READY: RefCell<VecDeque<RawRunnable<Meta>>> = const { RefCell::new(VecDeque::new()) };
+    }
+
+    enum Queue {}
+
+    impl Schedule<Meta> for Queue {
+        type Local = ();
+
+        fn local(header: &Meta) -> Option<()> {
+            (thread::current().id() == header.loop_thread).then_some(())
+        }
+
+        fn call_soon(_: &(), runnable: RawRunnable<Meta>) {
+            READY.with(|ready| ready.borrow_mut().push_back(runnable));
+        }
+
+        fn wake_remote(header: &Meta, waker: Waker) {
+            header.remote.lock().unwrap().push(waker);
+        }
+    }
+
+    struct Plain<F>(F);
+
+    impl<F: Future + 'static> Body<Meta> for Plain<F> {
+        type Output = F::Output;
+
+        fn poll(
+            self: Pin<&mut Self>,
+            _: &Meta,
+            _: TaskPtr<Meta>,
+            cx: &mut Context<'_>,
+        ) -> Poll<F::Output> {
+            // SAFETY: structural pinning of the only field; `Plain` moves nothing out.
+            unsafe { self.map_unchecked_mut(|plain| &mut plain.0) }.poll(cx)
+        }
+
+        fn abandon(self: Pin<&mut Self>, header: &Meta) {
+            header.abandoned.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn meta() -> Meta {
+        Meta {
+            loop_thread: thread::current().id(),
+            remote: Arc::default(),
+            abandoned: Arc::default(),
+        }
+    }
+
+    fn spawn<F: Future + 'static>(header: Meta, future: F) -> RawTask<F::Output, Meta> {
+        // SAFETY: every runnable is run or dropped on this thread, the loop's.
+        let (runnable, task) = unsafe { allocate::<_, _, Queue>(header, Plain(future)) };
+        Queue::call_soon(&(), runnable);
+        task
+    }
+
+    /// Runs queued work until none is left; returns how many polls that was.
+    fn run_all() -> usize {
+        let mut polls = 0;
+        while let Some(runnable) = READY.with(|ready| ready.borrow_mut().pop_front()) {
+            runnable.run();
+            polls += 1;
+        }
+        polls
+    }
+
+    fn queued() -> usize {
+        READY.with(|ready| ready.borrow().len())
+    }
+
+    #[derive(Default)]
+    struct CountWakes(AtomicUsize);
+
+    impl Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A future that wakes itself `times` times during its first poll, then finishes.
+    fn wakes_itself(times: usize) -> impl Future<Output = usize> {
+        let mut polled = false;
+        std::future::poll_fn(move |cx| {
+            if polled {
+                return Poll::Ready(times);
+            }
+            polled = true;
+            for _ in 0..times {
+                cx.waker().wake_by_ref();
+            }
+            Poll::Pending
+        })
+    }
+
+    fn poll_handle<T>(task: &mut RawTask<T, Meta>, waker: &Waker) -> Poll<Option<T>> {
+        task.poll(&mut Context::from_waker(waker))
+    }
+
+    #[test]
+    fn a_task_runs_to_its_output_and_the_handle_takes_it() {
+        let mut task = spawn(meta(), async { String::from("out") });
+        assert!(!task.is_finished());
+        assert_eq!(run_all(), 1);
+        assert!(task.is_finished());
+        let output = poll_handle(&mut task, Waker::noop());
+        assert_eq!(output, Poll::Ready(Some(String::from("out"))));
+        assert_eq!(poll_handle(&mut task, Waker::noop()), Poll::Ready(None), "taken once");
+    }
+
+    #[test]
+    fn wakes_during_a_poll_queue_the_task_once_after_it() {
+        let mut task = spawn(meta(), wakes_itself(3));
+        READY.with(|ready| ready.borrow_mut().pop_front().unwrap()).run();
+        assert_eq!(queued(), 1, "three wakes while running, one runnable");
+        assert_eq!(run_all(), 1);
+        assert_eq!(poll_handle(&mut task, Waker::noop()), Poll::Ready(Some(3)));
+    }
+
+    #[test]
+    fn a_wake_of_a_finished_task_does_nothing_and_its_last_waker_frees_it() {
+        let kept = Arc::new(Mutex::new(None::<Waker>));
+        let slot = kept.clone();
+        let task = spawn(meta(), async move {
+            std::future::poll_fn(|cx| {
+                *slot.lock().unwrap() = Some(cx.waker().clone());
+                Poll::Ready(())
+            })
+            .await;
+        });
+        let waker = {
+            run_all();
+            kept.lock().unwrap().take().unwrap()
+        };
+        waker.wake_by_ref();
+        assert_eq!(queued(), 0, "a finished task is not queued again");
+        drop(task);
+        // The waker outlives the handle and the body: the last reference frees the task.
+        waker.wake();
+    }
+
+    #[test]
+    fn a_wake_from_another_thread_reaches_the_loop_as_a_waker() {
+        let header = meta();
+        let remote = header.remote.clone();
+        let kept = Arc::new(Mutex::new(None::<Waker>));
+        let slot = kept.clone();
+        let mut task = spawn(header, async move {
+            let mut first = true;
+            std::future::poll_fn(|cx| {
+                if first {
+                    first = false;
+                    *slot.lock().unwrap() = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
+                Poll::Ready(7)
+            })
+            .await
+        });
+        run_all();
+        let waker = kept.lock().unwrap().take().unwrap();
+        thread::spawn(move || waker.wake()).join().unwrap();
+        assert_eq!(queued(), 0, "not queued from the other thread");
+        let wakes: Vec<Waker> = std::mem::take(&mut *remote.lock().unwrap());
+        assert_eq!(wakes.len(), 1);
+        wakes.into_iter().for_each(Waker::wake);
+        assert_eq!(run_all(), 1);
+        assert_eq!(poll_handle(&mut task, Waker::noop()), Poll::Ready(Some(7)));
+    }
+
+    #[test]
+    fn a_dropped_runnable_abandons_the_body_and_the_handle_gets_none() {
+        let header = meta();
+        let abandoned = header.abandoned.clone();
+        let held = Arc::new(());
+        let inside = held.clone();
+        let mut task = spawn(header, async move {
+            let _inside = inside;
+            std::future::pending::<()>().await
+        });
+        drop(READY.with(|ready| ready.borrow_mut().pop_front()));
+        assert_eq!(abandoned.load(Ordering::SeqCst), 1);
+        assert_eq!(Arc::strong_count(&held), 1, "the body was dropped");
+        assert!(task.is_finished());
+        assert_eq!(poll_handle(&mut task, Waker::noop()), Poll::Ready(None));
+    }
+
+    #[test]
+    fn an_output_nobody_takes_is_dropped_by_the_completion_or_the_handle() {
+        let output = Arc::new(());
+        let inside = output.clone();
+        let task = spawn(meta(), async move { inside });
+        drop(task);
+        assert_eq!(Arc::strong_count(&output), 2, "the body still holds it");
+        run_all();
+        assert_eq!(Arc::strong_count(&output), 1, "dropped at completion");
+
+        let inside = output.clone();
+        let task = spawn(meta(), async move { inside });
+        run_all();
+        assert_eq!(Arc::strong_count(&output), 2, "kept for the handle");
+        drop(task);
+        assert_eq!(Arc::strong_count(&output), 1, "dropped with the handle");
+    }
+
+    #[test]
+    fn the_completion_wakes_the_latest_awaiter_once() {
+        let mut task = spawn(meta(), wakes_itself(1));
+        let first = Arc::new(CountWakes::default());
+        let second = Arc::new(CountWakes::default());
+        let (first_waker, second_waker) = (Waker::from(first.clone()), Waker::from(second.clone()));
+        assert_eq!(poll_handle(&mut task, &first_waker), Poll::Pending);
+        assert_eq!(poll_handle(&mut task, &first_waker), Poll::Pending);
+        assert_eq!(poll_handle(&mut task, &second_waker), Poll::Pending);
+        run_all();
+        assert_eq!(first.0.load(Ordering::SeqCst), 0, "replaced");
+        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+        assert_eq!(poll_handle(&mut task, &second_waker), Poll::Ready(Some(1)));
+    }
+
+    #[test]
+    fn a_handle_on_another_thread_gets_the_output_as_the_loop_completes() {
+        let mut task = spawn(meta(), wakes_itself(2));
+        let woken = Arc::new(CountWakes::default());
+        let waker = Waker::from(woken.clone());
+        assert_eq!(poll_handle(&mut task, &waker), Poll::Pending);
+        let awaiting = thread::spawn(move || loop {
+            if let Poll::Ready(output) = poll_handle(&mut task, &waker) {
+                return output;
+            }
+            thread::yield_now();
+        });
+        run_all();
+        assert_eq!(awaiting.join().unwrap(), Some(2));
     }
 }

@@ -35,8 +35,6 @@ pub struct Task<T> {
     /// Kept after the output is taken, so that `name`, `id` and `is_finished` still answer.
     /// Dropping it detaches the task.
     inner: RawTask<Outcome<T>>,
-    /// The output (or panic) has been handed out.
-    taken: bool,
     /// `Task-N`, made on the first call to `name` for a task spawned without a name.
     default_name: OnceLock<Box<str>>,
 }
@@ -45,7 +43,6 @@ impl<T> Task<T> {
     pub(crate) fn new(task: RawTask<Outcome<T>>) -> Self {
         Task {
             inner: task,
-            taken: false,
             default_name: OnceLock::new(),
         }
     }
@@ -95,7 +92,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.taken || self.inner.is_finished()
+        self.inner.is_finished()
     }
 
     /// Asks the task to cancel. Returns `false` if it had already finished.
@@ -142,14 +139,16 @@ impl<T> Task<T> {
     }
 
     fn poll_outcome(&mut self, cx: &mut PollContext<'_>) -> Poll<Result<T, TaskError>> {
-        assert!(!self.taken, "a Task is not polled after it gave its output");
+        assert!(
+            !self.inner.taken(),
+            "a Task is not polled after it gave its output"
+        );
         let outcome = match self.inner.poll(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(Some(outcome)) => outcome,
             // Its runnable was dropped without running (only when its loop had closed): no output.
             Poll::Ready(None) => Err(Box::new(Failure::Cancelled)),
         };
-        self.taken = true;
         Poll::Ready(match outcome {
             Ok(output) => Ok(output),
             Err(failure) => match *failure {

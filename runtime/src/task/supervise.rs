@@ -14,7 +14,7 @@ use crate::context::core::Context;
 use crate::context::this_thread;
 use crate::debug;
 use crate::record::header::{Header, Shared, FINISHED, POLLED};
-use crate::record::raw_task::Body;
+use crate::record::raw_task::{Body, TaskPtr};
 use crate::record::report::{panic_message, Report, ReportKind};
 use crate::record::task_ref::TaskRef;
 
@@ -119,6 +119,7 @@ impl<F: Future + 'static> Body<Header> for Supervise<F> {
     fn poll(
         self: Pin<&mut Self>,
         header: &Header,
+        task: TaskPtr<Header>,
         cx: &mut PollContext<'_>,
     ) -> Poll<Self::Output> {
         let mut future = self.project().future;
@@ -151,10 +152,10 @@ impl<F: Future + 'static> Body<Header> for Supervise<F> {
                     header.set(POLLED);
                 }
                 // Registered once a poll leaves it pending: a task done in its first poll never
-                // touches the registry (a waker clone and drop, a slab entry, a fence: spawn +
-                // join 889 -> 803 instructions a task).
+                // touches the registry (an entry, a fence: spawn + join 889 -> 803 instructions a
+                // task). Its body is alive until `finish` or `abandon` deregisters it.
                 if header.slot().is_none() {
-                    ctx.register_task(header, cx.waker());
+                    ctx.register_task(header, task);
                 }
                 return Poll::Pending;
             }
