@@ -53,14 +53,11 @@ pub(crate) trait Body<M>: 'static {
 
 /// How a task's wakes reach its loop.
 pub(crate) trait Schedule<M>: 'static {
-    /// The loop, as code on its own thread reaches it.
-    type Local;
+    /// Whether the loop of task `header` is running on this thread. Asked at every wake.
+    fn is_local(header: &M) -> bool;
 
-    /// The loop of task `header`, if it is running on this thread.
-    fn local(header: &M) -> Option<Self::Local>;
-
-    /// Queues `runnable` on `local`.
-    fn call_soon(local: &Self::Local, runnable: RawRunnable<M>);
+    /// Queues `runnable` on its loop, which runs on this thread.
+    fn call_soon(runnable: RawRunnable<M>);
 
     /// Hands `waker` to the loop of task `header` from another thread; the loop wakes it on its
     /// own thread. Dropping it instead (a closed loop) is fine.
@@ -192,7 +189,7 @@ impl<M: 'static> TaskPtr<M> {
 /// # Safety
 ///
 /// Unless `B` is `Send`, the runnable must be run or dropped on the thread of the loop that `S`
-/// finds for `header` (`Schedule::local`), which runs every later runnable too.
+/// finds for `header` (`Schedule::is_local`), which runs every later runnable too.
 pub(crate) unsafe fn allocate<M: 'static, B: Body<M>, S: Schedule<M>>(
     header: M,
     body: B,
@@ -260,13 +257,7 @@ impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
                 if head.sched() & SCHEDULED != 0 {
                     // Woken during its poll: queued again now, behind what is queued.
                     head.set_sched(SCHEDULED);
-                    match S::local(header) {
-                        Some(local) => S::call_soon(&local, RawRunnable { ptr }),
-                        None => {
-                            head.set_sched(IDLE);
-                            waker.wake_by_ref();
-                        }
-                    }
+                    S::call_soon(RawRunnable { ptr });
                 } else {
                     head.set_sched(IDLE);
                 }
@@ -314,12 +305,10 @@ impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
             } else {
                 state | done
             };
-            match head.state.compare_exchange_weak(
-                state,
-                next,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
+            match head
+                .state
+                .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) if alone => return,
                 Ok(_) => break,
                 Err(actual) => state = actual,
@@ -345,23 +334,21 @@ impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
         // SAFETY: the waker holds (or lends) a reference.
         let head = unsafe { ptr.as_ref() };
         let header = &head.header;
-        match S::local(header) {
-            Some(local) => match head.sched() {
+        if S::is_local(header) {
+            match head.sched() {
                 IDLE => {
                     head.set_sched(SCHEDULED);
-                    S::call_soon(&local, RawRunnable { ptr });
+                    S::call_soon(RawRunnable { ptr });
                 }
+                // A task waking itself (a yield) only marks itself, and is queued after its poll.
                 RUNNING => head.set_sched(RUNNING | SCHEDULED),
                 _ => {}
-            },
-            None => {
-                if head.state.load(Ordering::Acquire) & COMPLETE == 0 {
-                    // SAFETY: a counted waker of its own for the message.
-                    // SAFETY: the data `Wakers::raw` gives this task, whose waker holds a reference.
-                    let waker = unsafe { Waker::from_raw(Wakers::<M>::clone(ptr.as_ptr().cast())) };
-                    S::wake_remote(header, waker);
-                }
             }
+        } else if head.state.load(Ordering::Acquire) & COMPLETE == 0 {
+            // A counted waker of its own for the message. SAFETY: the data `Wakers::raw` gives
+            // this task, whose waker holds a reference.
+            let waker = unsafe { Waker::from_raw(Wakers::<M>::clone(ptr.as_ptr().cast())) };
+            S::wake_remote(header, waker);
         }
     }
 
@@ -574,7 +561,9 @@ impl<M: 'static> Wakers<M> {
         // SAFETY: the waker's contract.
         let ptr = unsafe { Self::head(data) };
         // SAFETY: the waker cloned holds or lends a reference.
-        let previous = unsafe { ptr.as_ref() }.state.fetch_add(REF, Ordering::Relaxed);
+        let previous = unsafe { ptr.as_ref() }
+            .state
+            .fetch_add(REF, Ordering::Relaxed);
         if previous / REF > MAX_REFS {
             abort();
         }
@@ -633,13 +622,11 @@ mod tests {
     enum Queue {}
 
     impl Schedule<Meta> for Queue {
-        type Local = ();
-
-        fn local(header: &Meta) -> Option<()> {
-            (thread::current().id() == header.loop_thread).then_some(())
+        fn is_local(header: &Meta) -> bool {
+            thread::current().id() == header.loop_thread
         }
 
-        fn call_soon(_: &(), runnable: RawRunnable<Meta>) {
+        fn call_soon(runnable: RawRunnable<Meta>) {
             READY.with(|ready| ready.borrow_mut().push_back(runnable));
         }
 
@@ -679,7 +666,7 @@ mod tests {
     fn spawn<F: Future + 'static>(header: Meta, future: F) -> RawTask<F::Output, Meta> {
         // SAFETY: every runnable is run or dropped on this thread, the loop's.
         let (runnable, task) = unsafe { allocate::<_, _, Queue>(header, Plain(future)) };
-        Queue::call_soon(&(), runnable);
+        Queue::call_soon(runnable);
         task
     }
 
@@ -733,13 +720,19 @@ mod tests {
         assert!(task.is_finished());
         let output = poll_handle(&mut task, Waker::noop());
         assert_eq!(output, Poll::Ready(Some(String::from("out"))));
-        assert_eq!(poll_handle(&mut task, Waker::noop()), Poll::Ready(None), "taken once");
+        assert_eq!(
+            poll_handle(&mut task, Waker::noop()),
+            Poll::Ready(None),
+            "taken once"
+        );
     }
 
     #[test]
     fn wakes_during_a_poll_queue_the_task_once_after_it() {
         let mut task = spawn(meta(), wakes_itself(3));
-        READY.with(|ready| ready.borrow_mut().pop_front().unwrap()).run();
+        READY
+            .with(|ready| ready.borrow_mut().pop_front().unwrap())
+            .run();
         assert_eq!(queued(), 1, "three wakes while running, one runnable");
         assert_eq!(run_all(), 1);
         assert_eq!(poll_handle(&mut task, Waker::noop()), Poll::Ready(Some(3)));

@@ -4,13 +4,11 @@
 
 use std::future::Future;
 use std::panic::Location;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Waker;
 
 use super::join::Task;
 use super::supervise::{self, Outcome};
-use crate::context::core::Context;
 use crate::context::this_thread;
 use crate::event_loop::Runnable;
 use crate::record::header::{Header, RawRunnable, RawTask, Remote};
@@ -113,11 +111,11 @@ pub(crate) fn allocate<F: Future + 'static>(
     future: F,
 ) -> (RawRunnable, RawTask<Outcome<F::Output>>) {
     // SAFETY: `allocate` asks that a runnable of a body that is not `Send` be run and dropped on
-    // the thread of the loop `OnLoop::local` finds for `header`. Only `spawn` makes such tasks,
+    // the thread of the loop `OnLoop::is_local` finds for `header`. Only `spawn` makes such tasks,
     // on the loop's thread (from a task or the driver, with the loop's context installed), and
     // every runnable of such a task stays there:
     // - `raw_task` makes later runnables only in a wake on the loop's thread, which it tells by
-    //   `OnLoop::local`; a wake from any other thread sends a waker, never a runnable;
+    //   `OnLoop::is_local`; a wake from any other thread sends a waker, never a runnable;
     // - the runtime runs runnables only in `Context::run_ready` and drops queued ones only in
     //   `EventLoop::close`, both on the loop's thread.
     // `Handle::spawn`'s futures are `Send`: their first runnable may be dropped by the thread that
@@ -130,13 +128,12 @@ pub(crate) fn allocate<F: Future + 'static>(
 enum OnLoop {}
 
 impl Schedule<Header> for OnLoop {
-    type Local = Rc<Context>;
-
-    fn local(header: &Header) -> Option<Rc<Context>> {
-        this_thread::current().filter(|ctx| Arc::ptr_eq(&ctx.shared, &header.shared))
+    fn is_local(header: &Header) -> bool {
+        this_thread::runs_here(&header.shared)
     }
 
-    fn call_soon(ctx: &Rc<Context>, runnable: RawRunnable) {
+    fn call_soon(runnable: RawRunnable) {
+        let ctx = this_thread::current().expect("a task's loop runs on this thread");
         ctx.call_soon(Runnable::new(runnable));
     }
 
