@@ -80,15 +80,23 @@ pub(crate) fn runs_here(shared: &Arc<Shared>) -> bool {
         .unwrap_or(false)
 }
 
-/// Queues a runnable on its loop directly when that loop is running on this thread.
+/// Queues a runnable on its loop directly when that loop is running on this thread. Borrows the
+/// context rather than cloning its `Rc`: this is on every wake's path.
 pub(crate) fn call_soon_local(runnable: RawRunnable) -> Result<(), RawRunnable> {
-    match current() {
-        Some(ctx) if Arc::ptr_eq(&ctx.shared, &runnable.header().shared) => {
+    let mut runnable = Some(runnable);
+    // A thread-local being torn down has no loop: the runnable stays in `runnable`.
+    _ = CONTEXT.try_with(|slot| match &*slot.borrow() {
+        Some(ctx)
+            if runnable
+                .as_ref()
+                .is_some_and(|r| Arc::ptr_eq(&ctx.shared, &r.header().shared)) =>
+        {
+            let runnable = runnable.take().expect("checked just above");
             ctx.call_soon(Runnable::new(runnable));
-            Ok(())
         }
-        _ => Err(runnable),
-    }
+        _ => {}
+    });
+    runnable.map_or(Ok(()), Err)
 }
 
 /// Delivers a report raised anywhere to the loop behind `shared`: at once if that loop runs on

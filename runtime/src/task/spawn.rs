@@ -133,8 +133,9 @@ impl Schedule<Header> for OnLoop {
     }
 
     fn call_soon(runnable: RawRunnable) {
-        let ctx = this_thread::current().expect("a task's loop runs on this thread");
-        ctx.call_soon(Runnable::new(runnable));
+        let Ok(()) = this_thread::call_soon_local(runnable) else {
+            unreachable!("`is_local` said the task's loop runs on this thread");
+        };
     }
 
     fn wake_remote(header: &Header, waker: Waker) {

@@ -138,13 +138,21 @@ impl<F: Future + 'static> Body<Header> for Supervise<F> {
             return Poll::Ready(Err(Box::new(Failure::Cancelled)));
         }
 
+        // A future that finished (or panicked) is dropped in the same turn as the task, still
+        // inside the loop's context: its own fields' destructors run as the task (one
+        // `as_task` instead of two a finished task).
         let poll = || {
-            catch_unwind(AssertUnwindSafe(|| {
+            let polled = catch_unwind(AssertUnwindSafe(|| {
                 let future = future.as_mut().as_pin_mut();
                 future.expect("a finished task is not polled").poll(cx)
-            }))
+            }));
+            let dropped = match polled {
+                Ok(Poll::Pending) => Ok(()),
+                _ => catch_unwind(AssertUnwindSafe(|| future.set(None))),
+            };
+            (polled, dropped)
         };
-        let polled = debug::poll_as_task(&ctx, header, poll);
+        let (polled, dropped) = debug::poll_as_task(&ctx, header, poll);
         let outcome = match polled {
             Ok(Poll::Pending) => {
                 // Set once: a read is cheaper than a read-modify-write on every poll.
@@ -164,10 +172,6 @@ impl<F: Future + 'static> Body<Header> for Supervise<F> {
                 &ctx, header, payload,
             )))),
         };
-        // The finished future's own fields are dropped now, still inside the loop's context.
-        let dropped = ctx.as_task(header, || {
-            catch_unwind(AssertUnwindSafe(|| future.set(None)))
-        });
         if let Err(payload) = dropped {
             ctx.report_panic(ReportKind::PanicWhileCancelling, header, &*payload);
         }
