@@ -3,10 +3,10 @@
 # provenance. Tests Miri cannot run (real-time thresholds, thousands of iterations) are marked
 # `#[cfg_attr(miri, ignore = "...")]`. Usage: scripts/miri.sh [extra cargo test args]
 #
-# The aliasing model is Miri's default, Stacked Borrows. corun allocates tasks with async-task's
-# `spawn_unchecked` rather than `spawn_local`, whose `Checked` wrapper reborrows the whole future
-# at every poll and is UB for self-referential futures (smol-rs/async-task#102; see
-# RELIABILITY.md); `runtime/tests/unpin_futures.rs` keeps the smallest cases.
+# The aliasing model is Miri's default, Stacked Borrows. corun's task allocation
+# (`runtime/src/record/raw_task.rs`) is its own `unsafe` code, checked here by its unit tests and
+# the whole suite; `runtime/tests/unpin_futures.rs` keeps the smallest cases of what async-task's
+# `spawn_local`, used before, got wrong (smol-rs/async-task#102; see RELIABILITY.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -2,9 +2,9 @@
 //! polled more than once and then cancelled or completed: the smallest cases of what Miri
 //! reported against async-task's `spawn_local` (smol-rs/async-task#102: its `Checked` wrapper
 //! reborrows the whole future, shared, at every poll, which invalidates the unique tag of a
-//! `Pin<&mut T: Unpin>` that `supervise` keeps to its own state across an await). corun now
-//! allocates tasks with `spawn_unchecked` (no `Checked`), and both pass under Stacked Borrows:
-//! `scripts/miri.sh`.
+//! `Pin<&mut T: Unpin>` that `supervise` keeps to its own state across an await). corun's own
+//! task allocation (`record/raw_task.rs`) never reborrows the body, and both pass under Stacked
+//! Borrows: `scripts/miri.sh`.
 
 use std::future::{pending, poll_fn};
 use std::task::Poll;

@@ -198,7 +198,7 @@ pub(crate) unsafe fn allocate<M: 'static, B: Body<M>, S: Schedule<M>>(
         head: Head {
             vtable: &TaskCell::<M, B, S>::VTABLE,
             // The loop's reference and the handle's.
-            state: AtomicU32::new(HANDLE | 2 * REF),
+            state: AtomicU32::new(HANDLE | (2 * REF)),
             sched: AtomicU8::new(SCHEDULED),
             awaiter: UnsafeCell::new(None),
             header,
@@ -242,7 +242,8 @@ impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
         let head = unsafe { ptr.as_ref() };
         let header = &head.header;
         head.set_sched(RUNNING);
-        // Lent, not counted: the loop's reference outlives the poll; a clone counts itself.
+        // SAFETY: lent, not counted: the loop's reference outlives the poll, and `ManuallyDrop`
+        // keeps this waker from giving up a reference it does not hold; a clone counts itself.
         let waker = ManuallyDrop::new(unsafe { Waker::from_raw(Wakers::raw(ptr)) });
         let mut cx = Context::from_waker(&waker);
         // SAFETY: the task is live (the loop's reference).
