@@ -125,3 +125,36 @@ fn handle_spawn_while_the_run_shuts_down_is_cancelled() {
     let joined = futures::executor::block_on(task.join());
     assert!(matches!(joined, Err(TaskError::Cancelled)));
 }
+
+#[test]
+fn a_task_awaited_on_another_loop_while_pending_wakes_that_loop_when_it_completes() {
+    let value = corun::run(async {
+        let handle = Handle::current();
+        let (go, wait) = oneshot::channel::<u32>();
+        let task = handle.spawn(async move { wait.await.unwrap() * 2 });
+        corun::to_thread(move || {
+            corun::run(async move {
+                let mut task = std::pin::pin!(task);
+                let mut go = Some(go);
+                // The first poll finds the task pending, so the other loop keeps this loop's
+                // waker; only then may the task finish, from here. Bounded: a lost wake fails
+                // instead of hanging.
+                let awaited = std::future::poll_fn(|cx| {
+                    let polled = std::future::Future::poll(task.as_mut(), cx);
+                    if let Some(go) = go.take() {
+                        assert!(polled.is_pending());
+                        go.send(21).unwrap();
+                    }
+                    polled
+                });
+                corun::timeout(Duration::from_secs(30), awaited).await
+            })
+        })
+        .await
+    });
+    assert_eq!(
+        value.ok(),
+        Some(42),
+        "the completion woke the awaiting loop"
+    );
+}

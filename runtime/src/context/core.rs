@@ -8,6 +8,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::ptr::NonNull;
 use std::rc::Rc;
@@ -86,6 +87,10 @@ pub(crate) struct Context {
     kept_panics: RefCell<Vec<(Arc<AtomicBool>, Report)>>,
     /// The loop's `to_thread` pool and its count of jobs in flight.
     pub(crate) threads: Threads,
+    /// The wakers of code awaiting a task's handle while the task runs, by task: woken at its
+    /// completion. Kept here rather than in every task (two words each), since few tasks are
+    /// awaited while pending at any one time.
+    awaiters: RefCell<HashMap<TaskId, Waker>>,
 }
 
 impl Context {
@@ -114,6 +119,7 @@ impl Context {
             controls: RefCell::default(),
             main_control: RefCell::new(None),
             kept_panics: RefCell::default(),
+            awaiters: RefCell::default(),
             threads,
         }
     }
@@ -153,6 +159,27 @@ impl Context {
 
     pub(crate) fn deregister_task(&self, slot: u32) {
         self.tasks.borrow_mut().remove(slot);
+    }
+
+    /// Keeps `waker` to wake when task `id` completes, in place of the one kept before.
+    pub(crate) fn park_awaiter(&self, id: TaskId, waker: &Waker) {
+        let mut awaiters = self.awaiters.borrow_mut();
+        match awaiters.get_mut(&id) {
+            Some(kept) => kept.clone_from(waker),
+            None => {
+                awaiters.insert(id, waker.clone());
+            }
+        }
+    }
+
+    /// The waker kept for task `id`, which completes now.
+    #[inline]
+    pub(crate) fn take_awaiter(&self, id: TaskId) -> Option<Waker> {
+        let mut awaiters = self.awaiters.borrow_mut();
+        if awaiters.is_empty() {
+            return None;
+        }
+        awaiters.remove(&id)
     }
 
     pub(crate) fn live_tasks(&self) -> usize {

@@ -40,6 +40,16 @@ pub(crate) fn current() -> Option<Rc<Context>> {
         .flatten()
 }
 
+/// Calls `f` with the context of the loop running on this thread, borrowed rather than cloned
+/// (for the hot paths; `f` must not enter or leave a run).
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(&Context) -> R) -> Option<R> {
+    CONTEXT
+        .try_with(|slot| slot.borrow().as_deref().map(f))
+        .ok()
+        .flatten()
+}
+
 /// Whether a loop is running on this thread.
 pub(crate) fn is_running() -> bool {
     CONTEXT

@@ -27,6 +27,13 @@ impl Context {
             match message {
                 Remote::Run(runnable) => self.call_soon(Runnable::new(runnable)),
                 Remote::Wake(waker) => waker.wake(),
+                Remote::Await { task, waker } => {
+                    if task.is_complete() {
+                        waker.wake();
+                    } else {
+                        self.park_awaiter(task.header().id(), &waker);
+                    }
+                }
                 Remote::RunMain => {
                     if let Some(turn) = self.main_turn() {
                         self.call_soon(turn);
@@ -101,6 +108,8 @@ impl Context {
         for message in self.shared.take_all() {
             match message {
                 Remote::Run(runnable) => self.call_soon(Runnable::new(runnable)),
+                // Every task completed before the close: the awaiting code sees it when polled.
+                Remote::Await { waker, .. } => waker.wake(),
                 Remote::Wake(_) | Remote::RunMain | Remote::Cancel { .. } => {}
                 Remote::Report(report) => self.report(&report),
             }

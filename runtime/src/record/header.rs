@@ -31,6 +31,12 @@ pub(crate) enum Remote {
     Run(RawRunnable),
     /// A task woken from another thread: the loop wakes it again on its own thread.
     Wake(Waker),
+    /// A task's handle awaited on another thread while the task runs: the loop wakes `waker` at
+    /// the task's completion, or at once if it completed meanwhile.
+    Await {
+        task: raw_task::Watch<Header>,
+        waker: Waker,
+    },
     /// The main task woken from another thread.
     RunMain,
     /// `Task::cancel` called from another thread: the task's id, and its registry key as that

@@ -11,8 +11,10 @@
 //!   directly; a wake anywhere else hands a counted waker to the loop's mailbox
 //!   ([`Schedule::wake_remote`]), and the loop wakes it again on its thread. A yield costs no
 //!   atomic read-modify-write.
-//! - **the reference count and the handle's part** (done, handle alive, awaiter stored) are one
-//!   atomic word, because the handle and the wakers may be anywhere. A spawn + join costs two
+//! - **the reference count and the handle's part** (done, handle alive) are one atomic word,
+//!   because the handle and the wakers may be anywhere. The waker of code awaiting the handle is
+//!   not kept here but by the loop ([`Schedule::park_awaiter`]), for the few tasks awaited while
+//!   pending: every idle task would pay two words for it. A spawn + join costs two
 //!   read-modify-writes of it (the completion, the handle's drop).
 //!
 //! async-task, which this replaces, keeps all of it in one atomic word, so that any thread may
@@ -35,7 +37,7 @@ use std::sync::atomic::{fence, AtomicU32, AtomicU8, Ordering};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 /// The future a task runs, polled with its header at hand.
-pub(crate) trait Body<M>: 'static {
+pub(crate) trait Body<M: 'static>: 'static {
     type Output;
 
     /// Polls the body of task `header` (at `task`) once.
@@ -52,7 +54,7 @@ pub(crate) trait Body<M>: 'static {
 }
 
 /// How a task's wakes reach its loop.
-pub(crate) trait Schedule<M>: 'static {
+pub(crate) trait Schedule<M: 'static>: 'static {
     /// Whether the loop of task `header` is running on this thread. Asked at every wake.
     fn is_local(header: &M) -> bool;
 
@@ -62,6 +64,16 @@ pub(crate) trait Schedule<M>: 'static {
     /// Hands `waker` to the loop of task `header` from another thread; the loop wakes it on its
     /// own thread. Dropping it instead (a closed loop) is fine.
     fn wake_remote(header: &M, waker: Waker);
+
+    /// Keeps `waker`, of code awaiting the handle of task `header` (not complete when the handle
+    /// looked), to be woken when the task completes, in place of the one kept before. On the
+    /// loop's thread it is kept at once; from another thread it goes through the loop's mailbox
+    /// with a [`Watch`] made by `watch`, and the loop wakes it at once if the task completed
+    /// meanwhile.
+    fn park_awaiter(header: &M, waker: &Waker, watch: impl FnOnce() -> Watch<M>);
+
+    /// Takes the waker kept for task `header`, at its completion, on the loop's thread.
+    fn take_awaiter(header: &M) -> Option<Waker>;
 }
 
 // The handle's part of `Head::state`; the rest of the word counts references.
@@ -69,12 +81,10 @@ pub(crate) trait Schedule<M>: 'static {
 const COMPLETE: u32 = 1 << 0;
 /// The handle is alive: it takes the output, or drops it.
 const HANDLE: u32 = 1 << 1;
-/// The handle stored a waker in `awaiter`, for the completion to wake.
-const AWAITER: u32 = 1 << 2;
 /// With `COMPLETE`: the body was dropped unfinished, so there is no output.
-const CLOSED: u32 = 1 << 3;
+const CLOSED: u32 = 1 << 2;
 /// One reference.
-const REF: u32 = 1 << 4;
+const REF: u32 = 1 << 3;
 /// More references than this abort the process, as `Arc` does.
 const MAX_REFS: u32 = u32::MAX / REF / 2;
 
@@ -91,15 +101,12 @@ const DONE: u8 = 1 << 2;
 /// The start of every task's allocation: what the type-erased runnable, handle and wakers use.
 struct Head<M: 'static> {
     vtable: &'static Vtable<M>,
-    /// `COMPLETE | HANDLE | AWAITER` and the reference count (`REF` each).
+    /// `COMPLETE | HANDLE | CLOSED` and the reference count (`REF` each).
     state: AtomicU32,
     /// `IDLE`, `SCHEDULED`, `RUNNING`, `DONE`. Read and written only on the loop's thread (or by
     /// `Handle::spawn`'s thread before the task reaches the loop), so plain (`Relaxed`) loads and
     /// stores do: it is atomic only so that the head may be shared with other threads.
     sched: AtomicU8,
-    /// The handle's waker, written by the handle only while `AWAITER` is clear and the task is
-    /// not complete; read by the completion (which saw `AWAITER` set) and by the handle.
-    awaiter: UnsafeCell<Option<Waker>>,
     header: M,
 }
 
@@ -110,6 +117,8 @@ struct Vtable<M: 'static> {
     wake: unsafe fn(NonNull<Head<M>>),
     /// Moves the output (if any) to the `Option<Output>` behind the second pointer.
     take_output: unsafe fn(NonNull<Head<M>>, *mut ()),
+    /// `Schedule::park_awaiter` for the handle.
+    park_awaiter: unsafe fn(NonNull<Head<M>>, &Waker),
     dealloc: unsafe fn(NonNull<Head<M>>),
 }
 
@@ -126,7 +135,7 @@ struct TaskCell<M: 'static, B: Body<M>, S> {
 /// the output, unless `CLOSED`, until the handle takes or drops it (`RawTask::taken`), or the
 /// completion drops it when there is no handle. A tag would cost a word per task for most: an
 /// idle task's body and a small output fit in one (the heap per idle task, #18).
-union Stage<M, B: Body<M>> {
+union Stage<M: 'static, B: Body<M>> {
     body: ManuallyDrop<B>,
     output: ManuallyDrop<B::Output>,
 }
@@ -150,8 +159,8 @@ pub(crate) struct RawTask<T, M: 'static> {
     _output: PhantomData<T>,
 }
 
-// SAFETY: the handle touches only the atomic state, the header (`Send + Sync`), the awaiter
-// under the protocol above, and the output, which it moves out (hence `T: Send`).
+// SAFETY: the handle touches only the atomic state, the header (`Send + Sync`) and the output,
+// which it moves out (hence `T: Send`).
 unsafe impl<T: Send, M: Send + Sync + 'static> Send for RawTask<T, M> {}
 // SAFETY: `&RawTask` reads only the atomic state and the header.
 unsafe impl<T, M: Sync + 'static> Sync for RawTask<T, M> {}
@@ -200,7 +209,6 @@ pub(crate) unsafe fn allocate<M: 'static, B: Body<M>, S: Schedule<M>>(
             // The loop's reference and the handle's.
             state: AtomicU32::new(HANDLE | (2 * REF)),
             sched: AtomicU8::new(SCHEDULED),
-            awaiter: UnsafeCell::new(None),
             header,
         },
         stage: UnsafeCell::new(Stage {
@@ -225,6 +233,7 @@ impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
         close: Self::close,
         wake: Self::wake,
         take_output: Self::take_output,
+        park_awaiter: Self::park_awaiter,
         dealloc: Self::dealloc,
     };
 
@@ -297,11 +306,14 @@ impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
         // SAFETY: the loop's reference is held until the end.
         let head = unsafe { ptr.as_ref() };
         let done = if output { COMPLETE } else { COMPLETE | CLOSED };
+        // Taken before the completion is published: the awaiter is parked on this thread, so
+        // none can come between (one from another thread arrives later and sees the task
+        // complete).
+        let awaiter = S::take_awaiter(&head.header);
         let mut state = head.state.load(Ordering::Acquire);
         loop {
-            // The usual case in one instruction: a handle to take the output, nobody to wake.
-            let alone = state & HANDLE != 0 && state & AWAITER == 0;
-            let next = if alone {
+            // The usual case in one instruction: a handle to take the output.
+            let next = if state & HANDLE != 0 {
                 (state | done) - REF
             } else {
                 state | done
@@ -310,24 +322,23 @@ impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
                 .state
                 .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) if alone => return,
                 Ok(_) => break,
                 Err(actual) => state = actual,
             }
         }
-        if state & HANDLE == 0 && output {
-            // Nobody will take the output: dropped here, on the loop's thread.
-            // SAFETY: no handle, so the output is the loop's alone.
-            unsafe { ManuallyDrop::drop(&mut (*Self::stage(ptr)).output) };
-        }
-        if state & AWAITER != 0 {
-            // SAFETY: `AWAITER` was set when `COMPLETE` was: the handle no longer writes it.
-            if let Some(awaiter) = unsafe { &*head.awaiter.get() } {
-                awaiter.wake_by_ref();
+        if state & HANDLE == 0 {
+            if output {
+                // Nobody will take the output: dropped here, on the loop's thread.
+                // SAFETY: no handle, so the output is the loop's alone.
+                unsafe { ManuallyDrop::drop(&mut (*Self::stage(ptr)).output) };
             }
+            // SAFETY: the loop's reference, kept for the drop.
+            unsafe { drop_ref(ptr) };
         }
-        // SAFETY: the loop's reference.
-        unsafe { drop_ref(ptr) };
+        // The task is not touched again: the handle may have freed it.
+        if let Some(awaiter) = awaiter {
+            awaiter.wake();
+        }
     }
 
     /// A wake, from any thread.
@@ -351,6 +362,14 @@ impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
             let waker = unsafe { Waker::from_raw(Wakers::<M>::clone(ptr.as_ptr().cast())) };
             S::wake_remote(header, waker);
         }
+    }
+
+    /// For a handle (holding a reference) that found the task not complete.
+    unsafe fn park_awaiter(ptr: NonNull<Head<M>>, waker: &Waker) {
+        // SAFETY: the handle's reference.
+        let header = unsafe { &ptr.as_ref().header };
+        // SAFETY: as just above.
+        S::park_awaiter(header, waker, || unsafe { Watch::new(ptr) });
     }
 
     /// Moves the output out, for a handle that saw `COMPLETE` and has not taken it yet.
@@ -417,54 +436,13 @@ impl<T, M: 'static> RawTask<T, M> {
     }
 
     /// The output once the task is complete: `None` if its body was dropped without finishing,
-    /// or the output was taken already.
+    /// or the output was taken already. Until then the loop keeps `cx`'s waker, to wake at the
+    /// completion.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let head = self.head();
-        let mut state = head.state.load(Ordering::Acquire);
-        if state & COMPLETE == 0 {
-            if state & AWAITER != 0 {
-                // SAFETY: the completion only reads the awaiter; the handle alone writes it.
-                let stored = unsafe { &*head.awaiter.get() };
-                if stored.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    return Poll::Pending;
-                }
-                // Take the awaiter back before replacing it (the count may move meanwhile).
-                loop {
-                    match head.state.compare_exchange_weak(
-                        state,
-                        state & !AWAITER,
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    ) {
-                        Ok(_) => {
-                            state &= !AWAITER;
-                            break;
-                        }
-                        Err(actual) if actual & COMPLETE != 0 => {
-                            state = actual;
-                            break;
-                        }
-                        Err(actual) => state = actual,
-                    }
-                }
-            }
-            if state & COMPLETE == 0 {
-                // SAFETY: `AWAITER` is clear and the task not complete: the completion does not
-                // read the awaiter, and only this handle writes it.
-                unsafe { *head.awaiter.get() = Some(cx.waker().clone()) };
-                loop {
-                    match head.state.compare_exchange_weak(
-                        state,
-                        state | AWAITER,
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    ) {
-                        Ok(_) => return Poll::Pending,
-                        Err(actual) if actual & COMPLETE != 0 => break,
-                        Err(actual) => state = actual,
-                    }
-                }
-            }
+        if !self.is_finished() {
+            // SAFETY: the handle holds a reference.
+            unsafe { (self.head().vtable.park_awaiter)(self.ptr, cx.waker()) };
+            return Poll::Pending;
         }
         Poll::Ready(self.take_output())
     }
@@ -511,6 +489,44 @@ impl<T, M: 'static> Drop for RawTask<T, M> {
             // SAFETY: that was the last reference.
             unsafe { (head.vtable.dealloc)(self.ptr) };
         }
+    }
+}
+
+/// A counted reference to a task, for a loop to tell whether it completed (an awaiter parked
+/// from another thread, [`Schedule::park_awaiter`]) and find its header.
+pub(crate) struct Watch<M: 'static>(NonNull<Head<M>>);
+
+// SAFETY: a watch reads only the atomic state and the header (`Send + Sync`), and gives up its
+// reference with an atomic decrement; the last one frees a task whose body and output are gone.
+unsafe impl<M: Send + Sync + 'static> Send for Watch<M> {}
+
+impl<M: 'static> Watch<M> {
+    /// # Safety
+    ///
+    /// `ptr` is a live task, whose reference the caller holds for the call.
+    unsafe fn new(ptr: NonNull<Head<M>>) -> Self {
+        // SAFETY: a live task; counted as a waker clone is.
+        unsafe { Wakers::<M>::clone(ptr.as_ptr().cast()) };
+        Watch(ptr)
+    }
+
+    /// The task's header.
+    pub(crate) fn header(&self) -> &M {
+        // SAFETY: the watch holds a reference.
+        unsafe { &self.0.as_ref().header }
+    }
+
+    /// Whether the task's body is gone.
+    pub(crate) fn is_complete(&self) -> bool {
+        // SAFETY: the watch holds a reference.
+        unsafe { self.0.as_ref() }.state.load(Ordering::Acquire) & COMPLETE != 0
+    }
+}
+
+impl<M: 'static> Drop for Watch<M> {
+    fn drop(&mut self) {
+        // SAFETY: the watch's reference.
+        unsafe { drop_ref(self.0) }
     }
 }
 
@@ -607,12 +623,18 @@ mod tests {
     use std::task::{Context, Poll, Wake, Waker};
     use std::thread::{self, ThreadId};
 
-    use super::{allocate, Body, RawRunnable, RawTask, Schedule, TaskPtr};
+    use super::{allocate, Body, RawRunnable, RawTask, Schedule, TaskPtr, Watch};
 
-    /// The tests' header: which thread is the task's loop, and where its remote wakes go.
+    /// Awaiters parked from other threads, for the tests' loop to wake.
+    type RemoteAwaiters = Arc<Mutex<Vec<(Watch<Meta>, Waker)>>>;
+
+    /// The tests' header: which thread is the task's loop, where its remote wakes and awaiters
+    /// go, and its awaiter parked on the loop's thread.
     struct Meta {
         loop_thread: ThreadId,
         remote: Arc<Mutex<Vec<Waker>>>,
+        remote_awaiters: RemoteAwaiters,
+        awaiter: Mutex<Option<Waker>>,
         abandoned: Arc<AtomicUsize>,
     }
 
@@ -633,6 +655,23 @@ mod tests {
 
         fn wake_remote(header: &Meta, waker: Waker) {
             header.remote.lock().unwrap().push(waker);
+        }
+
+        fn park_awaiter(header: &Meta, waker: &Waker, watch: impl FnOnce() -> Watch<Meta>) {
+            if Self::is_local(header) {
+                *header.awaiter.lock().unwrap() = Some(waker.clone());
+            } else {
+                let message = (watch(), waker.clone());
+                header.remote_awaiters.lock().unwrap().push(message);
+            }
+        }
+
+        fn take_awaiter(header: &Meta) -> Option<Waker> {
+            assert!(
+                Self::is_local(header),
+                "completions happen on the loop's thread"
+            );
+            header.awaiter.lock().unwrap().take()
         }
     }
 
@@ -660,6 +699,8 @@ mod tests {
         Meta {
             loop_thread: thread::current().id(),
             remote: Arc::default(),
+            remote_awaiters: Arc::default(),
+            awaiter: Mutex::new(None),
             abandoned: Arc::default(),
         }
     }
@@ -841,18 +882,37 @@ mod tests {
     }
 
     #[test]
-    fn a_handle_on_another_thread_gets_the_output_as_the_loop_completes() {
-        let mut task = spawn(meta(), wakes_itself(2));
+    fn a_handle_awaited_on_another_thread_is_woken_through_the_loop() {
+        let header = meta();
+        let remote_awaiters = header.remote_awaiters.clone();
+        let mut task = spawn(header, wakes_itself(2));
         let woken = Arc::new(CountWakes::default());
         let waker = Waker::from(woken.clone());
-        assert_eq!(poll_handle(&mut task, &waker), Poll::Pending);
-        let awaiting = thread::spawn(move || loop {
-            if let Poll::Ready(output) = poll_handle(&mut task, &waker) {
-                return output;
+        let (parked, parked_here) = (Arc::new(AtomicUsize::new(0)), Arc::clone(&remote_awaiters));
+        let seen = parked.clone();
+        let awaiting = thread::spawn(move || {
+            assert_eq!(poll_handle(&mut task, &waker), Poll::Pending);
+            seen.store(parked_here.lock().unwrap().len(), Ordering::SeqCst);
+            loop {
+                if let Poll::Ready(output) = poll_handle(&mut task, &waker) {
+                    return output;
+                }
+                thread::yield_now();
             }
-            thread::yield_now();
         });
+        while parked.load(Ordering::SeqCst) == 0 {
+            thread::yield_now();
+        }
         run_all();
+        // The loop's side of a parked awaiter: wake it, at once since the task completed.
+        for (watch, waker) in remote_awaiters.lock().unwrap().drain(..) {
+            assert!(watch.is_complete());
+            waker.wake();
+        }
         assert_eq!(awaiting.join().unwrap(), Some(2));
+        assert!(woken.0.load(Ordering::SeqCst) >= 1);
+        // Awaiters parked by polls that raced the completion: their watches hold the task, whose
+        // header holds this list.
+        remote_awaiters.lock().unwrap().clear();
     }
 }

@@ -12,7 +12,7 @@ use super::supervise::{self, Outcome};
 use crate::context::this_thread;
 use crate::event_loop::Runnable;
 use crate::record::header::{Header, RawRunnable, RawTask, Remote};
-use crate::record::raw_task::{self, Schedule};
+use crate::record::raw_task::{self, Schedule, Watch};
 
 /// Starts running `future` as a new task on the running loop (asyncio's `create_task`).
 ///
@@ -141,6 +141,34 @@ impl Schedule<Header> for OnLoop {
     fn wake_remote(header: &Header, waker: Waker) {
         // A closed loop finished every task it owned: the wake is dropped.
         drop(header.shared.send(Remote::Wake(waker)));
+    }
+
+    fn park_awaiter(header: &Header, waker: &Waker, watch: impl FnOnce() -> Watch<Header>) {
+        if this_thread::runs_here(&header.shared) {
+            this_thread::with_current(|ctx| ctx.park_awaiter(header.id(), waker));
+            return;
+        }
+        let message = Remote::Await {
+            task: watch(),
+            waker: waker.clone(),
+        };
+        if let Err(Remote::Await { task, waker }) = header.shared.send(message) {
+            // The loop closed since the handle looked. It completed the task first, unless it
+            // leaked it (a shutdown stopped by a signal): then nothing will ever wake the
+            // awaiting code, as nothing would with the waker kept.
+            if task.is_complete() {
+                waker.wake();
+            }
+        }
+    }
+
+    fn take_awaiter(header: &Header) -> Option<Waker> {
+        if !this_thread::runs_here(&header.shared) {
+            // A `Handle::spawn` task dropped by the thread that made it (its loop had closed):
+            // nothing was parked for it on a loop.
+            return None;
+        }
+        this_thread::with_current(|ctx| ctx.take_awaiter(header.id())).flatten()
     }
 }
 
