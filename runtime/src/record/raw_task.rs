@@ -83,8 +83,11 @@ const COMPLETE: u32 = 1 << 0;
 const HANDLE: u32 = 1 << 1;
 /// With `COMPLETE`: the body was dropped unfinished, so there is no output.
 const CLOSED: u32 = 1 << 2;
+/// The handle parked a waker with the loop (set before parking): only then does the completion
+/// look for one, so that the many tasks never awaited while pending do not pay for the lookup.
+const AWAITED: u32 = 1 << 3;
 /// One reference.
-const REF: u32 = 1 << 3;
+const REF: u32 = 1 << 4;
 /// More references than this abort the process, as `Arc` does.
 const MAX_REFS: u32 = u32::MAX / REF / 2;
 
@@ -101,7 +104,7 @@ const DONE: u8 = 1 << 2;
 /// The start of every task's allocation: what the type-erased runnable, handle and wakers use.
 struct Head<M: 'static> {
     vtable: &'static Vtable<M>,
-    /// `COMPLETE | HANDLE | CLOSED` and the reference count (`REF` each).
+    /// `COMPLETE | HANDLE | CLOSED | AWAITED` and the reference count (`REF` each).
     state: AtomicU32,
     /// `IDLE`, `SCHEDULED`, `RUNNING`, `DONE`. Read and written only on the loop's thread (or by
     /// `Handle::spawn`'s thread before the task reaches the loop), so plain (`Relaxed`) loads and
@@ -306,11 +309,15 @@ impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
         // SAFETY: the loop's reference is held until the end.
         let head = unsafe { ptr.as_ref() };
         let done = if output { COMPLETE } else { COMPLETE | CLOSED };
-        // Taken before the completion is published: the awaiter is parked on this thread, so
-        // none can come between (one from another thread arrives later and sees the task
-        // complete).
-        let awaiter = S::take_awaiter(&head.header);
         let mut state = head.state.load(Ordering::Acquire);
+        // Taken before the completion is published: an awaiter is parked on this thread, so
+        // none can come between. One parked from another thread reaches this thread later and
+        // finds the task complete, whether or not `AWAITED` was seen here.
+        let awaiter = if state & AWAITED != 0 {
+            S::take_awaiter(&head.header)
+        } else {
+            None
+        };
         loop {
             // The usual case in one instruction: a handle to take the output.
             let next = if state & HANDLE != 0 {
@@ -367,9 +374,12 @@ impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
     /// For a handle (holding a reference) that found the task not complete.
     unsafe fn park_awaiter(ptr: NonNull<Head<M>>, waker: &Waker) {
         // SAFETY: the handle's reference.
-        let header = unsafe { &ptr.as_ref().header };
+        let head = unsafe { ptr.as_ref() };
+        if head.state.load(Ordering::Relaxed) & AWAITED == 0 {
+            head.state.fetch_or(AWAITED, Ordering::AcqRel);
+        }
         // SAFETY: as just above.
-        S::park_awaiter(header, waker, || unsafe { Watch::new(ptr) });
+        S::park_awaiter(&head.header, waker, || unsafe { Watch::new(ptr) });
     }
 
     /// Moves the output out, for a handle that saw `COMPLETE` and has not taken it yet.
