@@ -31,6 +31,7 @@
 //! Unix, and without the `signals` cargo feature (on by default), nothing is installed and
 //! `Config::handle_signals` has no effect.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
@@ -95,9 +96,65 @@ impl Target {
             signal => Some(signal),
         }
     }
+
+    /// Makes a target no run listens to any more (held only by the caller) as new, keeping its
+    /// list's room: the next handling reuses it instead of allocating a target and a list.
+    #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
+    fn renew(&mut self) {
+        *self.first.get_mut() = 0;
+        self.runs
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}
+
+thread_local! {
+    /// The side of this thread's last run that listened to signals, once that run stopped
+    /// listening: the next run on the thread reuses it instead of allocating one (with the
+    /// target and its list kept by `unix::start`, three allocations of the eleven a `run()`
+    /// made; BENCHMARKS.md, "Cheaper `run()`").
+    static SPARE_SIDE: Cell<Option<Arc<RunSide>>> = const { Cell::new(None) };
 }
 
 impl RunSide {
+    fn new(unparker: &Waker) -> Self {
+        RunSide {
+            taken: AtomicBool::new(false),
+            unparker: unparker.clone(),
+            also: Mutex::new(None),
+        }
+    }
+
+    /// A side for a run whose loop `unparker` wakes: this thread's spare if nothing else holds
+    /// it, else a new one.
+    fn for_run(unparker: &Waker) -> Arc<RunSide> {
+        if let Some(mut spare) = SPARE_SIDE.try_with(Cell::take).ok().flatten() {
+            if let Some(side) = Arc::get_mut(&mut spare) {
+                *side = RunSide::new(unparker);
+                return spare;
+            }
+        }
+        Arc::new(RunSide::new(unparker))
+    }
+
+    /// Keeps `side`, which its run no longer listens with, as this thread's spare; without the
+    /// run's wakers, so that nothing of the run outlives it.
+    fn keep_spare(mut side: Arc<RunSide>) {
+        let Some(unique) = Arc::get_mut(&mut side) else {
+            return;
+        };
+        unique.unparker = Waker::noop().clone();
+        let also = unique
+            .also
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(also);
+        // A spare already there (a run nested in this one's shutdown) is dropped for this one.
+        let _ = SPARE_SIDE.try_with(|spare| spare.set(Some(side)));
+    }
+
     fn also(&self) -> MutexGuard<'_, Option<Waker>> {
         self.also.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -113,11 +170,7 @@ pub(crate) struct Handling {
 impl Handling {
     /// Has the run whose loop `unparker` wakes listen to the signals handled.
     fn listen(&self, unparker: &Waker) -> (Arc<Target>, Arc<RunSide>) {
-        let run = Arc::new(RunSide {
-            taken: AtomicBool::new(false),
-            unparker: unparker.clone(),
-            also: Mutex::new(None),
-        });
+        let run = RunSide::for_run(unparker);
         self.target.runs().push(run.clone());
         (self.target.clone(), run)
     }
@@ -126,17 +179,25 @@ impl Handling {
 /// Signals go to this run while the guard lives.
 pub(crate) struct SignalGuard {
     target: Arc<Target>,
-    run: Arc<RunSide>,
+    /// This run's side; always set, taken only by the guard's drop, to keep it as the thread's
+    /// spare.
+    run: Option<Arc<RunSide>>,
     /// The handling this run started on its own, ended with the guard; `None` for a worker of a
     /// `Workers`, whose handling outlives each worker's run.
     _handling: Option<Handling>,
 }
 
 impl SignalGuard {
+    fn run(&self) -> &RunSide {
+        self.run
+            .as_ref()
+            .expect("a signal guard has its run's side until it drops")
+    }
+
     /// The first signal received, the first time this run asks for it; then `None`.
     pub(crate) fn take_new(&self) -> Option<i32> {
         let signal = self.received()?;
-        (!self.run.taken.swap(true, Ordering::AcqRel)).then_some(signal)
+        (!self.run().taken.swap(true, Ordering::AcqRel)).then_some(signal)
     }
 
     /// The first signal received while this run's signals were handled, if any.
@@ -148,8 +209,9 @@ impl SignalGuard {
     /// already and this run did not take it yet, wakes `waker` now. So a wait that does not park
     /// the loop (the shutdown's wait for thread work) ends at once when the first signal comes.
     pub(crate) fn also_wake(&self, waker: Waker) {
-        let mut also = self.run.also();
-        if self.received().is_some() && !self.run.taken.load(Ordering::Acquire) {
+        let run = self.run();
+        let mut also = run.also();
+        if self.received().is_some() && !run.taken.load(Ordering::Acquire) {
             waker.wake_by_ref();
         }
         *also = Some(waker);
@@ -158,9 +220,11 @@ impl SignalGuard {
 
 impl Drop for SignalGuard {
     fn drop(&mut self) {
-        self.target
-            .runs()
-            .retain(|run| !Arc::ptr_eq(run, &self.run));
+        let Some(ours) = self.run.take() else {
+            return;
+        };
+        self.target.runs().retain(|run| !Arc::ptr_eq(run, &ours));
+        RunSide::keep_spare(ours);
     }
 }
 
@@ -195,7 +259,7 @@ impl SharedSignals {
         let (target, run) = handling.as_ref()?.listen(unparker);
         Some(SignalGuard {
             target,
-            run,
+            run: Some(run),
             _handling: None,
         })
     }
@@ -218,7 +282,7 @@ pub(crate) fn handle(setting: Option<bool>, unparker: &Waker) -> Option<SignalGu
     let (target, run) = handling.listen(unparker);
     Some(SignalGuard {
         target,
-        run,
+        run: Some(run),
         _handling: Some(handling),
     })
 }
@@ -299,6 +363,7 @@ mod unix {
         installed: [None; 2],
         forwarding: false,
         target: None,
+        spare: None,
     });
 
     struct State {
@@ -309,6 +374,9 @@ mod unix {
         forwarding: bool,
         /// The run that handles signals now.
         target: Option<Arc<Target>>,
+        /// The target of the last handling once it ended, for the next one to reuse (see
+        /// `SPARE_SIDE`).
+        spare: Option<Arc<Target>>,
     }
 
     fn state() -> MutexGuard<'static, State> {
@@ -344,7 +412,16 @@ mod unix {
         if !(0..HANDLED.len()).any(|i| wanted[i] && state.installed[i].is_some()) {
             return None;
         }
-        let target = Arc::new(Target::new());
+        let target = match state.spare.take() {
+            Some(mut spare) => match Arc::get_mut(&mut spare) {
+                Some(unique) => {
+                    unique.renew();
+                    spare
+                }
+                None => Arc::new(Target::new()),
+            },
+            None => Arc::new(Target::new()),
+        };
         RECEIVED.store(false, Ordering::SeqCst);
         IDLE.store(false, Ordering::SeqCst);
         state.target = Some(target.clone());
@@ -356,7 +433,7 @@ mod unix {
             let mut state = state();
             IDLE.store(true, Ordering::SeqCst);
             RECEIVED.store(false, Ordering::SeqCst);
-            state.target = None;
+            state.spare = state.target.take();
         }
     }
 
@@ -505,5 +582,58 @@ mod unix {
             None if slot.idle_default.load(Ordering::SeqCst) => die_of(slot.signal),
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+
+    use super::RunSide;
+
+    /// A waker that only tells itself apart from others.
+    struct Marker;
+
+    impl Wake for Marker {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    #[test]
+    fn the_next_run_on_a_thread_reuses_its_last_side_as_new_and_it_keeps_no_waker_meanwhile() {
+        let first_loop = Arc::new(Marker);
+        let also = Arc::new(Marker);
+        let side = RunSide::for_run(&Waker::from(first_loop.clone()));
+        side.taken.store(true, Ordering::Release);
+        *side.also() = Some(Waker::from(also.clone()));
+        let first = Arc::as_ptr(&side);
+        RunSide::keep_spare(side);
+        assert_eq!(
+            Arc::strong_count(&first_loop),
+            1,
+            "the spare keeps no unparker"
+        );
+        assert_eq!(
+            Arc::strong_count(&also),
+            1,
+            "the spare keeps no other waker"
+        );
+
+        let next_loop = Waker::from(Arc::new(Marker));
+        let side = RunSide::for_run(&next_loop);
+        assert_eq!(Arc::as_ptr(&side), first, "the spare is reused");
+        assert!(!side.taken.load(Ordering::Acquire));
+        assert!(side.also().is_none());
+        assert!(side.unparker.will_wake(&next_loop));
+    }
+
+    #[test]
+    fn a_side_still_held_elsewhere_is_not_reused() {
+        let side = RunSide::for_run(Waker::noop());
+        let held = side.clone();
+        RunSide::keep_spare(side);
+        let next = RunSide::for_run(Waker::noop());
+        assert!(!Arc::ptr_eq(&next, &held));
     }
 }
