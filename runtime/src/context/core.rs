@@ -117,6 +117,67 @@ impl Context {
         }
     }
 
+    /// Makes this context, whose run has ended and whose loop has closed, as [`Context::new`]
+    /// makes one on the same loop (not in debug mode, with the default handler), for the next
+    /// run on this thread to reuse (the runner's spare context): what the run left is dropped
+    /// now, as dropping the context would; only allocations are kept: the context's own, the
+    /// loop's (with its ready queue's room) and the mailbox's when nothing else holds it (else
+    /// a new mailbox, so that a waker kept from the ended run reaches a closed one). Only for a
+    /// loop that works again after [`EventLoop::close`], as the default loop does.
+    pub(crate) fn renew(&mut self) {
+        // Closing again drops what destructors queued or armed during the first close, as
+        // dropping the loop would.
+        self.event_loop.close();
+        let unparker = self.event_loop.unparker();
+        // Every field is named, so that one added to `Context` is renewed here too.
+        let Context {
+            event_loop: _,
+            shared,
+            tasks,
+            current,
+            closing,
+            forcing,
+            queued,
+            listeners,
+            main_active,
+            main,
+            debug,
+            slow_poll_threshold,
+            started_at,
+            handler,
+            controls,
+            main_control,
+            kept_panics,
+            threads,
+        } = self;
+        match Arc::get_mut(shared) {
+            Some(mailbox) => *mailbox = Shared::new(unparker.clone()),
+            None => *shared = Arc::new(Shared::new(unparker.clone())),
+        }
+        *tasks.get_mut() = Registry::default();
+        *current.get_mut() = None;
+        *closing.get_mut() = false;
+        *forcing.get_mut() = false;
+        *queued.get_mut() = 0;
+        *listeners.get_mut() = Listeners::default();
+        *main_active.get_mut() = false;
+        *main.get_mut() = None;
+        *debug = false;
+        *slow_poll_threshold = Duration::from_millis(100);
+        *started_at.get_mut() = None;
+        *handler = None;
+        *controls.get_mut() = Vec::new();
+        *main_control.get_mut() = None;
+        *kept_panics.get_mut() = Vec::new();
+        *threads = Threads::new(unparker);
+    }
+
+    /// Sets up a context made by [`renew`](Self::renew) for its next run.
+    pub(crate) fn reopen(&mut self, debug: bool, handler: Option<Handler>) {
+        self.debug = debug;
+        self.handler = handler;
+    }
+
     /// Queues work on the loop. Every runnable reaches the loop through here.
     #[inline]
     pub(crate) fn call_soon(&self, runnable: Runnable) {

@@ -266,6 +266,9 @@ impl Config {
 
 /// What a run needs of the config once the loop exists.
 pub(super) struct Settings {
+    /// The loop is the default one, made by the runner: once closed, the thread's next run may
+    /// reuse it (`runner::keep_spare`).
+    pub(super) default_loop: bool,
     pub(super) main_name: Arc<str>,
     pub(super) shutdown_grace: Duration,
     pub(super) shutdown_timeout: Duration,
