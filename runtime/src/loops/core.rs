@@ -213,10 +213,18 @@ impl LoopCore {
     /// a closed default loop for the next run on its thread, so the emptied queue's room is
     /// kept (one allocation of a `run()`; BENCHMARKS.md, "Cheaper `run()`").
     pub(super) fn close(&self) {
-        let timers = self.timers.borrow_mut().clear();
-        drop(timers);
+        if !self.timers.borrow().is_unused() {
+            let timers = self.timers.borrow_mut().clear();
+            drop(timers);
+        }
+        let mut queue = self.ready.borrow_mut();
+        if queue.is_empty() {
+            queue.shrink_to(FIRST_READY_CAPACITY);
+            return;
+        }
         // Emptied outside the borrow: dropping queued work cancels tasks, which may queue more.
-        let mut ready = std::mem::take(&mut *self.ready.borrow_mut());
+        let mut ready = std::mem::take(&mut *queue);
+        drop(queue);
         ready.clear();
         ready.shrink_to(FIRST_READY_CAPACITY);
         let mut queue = self.ready.borrow_mut();
