@@ -12,7 +12,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -161,7 +161,24 @@ impl Context {
         *queued.get_mut() = 0;
         *listeners.get_mut() = Listeners::default();
         *main_active.get_mut() = false;
-        *main.get_mut() = None;
+        // The last main's reference keeps only its allocation, for the next run's main
+        // (`set_main`): what it shows of that main is dropped.
+        if let Some(last) = main.get_mut().as_mut().and_then(Rc::get_mut) {
+            let TaskRef {
+                id: _,
+                location: _,
+                given_name,
+                default_name,
+                spawn_backtrace,
+                control,
+            } = last;
+            *given_name = None;
+            *default_name = OnceLock::new();
+            *spawn_backtrace = None;
+            *control = None;
+        } else {
+            *main.get_mut() = None;
+        }
         *debug = false;
         *slow_poll_threshold = Duration::from_millis(100);
         *started_at.get_mut() = None;
@@ -512,10 +529,22 @@ impl Context {
     /// turns still queued).
     pub(crate) fn set_main(&self, main: Option<TaskRef>) {
         self.main_active.set(main.is_some());
-        if let Some(main) = main {
-            let previous = self.main.replace(Some(Rc::new(main)));
+        let Some(main) = main else {
+            return;
+        };
+        let mut slot = self.main.borrow_mut();
+        // The last run's reference is reused when nothing holds it any more (no turn of it is
+        // queued): one allocation of a `run()` (BENCHMARKS.md, "Cheaper `run()`"). What it held
+        // is dropped after the borrow ends.
+        if let Some(unused) = slot.as_mut().and_then(Rc::get_mut) {
+            let previous = std::mem::replace(unused, main);
+            drop(slot);
             drop(previous);
+            return;
         }
+        let previous = slot.replace(Rc::new(main));
+        drop(slot);
+        drop(previous);
     }
 
     /// A turn of the main task of the current (or last) run; `None` before the first run.
@@ -546,4 +575,53 @@ fn saturating_add(start: Instant, by: Duration) -> Instant {
         }
     }
     reached
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::Location;
+    use std::rc::Rc;
+    use std::sync::{Arc, OnceLock};
+
+    use super::Context;
+    use crate::loops::DefaultLoop;
+    use crate::record::id::TaskId;
+    use crate::record::task_ref::TaskRef;
+    use crate::report_sink::Handler;
+
+    fn main_named(name: &str) -> TaskRef {
+        TaskRef {
+            id: TaskId::next(),
+            location: Location::caller(),
+            given_name: Some(Arc::from(name)),
+            default_name: OnceLock::new(),
+            spawn_backtrace: None,
+            control: None,
+        }
+    }
+
+    #[test]
+    fn a_renewed_context_keeps_allocations_only_and_its_next_main_reuses_the_last_ones() {
+        let handler: Handler = Rc::new(|_| {});
+        let mut ctx = Context::new(Box::new(DefaultLoop::new()), true, Some(handler.clone()));
+        let first_mailbox = ctx.shared.id;
+        ctx.set_main(Some(main_named("first")));
+        ctx.start_closing();
+        ctx.set_main(None);
+        ctx.event_loop.close();
+        ctx.renew();
+
+        assert!(!ctx.debug && !ctx.is_closing() && !ctx.main_active.get());
+        assert_eq!(Rc::strong_count(&handler), 1, "the handler went with its run");
+        assert_ne!(ctx.shared.id, first_mailbox, "a new loop has a new id");
+        let last = Rc::as_ptr(ctx.main.borrow().as_ref().expect("kept for the next main"));
+        assert!(ctx.main.borrow().as_ref().unwrap().given_name.is_none());
+
+        ctx.reopen(false, Some(handler.clone()));
+        ctx.set_main(Some(main_named("second")));
+        let main = ctx.main.borrow();
+        let main = main.as_ref().unwrap();
+        assert_eq!(Rc::as_ptr(main), last);
+        assert_eq!(main.name(), "second");
+    }
 }
