@@ -80,3 +80,11 @@ fn a_task_cancelled_by_the_last_runs_shutdown_stays_gone() {
     });
     assert_eq!(*polls.borrow(), after_first);
 }
+
+#[test]
+fn thread_work_runs_in_the_next_run_after_the_last_ones_pool_shut_down() {
+    for run in 0..3 {
+        let answer = corun::run(async move { corun::to_thread(move || run * 2).await });
+        assert_eq!(answer, run * 2);
+    }
+}

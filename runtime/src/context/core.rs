@@ -123,15 +123,15 @@ impl Context {
     /// now, as dropping the context would; only allocations are kept: the context's own, the
     /// loop's (with its ready queue's room) and the mailbox's when nothing else holds it (else
     /// a new mailbox, so that a waker kept from the ended run reaches a closed one). Only for a
-    /// loop that works again after [`EventLoop::close`], as the default loop does.
+    /// loop that works again after [`EventLoop::close`] and keeps its unparker, as the default
+    /// loop does.
     pub(crate) fn renew(&mut self) {
         // Closing again drops what destructors queued or armed during the first close, as
         // dropping the loop would.
         self.event_loop.close();
-        let unparker = self.event_loop.unparker();
         // Every field is named, so that one added to `Context` is renewed here too.
         let Context {
-            event_loop: _,
+            event_loop,
             shared,
             tasks,
             current,
@@ -150,9 +150,10 @@ impl Context {
             kept_panics,
             threads,
         } = self;
+        // The loop's unparker stays the same: the mailbox and the pool keep theirs.
         match Arc::get_mut(shared) {
-            Some(mailbox) => *mailbox = Shared::new(unparker.clone()),
-            None => *shared = Arc::new(Shared::new(unparker.clone())),
+            Some(mailbox) => mailbox.reopen(),
+            None => *shared = Arc::new(Shared::new(event_loop.unparker())),
         }
         *tasks.get_mut() = Registry::default();
         *current.get_mut() = None;
@@ -186,7 +187,9 @@ impl Context {
         *controls.get_mut() = Vec::new();
         *main_control.get_mut() = None;
         *kept_panics.get_mut() = Vec::new();
-        *threads = Threads::new(unparker);
+        if threads.started() {
+            *threads = Threads::new(event_loop.unparker());
+        }
     }
 
     /// Sets up a context made by [`renew`](Self::renew) for its next run.
@@ -612,7 +615,11 @@ mod tests {
         ctx.renew();
 
         assert!(!ctx.debug && !ctx.is_closing() && !ctx.main_active.get());
-        assert_eq!(Rc::strong_count(&handler), 1, "the handler went with its run");
+        assert_eq!(
+            Rc::strong_count(&handler),
+            1,
+            "the handler went with its run"
+        );
         assert_ne!(ctx.shared.id, first_mailbox, "a new loop has a new id");
         let last = Rc::as_ptr(ctx.main.borrow().as_ref().expect("kept for the next main"));
         assert!(ctx.main.borrow().as_ref().unwrap().given_name.is_none());
