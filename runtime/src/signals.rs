@@ -37,11 +37,20 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 
 /// What signals reach while they are handled: the first signal received, and the runs it goes
-/// to (one run; or every worker of a `Workers`, which share one handling).
+/// to (the run that started the handling on its own; or every worker of a `Workers`, which share
+/// one handling).
+///
+/// A run on its own has its side in the target itself, set before the target is published
+/// (`unix::start`), rather than in the list: so starting and ending its handling takes no lock
+/// of the list and no reference count of a side (about ten atomic operations of a `run()`;
+/// BENCHMARKS.md, "Cheaper `run()`").
 struct Target {
     /// The first signal received while handled; 0 before.
     first: AtomicI32,
-    /// The runs listening now, each with its own side.
+    /// The side of the run that started the handling on its own; one that wakes nothing for a
+    /// `Workers`' handling.
+    own: RunSide,
+    /// The workers of a `Workers` listening now, each with its own side.
     runs: Mutex<Vec<Arc<RunSide>>>,
 }
 
@@ -55,12 +64,34 @@ struct RunSide {
 }
 
 impl Target {
+    /// A target whose own side wakes `own` (a run on its own's loop), or nothing.
     #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
-    fn new() -> Self {
+    fn new(own: Option<&Waker>) -> Self {
         Target {
             first: AtomicI32::new(0),
+            own: RunSide::new(own),
             runs: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Makes a target no run listens to any more (held only by the caller) as
+    /// [`new`](Self::new) makes one, keeping its list's room: the next handling reuses it
+    /// instead of allocating a target and a list.
+    #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
+    fn renew(&mut self, own: Option<&Waker>) {
+        *self.first.get_mut() = 0;
+        self.own = RunSide::new(own);
+        self.runs
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// Once no run listens (held only by the caller): drops the wakers of the run on its own,
+    /// so that nothing of that run outlives it while the target is kept for the next handling.
+    #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
+    fn release(&mut self) {
+        self.own = RunSide::new(None);
     }
 
     /// Records the first signal and wakes every run listening. A run that starts listening
@@ -74,15 +105,9 @@ impl Target {
         {
             return;
         }
+        self.own.wake();
         for run in self.runs().iter() {
-            // Under the lock of `also`, so that `also_wake` either comes first and has its
-            // waker woken here, or comes after and sees this signal (it then wakes its waker
-            // itself, unless the loop has taken the signal meanwhile, as main's cancellation).
-            let also = run.also();
-            run.unparker.wake_by_ref();
-            if let Some(waker) = also.as_ref() {
-                waker.wake_by_ref();
-            }
+            run.wake();
         }
     }
 
@@ -96,63 +121,29 @@ impl Target {
             signal => Some(signal),
         }
     }
-
-    /// Makes a target no run listens to any more (held only by the caller) as new, keeping its
-    /// list's room: the next handling reuses it instead of allocating a target and a list.
-    #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
-    fn renew(&mut self) {
-        *self.first.get_mut() = 0;
-        self.runs
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
-    }
-}
-
-thread_local! {
-    /// The side of this thread's last run that listened to signals, once that run stopped
-    /// listening: the next run on the thread reuses it instead of allocating one (with the
-    /// target and its list kept by `unix::start`, three allocations of the eleven a `run()`
-    /// made; BENCHMARKS.md, "Cheaper `run()`").
-    static SPARE_SIDE: Cell<Option<Arc<RunSide>>> = const { Cell::new(None) };
 }
 
 impl RunSide {
-    fn new(unparker: &Waker) -> Self {
+    /// The side of a run whose loop `unparker` wakes; with `None`, one that wakes nothing.
+    fn new(unparker: Option<&Waker>) -> Self {
         RunSide {
             taken: AtomicBool::new(false),
-            unparker: unparker.clone(),
+            unparker: unparker.unwrap_or(Waker::noop()).clone(),
             also: Mutex::new(None),
         }
     }
 
-    /// A side for a run whose loop `unparker` wakes: this thread's spare if nothing else holds
-    /// it, else a new one.
-    fn for_run(unparker: &Waker) -> Arc<RunSide> {
-        if let Some(mut spare) = SPARE_SIDE.try_with(Cell::take).ok().flatten() {
-            if let Some(side) = Arc::get_mut(&mut spare) {
-                *side = RunSide::new(unparker);
-                return spare;
-            }
+    /// The signal came: wakes the run's loop, and what it asked to wake too.
+    #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
+    fn wake(&self) {
+        // Under the lock of `also`, so that `also_wake` either comes first and has its waker
+        // woken here, or comes after and sees this signal (it then wakes its waker itself,
+        // unless the loop has taken the signal meanwhile, as main's cancellation).
+        let also = self.also();
+        self.unparker.wake_by_ref();
+        if let Some(waker) = also.as_ref() {
+            waker.wake_by_ref();
         }
-        Arc::new(RunSide::new(unparker))
-    }
-
-    /// Keeps `side`, which its run no longer listens with, as this thread's spare; without the
-    /// run's wakers, so that nothing of the run outlives it.
-    fn keep_spare(mut side: Arc<RunSide>) {
-        let Some(unique) = Arc::get_mut(&mut side) else {
-            return;
-        };
-        unique.unparker = Waker::noop().clone();
-        let also = unique
-            .also
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        drop(also);
-        // A spare already there (a run nested in this one's shutdown) is dropped for this one.
-        let _ = SPARE_SIDE.try_with(|spare| spare.set(Some(side)));
     }
 
     fn also(&self) -> MutexGuard<'_, Option<Waker>> {
@@ -164,54 +155,76 @@ impl RunSide {
 /// [`SignalGuard`]; for the workers of a `Workers`, by their [`SharedSignals`]. Dropping it
 /// gives the signals back to their previous disposition.
 pub(crate) struct Handling {
-    target: Arc<Target>,
+    /// Always set; taken only by the handling's drop, to keep the target for the next one.
+    target: Option<Arc<Target>>,
 }
 
 impl Handling {
-    /// Has the run whose loop `unparker` wakes listen to the signals handled.
-    fn listen(&self, unparker: &Waker) -> (Arc<Target>, Arc<RunSide>) {
-        let run = RunSide::for_run(unparker);
-        self.target.runs().push(run.clone());
-        (self.target.clone(), run)
+    fn target(&self) -> &Arc<Target> {
+        self.target
+            .as_ref()
+            .expect("a handling has its target until it drops")
+    }
+
+    /// Has a worker whose loop `unparker` wakes listen to the signals handled.
+    fn listen(&self, unparker: &Waker) -> SignalGuard {
+        let run = Arc::new(RunSide::new(Some(unparker)));
+        let target = self.target().clone();
+        target.runs().push(run.clone());
+        SignalGuard {
+            side: Side::Worker { target, run },
+        }
     }
 }
 
 /// Signals go to this run while the guard lives.
 pub(crate) struct SignalGuard {
-    target: Arc<Target>,
-    /// This run's side; always set, taken only by the guard's drop, to keep it as the thread's
-    /// spare.
-    run: Option<Arc<RunSide>>,
-    /// The handling this run started on its own, ended with the guard; `None` for a worker of a
-    /// `Workers`, whose handling outlives each worker's run.
-    _handling: Option<Handling>,
+    side: Side,
+}
+
+/// Where a run's side is.
+enum Side {
+    /// A run on its own: the handling it started, ended with the guard; its side is the
+    /// target's own.
+    Own(Handling),
+    /// A worker of a `Workers`, whose handling outlives each worker's run: its side is in the
+    /// target's list while the guard lives.
+    Worker {
+        target: Arc<Target>,
+        run: Arc<RunSide>,
+    },
 }
 
 impl SignalGuard {
-    fn run(&self) -> &RunSide {
-        self.run
-            .as_ref()
-            .expect("a signal guard has its run's side until it drops")
+    fn parts(&self) -> (&Target, &RunSide) {
+        match &self.side {
+            Side::Own(handling) => {
+                let target = handling.target();
+                (target, &target.own)
+            }
+            Side::Worker { target, run } => (target, run),
+        }
     }
 
     /// The first signal received, the first time this run asks for it; then `None`.
     pub(crate) fn take_new(&self) -> Option<i32> {
         let signal = self.received()?;
-        (!self.run().taken.swap(true, Ordering::AcqRel)).then_some(signal)
+        let (_, run) = self.parts();
+        (!run.taken.swap(true, Ordering::AcqRel)).then_some(signal)
     }
 
     /// The first signal received while this run's signals were handled, if any.
     pub(crate) fn received(&self) -> Option<i32> {
-        self.target.received()
+        self.parts().0.received()
     }
 
     /// Has the first signal also wake `waker` (replacing an earlier one); if it was received
     /// already and this run did not take it yet, wakes `waker` now. So a wait that does not park
     /// the loop (the shutdown's wait for thread work) ends at once when the first signal comes.
     pub(crate) fn also_wake(&self, waker: Waker) {
-        let run = self.run();
+        let (target, run) = self.parts();
         let mut also = run.also();
-        if self.received().is_some() && !run.taken.load(Ordering::Acquire) {
+        if target.received().is_some() && !run.taken.load(Ordering::Acquire) {
             waker.wake_by_ref();
         }
         *also = Some(waker);
@@ -220,11 +233,10 @@ impl SignalGuard {
 
 impl Drop for SignalGuard {
     fn drop(&mut self) {
-        let Some(ours) = self.run.take() else {
-            return;
-        };
-        self.target.runs().retain(|run| !Arc::ptr_eq(run, &ours));
-        RunSide::keep_spare(ours);
+        // A run on its own ends its handling as the guard's fields drop.
+        if let Side::Worker { target, run } = &self.side {
+            target.runs().retain(|other| !Arc::ptr_eq(other, run));
+        }
     }
 }
 
@@ -255,13 +267,8 @@ impl SharedSignals {
     /// decides, with `setting`, whether signals are handled at all (see [`handle`]).
     pub(crate) fn listen(&self, setting: Option<bool>, unparker: &Waker) -> Option<SignalGuard> {
         let mut handling = self.handling.lock().unwrap_or_else(PoisonError::into_inner);
-        let handling = handling.get_or_insert_with(|| start(setting, self.on_main_thread));
-        let (target, run) = handling.as_ref()?.listen(unparker);
-        Some(SignalGuard {
-            target,
-            run: Some(run),
-            _handling: None,
-        })
+        let handling = handling.get_or_insert_with(|| start(setting, self.on_main_thread, None));
+        Some(handling.as_ref()?.listen(unparker))
     }
 
     /// Ends the handling (the signals' previous disposition is back).
@@ -275,21 +282,31 @@ impl SharedSignals {
     }
 }
 
-/// Starts handling signals for a run on its own, unless another run handles them (see
-/// [`start`]); the guard ends the handling.
+/// Starts handling signals for a run on its own whose loop `unparker` wakes, unless another run
+/// handles them (see [`start`]); the guard ends the handling.
 pub(crate) fn handle(setting: Option<bool>, unparker: &Waker) -> Option<SignalGuard> {
-    let handling = start(setting, on_main_thread())?;
-    let (target, run) = handling.listen(unparker);
+    let handling = start(setting, on_main_thread(), Some(unparker))?;
     Some(SignalGuard {
-        target,
-        run: Some(run),
-        _handling: Some(handling),
+        side: Side::Own(handling),
     })
+}
+
+thread_local! {
+    /// Whether this thread is the process's main thread, once asked (`thread::current` takes
+    /// and drops a reference count each time).
+    static ON_MAIN_THREAD: Cell<Option<bool>> = const { Cell::new(None) };
 }
 
 /// Whether the current thread is the process's main thread (Rust names it "main").
 fn on_main_thread() -> bool {
-    std::thread::current().name() == Some("main")
+    let ask = || std::thread::current().name() == Some("main");
+    ON_MAIN_THREAD
+        .try_with(|known| {
+            let on_main = known.get().unwrap_or_else(ask);
+            known.set(Some(on_main));
+            on_main
+        })
+        .unwrap_or_else(|_| ask())
 }
 
 /// The exit status of a process stopped by `signal`, as shells report it.
@@ -311,7 +328,7 @@ pub(crate) fn name(signal: i32) -> &'static str {
 use unix::start;
 
 #[cfg(not(all(unix, feature = "signals")))]
-fn start(_setting: Option<bool>, _on_main_thread: bool) -> Option<Handling> {
+fn start(_setting: Option<bool>, _on_main_thread: bool, _own: Option<&Waker>) -> Option<Handling> {
     None
 }
 
@@ -323,6 +340,7 @@ mod unix {
     use std::ptr;
     use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
     use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+    use std::task::Waker;
 
     use super::{exit_code, Handling, Target};
 
@@ -387,7 +405,13 @@ mod unix {
     /// SIGTERM both. Unset: only when the run is started on the main thread, each of the two
     /// whose disposition is the default (or already ours), so that a process's own handler or
     /// an inherited `SIG_IGN` is left alone.
-    pub(crate) fn start(setting: Option<bool>, on_main_thread: bool) -> Option<Handling> {
+    /// `own`: the unparker of the run that starts the handling on its own (`None` for the
+    /// workers of a `Workers`, which listen afterwards).
+    pub(crate) fn start(
+        setting: Option<bool>,
+        on_main_thread: bool,
+        own: Option<&Waker>,
+    ) -> Option<Handling> {
         let mut state = state();
         if state.target.is_some() {
             return None;
@@ -412,20 +436,24 @@ mod unix {
         if !(0..HANDLED.len()).any(|i| wanted[i] && state.installed[i].is_some()) {
             return None;
         }
+        // The last handling's target, if nothing holds it any more (the forwarding thread may,
+        // for a moment), ready before it is published.
         let target = match state.spare.take() {
             Some(mut spare) => match Arc::get_mut(&mut spare) {
                 Some(unique) => {
-                    unique.renew();
+                    unique.renew(own);
                     spare
                 }
-                None => Arc::new(Target::new()),
+                None => Arc::new(Target::new(own)),
             },
-            None => Arc::new(Target::new()),
+            None => Arc::new(Target::new(own)),
         };
         RECEIVED.store(false, Ordering::SeqCst);
         IDLE.store(false, Ordering::SeqCst);
         state.target = Some(target.clone());
-        Some(Handling { target })
+        Some(Handling {
+            target: Some(target),
+        })
     }
 
     impl Drop for Handling {
@@ -433,7 +461,15 @@ mod unix {
             let mut state = state();
             IDLE.store(true, Ordering::SeqCst);
             RECEIVED.store(false, Ordering::SeqCst);
-            state.spare = state.target.take();
+            drop(state.target.take());
+            // Kept for the next handling, without the wakers of the run it ends; unless the
+            // forwarding thread still holds it, which then drops it.
+            if let Some(mut target) = self.target.take() {
+                if let Some(unique) = Arc::get_mut(&mut target) {
+                    unique.release();
+                    state.spare = Some(target);
+                }
+            }
         }
     }
 
@@ -587,53 +623,84 @@ mod unix {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::Ordering;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::task::{Wake, Waker};
 
-    use super::RunSide;
+    use super::{RunSide, Side, SignalGuard, Target};
 
-    /// A waker that only tells itself apart from others.
-    struct Marker;
+    /// Counts its wakes.
+    #[derive(Default)]
+    struct Count(AtomicUsize);
 
-    impl Wake for Marker {
-        fn wake(self: Arc<Self>) {}
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counted() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count::default());
+        (count.clone(), Waker::from(count))
+    }
+
+    fn worker_guard(target: &Arc<Target>, unparker: &Waker) -> SignalGuard {
+        let run = Arc::new(RunSide::new(Some(unparker)));
+        target.runs().push(run.clone());
+        SignalGuard {
+            side: Side::Worker {
+                target: target.clone(),
+                run,
+            },
+        }
     }
 
     #[test]
-    fn the_next_run_on_a_thread_reuses_its_last_side_as_new_and_it_keeps_no_waker_meanwhile() {
-        let first_loop = Arc::new(Marker);
-        let also = Arc::new(Marker);
-        let side = RunSide::for_run(&Waker::from(first_loop.clone()));
-        side.taken.store(true, Ordering::Release);
-        *side.also() = Some(Waker::from(also.clone()));
-        let first = Arc::as_ptr(&side);
-        RunSide::keep_spare(side);
-        assert_eq!(
-            Arc::strong_count(&first_loop),
-            1,
-            "the spare keeps no unparker"
+    fn the_first_signal_wakes_the_run_on_its_own_and_every_worker_once() {
+        let (own, own_waker) = counted();
+        let (worker, worker_waker) = counted();
+        let target = Arc::new(Target::new(Some(&own_waker)));
+        let guard = worker_guard(&target, &worker_waker);
+        target.receive(2);
+        target.receive(15);
+        assert_eq!(own.0.load(Ordering::SeqCst), 1);
+        assert_eq!(worker.0.load(Ordering::SeqCst), 1);
+        assert_eq!(guard.take_new(), Some(2));
+        assert_eq!(guard.take_new(), None);
+        drop(guard);
+        assert!(
+            target.runs().is_empty(),
+            "a worker's side leaves with its guard"
         );
-        assert_eq!(
-            Arc::strong_count(&also),
-            1,
-            "the spare keeps no other waker"
-        );
-
-        let next_loop = Waker::from(Arc::new(Marker));
-        let side = RunSide::for_run(&next_loop);
-        assert_eq!(Arc::as_ptr(&side), first, "the spare is reused");
-        assert!(!side.taken.load(Ordering::Acquire));
-        assert!(side.also().is_none());
-        assert!(side.unparker.will_wake(&next_loop));
     }
 
     #[test]
-    fn a_side_still_held_elsewhere_is_not_reused() {
-        let side = RunSide::for_run(Waker::noop());
-        let held = side.clone();
-        RunSide::keep_spare(side);
-        let next = RunSide::for_run(Waker::noop());
-        assert!(!Arc::ptr_eq(&next, &held));
+    fn a_released_target_keeps_no_waker_of_its_run_and_a_renewed_one_starts_over() {
+        let (own, own_waker) = counted();
+        let (also, also_waker) = counted();
+        let mut target = Target::new(Some(&own_waker));
+        *target.own.also() = Some(also_waker);
+        target.receive(2);
+        target.own.taken.store(true, Ordering::SeqCst);
+        drop(own_waker);
+        target.release();
+        assert_eq!(Arc::strong_count(&own), 1, "no unparker kept");
+        assert_eq!(Arc::strong_count(&also), 1, "no other waker kept");
+
+        let (next, next_waker) = counted();
+        target.renew(Some(&next_waker));
+        assert_eq!(
+            target.received(),
+            None,
+            "the last handling's signal is forgotten"
+        );
+        assert!(!target.own.taken.load(Ordering::SeqCst));
+        target.receive(15);
+        assert_eq!(next.0.load(Ordering::SeqCst), 1);
+        assert_eq!(own.0.load(Ordering::SeqCst), 1);
     }
 }
