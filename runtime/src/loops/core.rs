@@ -219,7 +219,9 @@ impl LoopCore {
         }
         let mut queue = self.ready.borrow_mut();
         if queue.is_empty() {
-            queue.shrink_to(FIRST_READY_CAPACITY);
+            if queue.capacity() > FIRST_READY_CAPACITY {
+                queue.shrink_to(FIRST_READY_CAPACITY);
+            }
             return;
         }
         // Emptied outside the borrow: dropping queued work cancels tasks, which may queue more.

@@ -7,6 +7,7 @@ use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::panic::{resume_unwind, Location};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::config::{debug_from_env, Config, Settings};
 use super::drive::drive_main;
@@ -177,7 +178,7 @@ impl Runner {
         let (ctx, settings) = self.open();
         ctx.started_at.set(Some(caller));
         let header = Header::new(
-            Some(settings.main_name.clone()),
+            Some(settings.main_name()),
             caller,
             ctx.shared.clone(),
             0,
@@ -255,7 +256,7 @@ impl Runner {
                 config.slow_poll_threshold;
             let settings = Settings {
                 default_loop,
-                main_name: Settings::main_name(config.main_name),
+                given_main_name: config.main_name.map(Arc::from),
                 shutdown_grace: config.shutdown_grace,
                 shutdown_timeout: config.shutdown_timeout,
                 handle_signals: config.handle_signals,

@@ -54,8 +54,13 @@ pub(super) fn shutdown(
         );
         ctx.report(&Report::new(ReportKind::CancelledAtShutdown, message));
     }
-    // What those tasks spawned while being dropped is cancelled too.
-    sweep(ctx, settings, &mut interruption);
+    // What those tasks spawned while being dropped is cancelled too. The runner's default loop
+    // has no foreign tasks and does not own the drive: its first sweep left nothing (what
+    // another thread sends meanwhile is taken in as the remote queue closes, below), so a run
+    // on it skips this one (~120 instructions of a `run()`; BENCHMARKS.md, "Cheaper `run()`").
+    if dropped > 0 || !settings.default_loop {
+        sweep(ctx, settings, &mut interruption);
+    }
     // The wait for thread work blocks on the pool, not in the loop's park: a signal wakes it
     // through the pool's interrupter.
     if let Some(interrupter) = ctx.threads.interrupter() {
