@@ -121,10 +121,10 @@ impl Context {
     /// makes one on the same loop (not in debug mode, with the default handler), for the next
     /// run on this thread to reuse (the runner's spare context): what the run left is dropped
     /// now, as dropping the context would; only allocations are kept: the context's own, the
-    /// loop's (with its ready queue's room) and the mailbox's when nothing else holds it (else
-    /// a new mailbox, so that a waker kept from the ended run reaches a closed one). Only for a
-    /// loop that works again after [`EventLoop::close`] and keeps its unparker, as the default
-    /// loop does.
+    /// loop's (with its ready queue's room), its lists' room, and the mailbox's when nothing
+    /// else holds it (else a new mailbox, so that a waker kept from the ended run reaches a
+    /// closed one). Only for a loop that works again after [`EventLoop::close`] and keeps its
+    /// unparker, as the default loop does.
     pub(crate) fn renew(&mut self) {
         // Closing again drops what destructors queued or armed during the first close, as
         // dropping the loop would.
@@ -184,9 +184,9 @@ impl Context {
         *slow_poll_threshold = Duration::from_millis(100);
         *started_at.get_mut() = None;
         *handler = None;
-        *controls.get_mut() = Vec::new();
+        controls.get_mut().clear();
         *main_control.get_mut() = None;
-        *kept_panics.get_mut() = Vec::new();
+        kept_panics.get_mut().clear();
         if threads.started() {
             *threads = Threads::new(event_loop.unparker());
         }
@@ -308,6 +308,9 @@ impl Context {
     /// Wakes every live task, so that each sees the shutdown at its next poll, and completes
     /// every `cancelled()` future.
     pub(crate) fn wake_all_tasks(&self) {
+        if self.live_tasks() == 0 && self.listeners.borrow().is_empty() {
+            return;
+        }
         let mut wakers = Vec::new();
         for listener in self.listeners.borrow().iter() {
             listener.request(&mut wakers);
@@ -510,6 +513,9 @@ impl Context {
 
     /// As the loop closes: reports every task panic still unsettled, through the run's handler.
     pub(crate) fn report_kept_panics(&self) {
+        if self.kept_panics.borrow().is_empty() {
+            return;
+        }
         let kept = std::mem::take(&mut *self.kept_panics.borrow_mut());
         for (settled, report) in kept {
             if !settled.swap(true, Ordering::AcqRel) {
