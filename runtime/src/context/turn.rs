@@ -97,6 +97,10 @@ impl Context {
     /// Closes the remote queue and handles what was still in it.
     pub(crate) fn close_remote(&self) {
         self.shared.close();
+        // As in `drain_remote`: one atomic load when nothing came.
+        if !self.shared.has_remote() {
+            return;
+        }
         for message in self.shared.take_all() {
             match message {
                 Remote::Run(runnable) => self.call_soon(Runnable::new(runnable)),
