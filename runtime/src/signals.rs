@@ -66,7 +66,7 @@ struct RunSide {
 impl Target {
     /// A target whose own side wakes `own` (a run on its own's loop), or nothing.
     #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
-    fn new(own: Option<&Waker>) -> Self {
+    fn new(own: Option<Waker>) -> Self {
         Target {
             first: AtomicI32::new(0),
             own: RunSide::new(own),
@@ -78,7 +78,7 @@ impl Target {
     /// [`new`](Self::new) makes one, keeping its list's room: the next handling reuses it
     /// instead of allocating a target and a list.
     #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
-    fn renew(&mut self, own: Option<&Waker>) {
+    fn renew(&mut self, own: Option<Waker>) {
         *self.first.get_mut() = 0;
         self.own = RunSide::new(own);
         self.runs
@@ -125,10 +125,10 @@ impl Target {
 
 impl RunSide {
     /// The side of a run whose loop `unparker` wakes; with `None`, one that wakes nothing.
-    fn new(unparker: Option<&Waker>) -> Self {
+    fn new(unparker: Option<Waker>) -> Self {
         RunSide {
             taken: AtomicBool::new(false),
-            unparker: unparker.unwrap_or(Waker::noop()).clone(),
+            unparker: unparker.unwrap_or_else(|| Waker::noop().clone()),
             also: Mutex::new(None),
         }
     }
@@ -167,7 +167,7 @@ impl Handling {
     }
 
     /// Has a worker whose loop `unparker` wakes listen to the signals handled.
-    fn listen(&self, unparker: &Waker) -> SignalGuard {
+    fn listen(&self, unparker: Waker) -> SignalGuard {
         let run = Arc::new(RunSide::new(Some(unparker)));
         let target = self.target().clone();
         target.runs().push(run.clone());
@@ -263,12 +263,16 @@ impl SharedSignals {
         }
     }
 
-    /// Has the run whose loop `unparker` wakes listen to the shared signals; the first call
-    /// decides, with `setting`, whether signals are handled at all (see [`handle`]).
-    pub(crate) fn listen(&self, setting: Option<bool>, unparker: &Waker) -> Option<SignalGuard> {
+    /// Has the run whose loop's unparker `unparker` gives listen to the shared signals; the
+    /// first call decides, with `setting`, whether signals are handled at all (see [`handle`]).
+    pub(crate) fn listen(
+        &self,
+        setting: Option<bool>,
+        unparker: impl FnOnce() -> Waker,
+    ) -> Option<SignalGuard> {
         let mut handling = self.handling.lock().unwrap_or_else(PoisonError::into_inner);
-        let handling = handling.get_or_insert_with(|| start(setting, self.on_main_thread, None));
-        Some(handling.as_ref()?.listen(unparker))
+        let handling = handling.get_or_insert_with(|| start(setting, self.on_main_thread, || None));
+        Some(handling.as_ref()?.listen(unparker()))
     }
 
     /// Ends the handling (the signals' previous disposition is back).
@@ -282,10 +286,14 @@ impl SharedSignals {
     }
 }
 
-/// Starts handling signals for a run on its own whose loop `unparker` wakes, unless another run
-/// handles them (see [`start`]); the guard ends the handling.
-pub(crate) fn handle(setting: Option<bool>, unparker: &Waker) -> Option<SignalGuard> {
-    let handling = start(setting, on_main_thread(), Some(unparker))?;
+/// Starts handling signals for a run on its own whose loop's unparker `unparker` gives (asked
+/// only if signals are handled), unless another run handles them (see [`start`]); the guard
+/// ends the handling.
+pub(crate) fn handle(
+    setting: Option<bool>,
+    unparker: impl FnOnce() -> Waker,
+) -> Option<SignalGuard> {
+    let handling = start(setting, on_main_thread(), || Some(unparker()))?;
     Some(SignalGuard {
         side: Side::Own(handling),
     })
@@ -328,7 +336,11 @@ pub(crate) fn name(signal: i32) -> &'static str {
 use unix::start;
 
 #[cfg(not(all(unix, feature = "signals")))]
-fn start(_setting: Option<bool>, _on_main_thread: bool, _own: Option<&Waker>) -> Option<Handling> {
+fn start(
+    _setting: Option<bool>,
+    _on_main_thread: bool,
+    _own: impl FnOnce() -> Option<Waker>,
+) -> Option<Handling> {
     None
 }
 
@@ -405,12 +417,13 @@ mod unix {
     /// SIGTERM both. Unset: only when the run is started on the main thread, each of the two
     /// whose disposition is the default (or already ours), so that a process's own handler or
     /// an inherited `SIG_IGN` is left alone.
-    /// `own`: the unparker of the run that starts the handling on its own (`None` for the
-    /// workers of a `Workers`, which listen afterwards).
+    /// `own` gives the unparker of the run that starts the handling on its own (`None` for the
+    /// workers of a `Workers`, which listen afterwards); it is asked only once the handling
+    /// starts.
     pub(crate) fn start(
         setting: Option<bool>,
         on_main_thread: bool,
-        own: Option<&Waker>,
+        own: impl FnOnce() -> Option<Waker>,
     ) -> Option<Handling> {
         let mut state = state();
         if state.target.is_some() {
@@ -438,6 +451,7 @@ mod unix {
         }
         // The last handling's target, if nothing holds it any more (the forwarding thread may,
         // for a moment), ready before it is published.
+        let own = own();
         let target = match state.spare.take() {
             Some(mut spare) => match Arc::get_mut(&mut spare) {
                 Some(unique) => {
@@ -648,7 +662,7 @@ mod tests {
         (count.clone(), Waker::from(count))
     }
 
-    fn worker_guard(target: &Arc<Target>, unparker: &Waker) -> SignalGuard {
+    fn worker_guard(target: &Arc<Target>, unparker: Waker) -> SignalGuard {
         let run = Arc::new(RunSide::new(Some(unparker)));
         target.runs().push(run.clone());
         SignalGuard {
@@ -663,8 +677,8 @@ mod tests {
     fn the_first_signal_wakes_the_run_on_its_own_and_every_worker_once() {
         let (own, own_waker) = counted();
         let (worker, worker_waker) = counted();
-        let target = Arc::new(Target::new(Some(&own_waker)));
-        let guard = worker_guard(&target, &worker_waker);
+        let target = Arc::new(Target::new(Some(own_waker)));
+        let guard = worker_guard(&target, worker_waker);
         target.receive(2);
         target.receive(15);
         assert_eq!(own.0.load(Ordering::SeqCst), 1);
@@ -682,17 +696,16 @@ mod tests {
     fn a_released_target_keeps_no_waker_of_its_run_and_a_renewed_one_starts_over() {
         let (own, own_waker) = counted();
         let (also, also_waker) = counted();
-        let mut target = Target::new(Some(&own_waker));
+        let mut target = Target::new(Some(own_waker));
         *target.own.also() = Some(also_waker);
         target.receive(2);
         target.own.taken.store(true, Ordering::SeqCst);
-        drop(own_waker);
         target.release();
         assert_eq!(Arc::strong_count(&own), 1, "no unparker kept");
         assert_eq!(Arc::strong_count(&also), 1, "no other waker kept");
 
         let (next, next_waker) = counted();
-        target.renew(Some(&next_waker));
+        target.renew(Some(next_waker));
         assert_eq!(
             target.received(),
             None,

@@ -186,10 +186,11 @@ impl Runner {
         );
         let (setting, shared) = (settings.handle_signals, settings.shared_signals.clone());
         if self.signals.is_none() {
-            let unparker = ctx.event_loop.unparker();
+            // The loop's unparker is cloned only if signals are handled.
+            let unparker = || ctx.event_loop.unparker();
             self.signals = match &shared {
-                Some(shared) => shared.listen(setting, &unparker),
-                None => signals::handle(setting, &unparker),
+                Some(shared) => shared.listen(setting, unparker),
+                None => signals::handle(setting, unparker),
             };
         }
         let signals = self.signals.as_ref();
