@@ -54,13 +54,8 @@ pub(super) fn shutdown(
         );
         ctx.report(&Report::new(ReportKind::CancelledAtShutdown, message));
     }
-    // What those tasks spawned while being dropped is cancelled too. The runner's default loop
-    // has no foreign tasks and does not own the drive: its first sweep left nothing (what
-    // another thread sends meanwhile is taken in as the remote queue closes, below), so a run
-    // on it skips this one (~120 instructions of a `run()`; BENCHMARKS.md, "Cheaper `run()`").
-    if dropped > 0 || !settings.default_loop {
-        sweep(ctx, settings, &mut interruption);
-    }
+    // What those tasks spawned while being dropped is cancelled too.
+    sweep(ctx, settings, &mut interruption);
     // The wait for thread work blocks on the pool, not in the loop's park: a signal wakes it
     // through the pool's interrupter.
     if let Some(interrupter) = ctx.threads.interrupter() {
@@ -87,6 +82,17 @@ pub(super) fn shutdown(
 /// task still alive is dropped at its next turn, except cooperative ones, which get the shutdown
 /// grace.
 fn sweep(ctx: &Context, settings: &Settings, interruption: &mut Interruption<'_>) {
+    // Nothing alive, queued or sent: the sweep would be one empty turn. The runner's default
+    // loop does not own the drive (nothing hears of the turn), so a run on it skips that turn;
+    // a signal is looked for right after either way. Most runs end so, twice (~250
+    // instructions of a `run()`; BENCHMARKS.md, "Cheaper `run()`").
+    if settings.default_loop
+        && !ctx.has_ready()
+        && ctx.live_tasks() == 0
+        && !ctx.shared.has_remote()
+    {
+        return;
+    }
     // Armed only when some task outlives the first sweeps (a cooperative one, finishing its
     // cleanup): most runs end without a timer, and without allocating its waker.
     let mut grace: Option<(Arc<GraceWaker>, TimerId)> = None;
