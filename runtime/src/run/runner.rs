@@ -276,8 +276,8 @@ thread_local! {
     /// The context of the last run on this thread that used the default loop, renewed
     /// (`Context::renew`) once that run's loop closed: the next such run on the thread reuses
     /// it, with its loop, the loop's ready queue and its mailbox, instead of allocating them
-    /// (four allocations of a `run()`, 5,220 instructions of a `run()` with one task
-    /// before; BENCHMARKS.md, "Cheaper `run()`").
+    /// (four of the eleven allocations a `run()` made, about 660 of its 5,200 instructions;
+    /// BENCHMARKS.md, "Cheaper `run()`").
     static SPARE: Cell<Option<Rc<Context>>> = const { Cell::new(None) };
 }
 
