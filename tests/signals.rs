@@ -68,6 +68,10 @@ mod unix {
                 try_run_returns_interrupted_instead_of_exiting,
             ),
             (
+                "a_run_after_an_interrupted_one_is_interrupted_by_its_own_signal_only",
+                a_run_after_an_interrupted_one_is_interrupted_by_its_own_signal_only,
+            ),
+            (
                 "the_default_disposition_is_back_after_the_run",
                 the_default_disposition_is_back_after_the_run,
             ),
@@ -183,6 +187,24 @@ mod unix {
             lines.iter().any(|l| l == "try_run gave Err(Interrupted)"),
             "{lines:?}"
         );
+    }
+
+    /// The second run reuses what the first one handled signals with (BENCHMARKS.md, "Cheaper
+    /// `run()`"): it starts without the first run's signal, and its own reaches it.
+    fn a_run_after_an_interrupted_one_is_interrupted_by_its_own_signal_only() {
+        let mut child = Child::start(CHILD, "two-runs", &[]);
+        child.wait_for("ready");
+        child.signal("INT");
+        child.wait_for("second run ready");
+        child.signal("INT");
+        let (status, lines) = child.finish();
+        assert_eq!(status.code(), Some(0), "{status:?}: {lines:?}");
+        for line in [
+            "first try_run gave Err(Interrupted)",
+            "second try_run gave Err(Interrupted)",
+        ] {
+            assert!(lines.iter().any(|l| l == line), "no {line:?} in {lines:?}");
+        }
     }
 
     fn the_default_disposition_is_back_after_the_run() {
@@ -444,6 +466,15 @@ mod unix {
                     corun::sleep(Duration::from_secs(3600)).await;
                 });
                 println!("try_run gave {outcome:?}");
+            }
+            "two-runs" => {
+                for (run, ready) in [("first", "ready"), ("second", "second run ready")] {
+                    let outcome = corun::Config::new().try_run(async {
+                        println!("{ready}");
+                        corun::sleep(Duration::from_secs(3600)).await;
+                    });
+                    println!("{run} try_run gave {outcome:?}");
+                }
             }
             "after-run" => {
                 corun::run(async { corun::yield_now().await });

@@ -31,16 +31,26 @@
 //! Unix, and without the `signals` cargo feature (on by default), nothing is installed and
 //! `Config::handle_signals` has no effect.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 
 /// What signals reach while they are handled: the first signal received, and the runs it goes
-/// to (one run; or every worker of a `Workers`, which share one handling).
+/// to (the run that started the handling on its own; or every worker of a `Workers`, which share
+/// one handling).
+///
+/// A run on its own has its side in the target itself, set before the target is published
+/// (`unix::start`), rather than in the list: so starting and ending its handling takes no lock
+/// of the list and no reference count of a side (about ten atomic operations of a `run()`;
+/// BENCHMARKS.md, "Cheaper `run()`").
 struct Target {
     /// The first signal received while handled; 0 before.
     first: AtomicI32,
-    /// The runs listening now, each with its own side.
+    /// The side of the run that started the handling on its own; one that wakes nothing for a
+    /// `Workers`' handling.
+    own: RunSide,
+    /// The workers of a `Workers` listening now, each with its own side.
     runs: Mutex<Vec<Arc<RunSide>>>,
 }
 
@@ -54,12 +64,34 @@ struct RunSide {
 }
 
 impl Target {
+    /// A target whose own side wakes `own` (a run on its own's loop), or nothing.
     #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
-    fn new() -> Self {
+    fn new(own: Option<Waker>) -> Self {
         Target {
             first: AtomicI32::new(0),
+            own: RunSide::new(own),
             runs: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Makes a target no run listens to any more (held only by the caller) as
+    /// [`new`](Self::new) makes one, keeping its list's room: the next handling reuses it
+    /// instead of allocating a target and a list.
+    #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
+    fn renew(&mut self, own: Option<Waker>) {
+        *self.first.get_mut() = 0;
+        self.own = RunSide::new(own);
+        self.runs
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// Once no run listens (held only by the caller): drops the wakers of the run on its own,
+    /// so that nothing of that run outlives it while the target is kept for the next handling.
+    #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
+    fn release(&mut self) {
+        self.own = RunSide::new(None);
     }
 
     /// Records the first signal and wakes every run listening. A run that starts listening
@@ -73,15 +105,9 @@ impl Target {
         {
             return;
         }
+        self.own.wake();
         for run in self.runs().iter() {
-            // Under the lock of `also`, so that `also_wake` either comes first and has its
-            // waker woken here, or comes after and sees this signal (it then wakes its waker
-            // itself, unless the loop has taken the signal meanwhile, as main's cancellation).
-            let also = run.also();
-            run.unparker.wake_by_ref();
-            if let Some(waker) = also.as_ref() {
-                waker.wake_by_ref();
-            }
+            run.wake();
         }
     }
 
@@ -98,6 +124,28 @@ impl Target {
 }
 
 impl RunSide {
+    /// The side of a run whose loop `unparker` wakes; with `None`, one that wakes nothing.
+    fn new(unparker: Option<Waker>) -> Self {
+        RunSide {
+            taken: AtomicBool::new(false),
+            unparker: unparker.unwrap_or_else(|| Waker::noop().clone()),
+            also: Mutex::new(None),
+        }
+    }
+
+    /// The signal came: wakes the run's loop, and what it asked to wake too.
+    #[cfg_attr(not(all(unix, feature = "signals")), allow(dead_code))]
+    fn wake(&self) {
+        // Under the lock of `also`, so that `also_wake` either comes first and has its waker
+        // woken here, or comes after and sees this signal (it then wakes its waker itself,
+        // unless the loop has taken the signal meanwhile, as main's cancellation).
+        let also = self.also();
+        self.unparker.wake_by_ref();
+        if let Some(waker) = also.as_ref() {
+            waker.wake_by_ref();
+        }
+    }
+
     fn also(&self) -> MutexGuard<'_, Option<Waker>> {
         self.also.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -107,49 +155,76 @@ impl RunSide {
 /// [`SignalGuard`]; for the workers of a `Workers`, by their [`SharedSignals`]. Dropping it
 /// gives the signals back to their previous disposition.
 pub(crate) struct Handling {
-    target: Arc<Target>,
+    /// Always set; taken only by the handling's drop, to keep the target for the next one.
+    target: Option<Arc<Target>>,
 }
 
 impl Handling {
-    /// Has the run whose loop `unparker` wakes listen to the signals handled.
-    fn listen(&self, unparker: &Waker) -> (Arc<Target>, Arc<RunSide>) {
-        let run = Arc::new(RunSide {
-            taken: AtomicBool::new(false),
-            unparker: unparker.clone(),
-            also: Mutex::new(None),
-        });
-        self.target.runs().push(run.clone());
-        (self.target.clone(), run)
+    fn target(&self) -> &Arc<Target> {
+        self.target
+            .as_ref()
+            .expect("a handling has its target until it drops")
+    }
+
+    /// Has a worker whose loop `unparker` wakes listen to the signals handled.
+    fn listen(&self, unparker: Waker) -> SignalGuard {
+        let run = Arc::new(RunSide::new(Some(unparker)));
+        let target = self.target().clone();
+        target.runs().push(run.clone());
+        SignalGuard {
+            side: Side::Worker { target, run },
+        }
     }
 }
 
 /// Signals go to this run while the guard lives.
 pub(crate) struct SignalGuard {
-    target: Arc<Target>,
-    run: Arc<RunSide>,
-    /// The handling this run started on its own, ended with the guard; `None` for a worker of a
-    /// `Workers`, whose handling outlives each worker's run.
-    _handling: Option<Handling>,
+    side: Side,
+}
+
+/// Where a run's side is.
+enum Side {
+    /// A run on its own: the handling it started, ended with the guard; its side is the
+    /// target's own.
+    Own(Handling),
+    /// A worker of a `Workers`, whose handling outlives each worker's run: its side is in the
+    /// target's list while the guard lives.
+    Worker {
+        target: Arc<Target>,
+        run: Arc<RunSide>,
+    },
 }
 
 impl SignalGuard {
+    fn parts(&self) -> (&Target, &RunSide) {
+        match &self.side {
+            Side::Own(handling) => {
+                let target = handling.target();
+                (target, &target.own)
+            }
+            Side::Worker { target, run } => (target, run),
+        }
+    }
+
     /// The first signal received, the first time this run asks for it; then `None`.
     pub(crate) fn take_new(&self) -> Option<i32> {
         let signal = self.received()?;
-        (!self.run.taken.swap(true, Ordering::AcqRel)).then_some(signal)
+        let (_, run) = self.parts();
+        (!run.taken.swap(true, Ordering::AcqRel)).then_some(signal)
     }
 
     /// The first signal received while this run's signals were handled, if any.
     pub(crate) fn received(&self) -> Option<i32> {
-        self.target.received()
+        self.parts().0.received()
     }
 
     /// Has the first signal also wake `waker` (replacing an earlier one); if it was received
     /// already and this run did not take it yet, wakes `waker` now. So a wait that does not park
     /// the loop (the shutdown's wait for thread work) ends at once when the first signal comes.
     pub(crate) fn also_wake(&self, waker: Waker) {
-        let mut also = self.run.also();
-        if self.received().is_some() && !self.run.taken.load(Ordering::Acquire) {
+        let (target, run) = self.parts();
+        let mut also = run.also();
+        if target.received().is_some() && !run.taken.load(Ordering::Acquire) {
             waker.wake_by_ref();
         }
         *also = Some(waker);
@@ -158,9 +233,10 @@ impl SignalGuard {
 
 impl Drop for SignalGuard {
     fn drop(&mut self) {
-        self.target
-            .runs()
-            .retain(|run| !Arc::ptr_eq(run, &self.run));
+        // A run on its own ends its handling as the guard's fields drop.
+        if let Side::Worker { target, run } = &self.side {
+            target.runs().retain(|other| !Arc::ptr_eq(other, run));
+        }
     }
 }
 
@@ -187,17 +263,16 @@ impl SharedSignals {
         }
     }
 
-    /// Has the run whose loop `unparker` wakes listen to the shared signals; the first call
-    /// decides, with `setting`, whether signals are handled at all (see [`handle`]).
-    pub(crate) fn listen(&self, setting: Option<bool>, unparker: &Waker) -> Option<SignalGuard> {
+    /// Has the run whose loop's unparker `unparker` gives listen to the shared signals; the
+    /// first call decides, with `setting`, whether signals are handled at all (see [`handle`]).
+    pub(crate) fn listen(
+        &self,
+        setting: Option<bool>,
+        unparker: impl FnOnce() -> Waker,
+    ) -> Option<SignalGuard> {
         let mut handling = self.handling.lock().unwrap_or_else(PoisonError::into_inner);
-        let handling = handling.get_or_insert_with(|| start(setting, self.on_main_thread));
-        let (target, run) = handling.as_ref()?.listen(unparker);
-        Some(SignalGuard {
-            target,
-            run,
-            _handling: None,
-        })
+        let handling = handling.get_or_insert_with(|| start(setting, self.on_main_thread, || None));
+        Some(handling.as_ref()?.listen(unparker()))
     }
 
     /// Ends the handling (the signals' previous disposition is back).
@@ -211,21 +286,35 @@ impl SharedSignals {
     }
 }
 
-/// Starts handling signals for a run on its own, unless another run handles them (see
-/// [`start`]); the guard ends the handling.
-pub(crate) fn handle(setting: Option<bool>, unparker: &Waker) -> Option<SignalGuard> {
-    let handling = start(setting, on_main_thread())?;
-    let (target, run) = handling.listen(unparker);
+/// Starts handling signals for a run on its own whose loop's unparker `unparker` gives (asked
+/// only if signals are handled), unless another run handles them (see [`start`]); the guard
+/// ends the handling.
+pub(crate) fn handle(
+    setting: Option<bool>,
+    unparker: impl FnOnce() -> Waker,
+) -> Option<SignalGuard> {
+    let handling = start(setting, on_main_thread(), || Some(unparker()))?;
     Some(SignalGuard {
-        target,
-        run,
-        _handling: Some(handling),
+        side: Side::Own(handling),
     })
+}
+
+thread_local! {
+    /// Whether this thread is the process's main thread, once asked (`thread::current` takes
+    /// and drops a reference count each time).
+    static ON_MAIN_THREAD: Cell<Option<bool>> = const { Cell::new(None) };
 }
 
 /// Whether the current thread is the process's main thread (Rust names it "main").
 fn on_main_thread() -> bool {
-    std::thread::current().name() == Some("main")
+    let ask = || std::thread::current().name() == Some("main");
+    ON_MAIN_THREAD
+        .try_with(|known| {
+            let on_main = known.get().unwrap_or_else(ask);
+            known.set(Some(on_main));
+            on_main
+        })
+        .unwrap_or_else(|_| ask())
 }
 
 /// The exit status of a process stopped by `signal`, as shells report it.
@@ -247,7 +336,11 @@ pub(crate) fn name(signal: i32) -> &'static str {
 use unix::start;
 
 #[cfg(not(all(unix, feature = "signals")))]
-fn start(_setting: Option<bool>, _on_main_thread: bool) -> Option<Handling> {
+fn start(
+    _setting: Option<bool>,
+    _on_main_thread: bool,
+    _own: impl FnOnce() -> Option<Waker>,
+) -> Option<Handling> {
     None
 }
 
@@ -259,6 +352,7 @@ mod unix {
     use std::ptr;
     use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
     use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+    use std::task::Waker;
 
     use super::{exit_code, Handling, Target};
 
@@ -299,6 +393,7 @@ mod unix {
         installed: [None; 2],
         forwarding: false,
         target: None,
+        spare: None,
     });
 
     struct State {
@@ -309,6 +404,9 @@ mod unix {
         forwarding: bool,
         /// The run that handles signals now.
         target: Option<Arc<Target>>,
+        /// The target of the last handling once it ended, for the next one to reuse (see
+        /// `SPARE_SIDE`).
+        spare: Option<Arc<Target>>,
     }
 
     fn state() -> MutexGuard<'static, State> {
@@ -319,7 +417,14 @@ mod unix {
     /// SIGTERM both. Unset: only when the run is started on the main thread, each of the two
     /// whose disposition is the default (or already ours), so that a process's own handler or
     /// an inherited `SIG_IGN` is left alone.
-    pub(crate) fn start(setting: Option<bool>, on_main_thread: bool) -> Option<Handling> {
+    /// `own` gives the unparker of the run that starts the handling on its own (`None` for the
+    /// workers of a `Workers`, which listen afterwards); it is asked only once the handling
+    /// starts.
+    pub(crate) fn start(
+        setting: Option<bool>,
+        on_main_thread: bool,
+        own: impl FnOnce() -> Option<Waker>,
+    ) -> Option<Handling> {
         let mut state = state();
         if state.target.is_some() {
             return None;
@@ -344,11 +449,25 @@ mod unix {
         if !(0..HANDLED.len()).any(|i| wanted[i] && state.installed[i].is_some()) {
             return None;
         }
-        let target = Arc::new(Target::new());
+        // The last handling's target, if nothing holds it any more (the forwarding thread may,
+        // for a moment), ready before it is published.
+        let own = own();
+        let target = match state.spare.take() {
+            Some(mut spare) => match Arc::get_mut(&mut spare) {
+                Some(unique) => {
+                    unique.renew(own);
+                    spare
+                }
+                None => Arc::new(Target::new(own)),
+            },
+            None => Arc::new(Target::new(own)),
+        };
         RECEIVED.store(false, Ordering::SeqCst);
         IDLE.store(false, Ordering::SeqCst);
         state.target = Some(target.clone());
-        Some(Handling { target })
+        Some(Handling {
+            target: Some(target),
+        })
     }
 
     impl Drop for Handling {
@@ -356,7 +475,15 @@ mod unix {
             let mut state = state();
             IDLE.store(true, Ordering::SeqCst);
             RECEIVED.store(false, Ordering::SeqCst);
-            state.target = None;
+            drop(state.target.take());
+            // Kept for the next handling, without the wakers of the run it ends; unless the
+            // forwarding thread still holds it, which then drops it.
+            if let Some(mut target) = self.target.take() {
+                if let Some(unique) = Arc::get_mut(&mut target) {
+                    unique.release();
+                    state.spare = Some(target);
+                }
+            }
         }
     }
 
@@ -505,5 +632,88 @@ mod unix {
             None if slot.idle_default.load(Ordering::SeqCst) => die_of(slot.signal),
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+
+    use super::{RunSide, Side, SignalGuard, Target};
+
+    /// Counts its wakes.
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counted() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count::default());
+        (count.clone(), Waker::from(count))
+    }
+
+    fn worker_guard(target: &Arc<Target>, unparker: Waker) -> SignalGuard {
+        let run = Arc::new(RunSide::new(Some(unparker)));
+        target.runs().push(run.clone());
+        SignalGuard {
+            side: Side::Worker {
+                target: target.clone(),
+                run,
+            },
+        }
+    }
+
+    #[test]
+    fn the_first_signal_wakes_the_run_on_its_own_and_every_worker_once() {
+        let (own, own_waker) = counted();
+        let (worker, worker_waker) = counted();
+        let target = Arc::new(Target::new(Some(own_waker)));
+        let guard = worker_guard(&target, worker_waker);
+        target.receive(2);
+        target.receive(15);
+        assert_eq!(own.0.load(Ordering::SeqCst), 1);
+        assert_eq!(worker.0.load(Ordering::SeqCst), 1);
+        assert_eq!(guard.take_new(), Some(2));
+        assert_eq!(guard.take_new(), None);
+        drop(guard);
+        assert!(
+            target.runs().is_empty(),
+            "a worker's side leaves with its guard"
+        );
+    }
+
+    #[test]
+    fn a_released_target_keeps_no_waker_of_its_run_and_a_renewed_one_starts_over() {
+        let (own, own_waker) = counted();
+        let (also, also_waker) = counted();
+        let mut target = Target::new(Some(own_waker));
+        *target.own.also() = Some(also_waker);
+        target.receive(2);
+        target.own.taken.store(true, Ordering::SeqCst);
+        target.release();
+        assert_eq!(Arc::strong_count(&own), 1, "no unparker kept");
+        assert_eq!(Arc::strong_count(&also), 1, "no other waker kept");
+
+        let (next, next_waker) = counted();
+        target.renew(Some(next_waker));
+        assert_eq!(
+            target.received(),
+            None,
+            "the last handling's signal is forgotten"
+        );
+        assert!(!target.own.taken.load(Ordering::SeqCst));
+        target.receive(15);
+        assert_eq!(next.0.load(Ordering::SeqCst), 1);
+        assert_eq!(own.0.load(Ordering::SeqCst), 1);
     }
 }

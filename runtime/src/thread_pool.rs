@@ -70,6 +70,11 @@ impl Threads {
         }
     }
 
+    /// Whether a job was ever submitted, which starts the pool.
+    pub(crate) fn started(&self) -> bool {
+        self.pool.get().is_some()
+    }
+
     /// How many jobs are queued or running.
     pub(crate) fn in_flight(&self) -> usize {
         self.pool.get().map_or(0, |pool| pool.in_flight())

@@ -13,7 +13,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -122,6 +122,89 @@ impl Context {
             awaiters: RefCell::default(),
             threads,
         }
+    }
+
+    /// Makes this context, whose run has ended and whose loop has closed, as [`Context::new`]
+    /// makes one on the same loop (not in debug mode, with the default handler), for the next
+    /// run on this thread to reuse (the runner's spare context): what the run left is dropped
+    /// now, as dropping the context would; only allocations are kept: the context's own, the
+    /// loop's (with its ready queue's room), its lists' room, and the mailbox's when nothing
+    /// else holds it (else a new mailbox, so that a waker kept from the ended run reaches a
+    /// closed one). Only for a loop that works again after [`EventLoop::close`] and keeps its
+    /// unparker, as the default loop does.
+    pub(crate) fn renew(&mut self) {
+        // Closing again drops what destructors queued or armed during the first close, as
+        // dropping the loop would.
+        self.event_loop.close();
+        // Every field is named, so that one added to `Context` is renewed here too.
+        let Context {
+            event_loop,
+            shared,
+            tasks,
+            current,
+            closing,
+            forcing,
+            queued,
+            listeners,
+            main_active,
+            main,
+            debug,
+            slow_poll_threshold,
+            started_at,
+            handler,
+            controls,
+            main_control,
+            kept_panics,
+            threads,
+            awaiters,
+        } = self;
+        // The loop's unparker stays the same: the mailbox and the pool keep theirs.
+        match Arc::get_mut(shared) {
+            Some(mailbox) => mailbox.reopen(),
+            None => *shared = Arc::new(Shared::new(event_loop.unparker())),
+        }
+        *tasks.get_mut() = Registry::default();
+        *current.get_mut() = None;
+        *closing.get_mut() = false;
+        *forcing.get_mut() = false;
+        *queued.get_mut() = 0;
+        *listeners.get_mut() = Listeners::default();
+        *main_active.get_mut() = false;
+        // The last main's reference keeps only its allocation, for the next run's main
+        // (`set_main`): what it shows of that main is dropped.
+        if let Some(last) = main.get_mut().as_mut().and_then(Rc::get_mut) {
+            let TaskRef {
+                id: _,
+                location: _,
+                given_name,
+                default_name,
+                spawn_backtrace,
+                control,
+            } = last;
+            *given_name = None;
+            *default_name = OnceLock::new();
+            *spawn_backtrace = None;
+            *control = None;
+        } else {
+            *main.get_mut() = None;
+        }
+        *debug = false;
+        *slow_poll_threshold = Duration::from_millis(100);
+        *started_at.get_mut() = None;
+        *handler = None;
+        controls.get_mut().clear();
+        *main_control.get_mut() = None;
+        kept_panics.get_mut().clear();
+        awaiters.get_mut().clear();
+        if threads.started() {
+            *threads = Threads::new(event_loop.unparker());
+        }
+    }
+
+    /// Sets up a context made by [`renew`](Self::renew) for its next run.
+    pub(crate) fn reopen(&mut self, debug: bool, handler: Option<Handler>) {
+        self.debug = debug;
+        self.handler = handler;
     }
 
     /// Queues work on the loop. Every runnable reaches the loop through here.
@@ -256,6 +339,9 @@ impl Context {
     /// Wakes every live task, so that each sees the shutdown at its next poll, and completes
     /// every `cancelled()` future.
     pub(crate) fn wake_all_tasks(&self) {
+        if self.live_tasks() == 0 && self.listeners.borrow().is_empty() {
+            return;
+        }
         let mut wakers = Vec::new();
         for listener in self.listeners.borrow().iter() {
             listener.request(&mut wakers);
@@ -463,6 +549,9 @@ impl Context {
 
     /// As the loop closes: reports every task panic still unsettled, through the run's handler.
     pub(crate) fn report_kept_panics(&self) {
+        if self.kept_panics.borrow().is_empty() {
+            return;
+        }
         let kept = std::mem::take(&mut *self.kept_panics.borrow_mut());
         for (settled, report) in kept {
             if !settled.swap(true, Ordering::AcqRel) {
@@ -485,10 +574,22 @@ impl Context {
     /// turns still queued).
     pub(crate) fn set_main(&self, main: Option<TaskRef>) {
         self.main_active.set(main.is_some());
-        if let Some(main) = main {
-            let previous = self.main.replace(Some(Rc::new(main)));
+        let Some(main) = main else {
+            return;
+        };
+        let mut slot = self.main.borrow_mut();
+        // The last run's reference is reused when nothing holds it any more (no turn of it is
+        // queued): one allocation of a `run()` (BENCHMARKS.md, "Cheaper `run()`"). What it held
+        // is dropped after the borrow ends.
+        if let Some(unused) = slot.as_mut().and_then(Rc::get_mut) {
+            let previous = std::mem::replace(unused, main);
+            drop(slot);
             drop(previous);
+            return;
         }
+        let previous = slot.replace(Rc::new(main));
+        drop(slot);
+        drop(previous);
     }
 
     /// A turn of the main task of the current (or last) run; `None` before the first run.
@@ -519,4 +620,57 @@ fn saturating_add(start: Instant, by: Duration) -> Instant {
         }
     }
     reached
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::Location;
+    use std::rc::Rc;
+    use std::sync::{Arc, OnceLock};
+
+    use super::Context;
+    use crate::loops::DefaultLoop;
+    use crate::record::id::TaskId;
+    use crate::record::task_ref::TaskRef;
+    use crate::report_sink::Handler;
+
+    fn main_named(name: &str) -> TaskRef {
+        TaskRef {
+            id: TaskId::next(),
+            location: Location::caller(),
+            given_name: Some(Arc::from(name)),
+            default_name: OnceLock::new(),
+            spawn_backtrace: None,
+            control: None,
+        }
+    }
+
+    #[test]
+    fn a_renewed_context_keeps_allocations_only_and_its_next_main_reuses_the_last_ones() {
+        let handler: Handler = Rc::new(|_| {});
+        let mut ctx = Context::new(Box::new(DefaultLoop::new()), true, Some(handler.clone()));
+        let first_mailbox = ctx.shared.id;
+        ctx.set_main(Some(main_named("first")));
+        ctx.start_closing();
+        ctx.set_main(None);
+        ctx.event_loop.close();
+        ctx.renew();
+
+        assert!(!ctx.debug && !ctx.is_closing() && !ctx.main_active.get());
+        assert_eq!(
+            Rc::strong_count(&handler),
+            1,
+            "the handler went with its run"
+        );
+        assert_ne!(ctx.shared.id, first_mailbox, "a new loop has a new id");
+        let last = Rc::as_ptr(ctx.main.borrow().as_ref().expect("kept for the next main"));
+        assert!(ctx.main.borrow().as_ref().unwrap().given_name.is_none());
+
+        ctx.reopen(false, Some(handler.clone()));
+        ctx.set_main(Some(main_named("second")));
+        let main = ctx.main.borrow();
+        let main = main.as_ref().unwrap();
+        assert_eq!(Rc::as_ptr(main), last);
+        assert_eq!(main.name(), "second");
+    }
 }

@@ -17,6 +17,9 @@ use crate::event_loop::{Runnable, TimerId};
 /// budget is 128 polls) without reallocating.
 const KEPT_READY_CAPACITY: usize = 1024;
 
+/// Slots a new loop's ready queue starts with, and a closed one keeps.
+const FIRST_READY_CAPACITY: usize = 64;
+
 pub(super) struct LoopCore {
     ready: RefCell<VecDeque<Runnable>>,
     timers: RefCell<TimerQueue>,
@@ -80,7 +83,7 @@ impl LoopCore {
     /// (`Duration::ZERO`: exactly at their deadline).
     pub(super) fn new(resolution: std::time::Duration) -> Self {
         LoopCore {
-            ready: RefCell::new(VecDeque::with_capacity(64)),
+            ready: RefCell::new(VecDeque::with_capacity(FIRST_READY_CAPACITY)),
             timers: RefCell::default(),
             due: RefCell::default(),
             // A loop made while the thread-locals are torn down makes its own.
@@ -206,11 +209,30 @@ impl LoopCore {
         self.unparker.clone()
     }
 
+    /// Drops the timers and the queued work. The loop works again afterwards: the runner reuses
+    /// a closed default loop for the next run on its thread, so the emptied queue's room is
+    /// kept (one allocation of a `run()`; BENCHMARKS.md, "Cheaper `run()`").
     pub(super) fn close(&self) {
-        let timers = self.timers.borrow_mut().clear();
-        drop(timers);
-        let ready = std::mem::take(&mut *self.ready.borrow_mut());
-        drop(ready);
+        if !self.timers.borrow().is_unused() {
+            let timers = self.timers.borrow_mut().clear();
+            drop(timers);
+        }
+        let mut queue = self.ready.borrow_mut();
+        if queue.is_empty() {
+            if queue.capacity() > FIRST_READY_CAPACITY {
+                queue.shrink_to(FIRST_READY_CAPACITY);
+            }
+            return;
+        }
+        // Emptied outside the borrow: dropping queued work cancels tasks, which may queue more.
+        let mut ready = std::mem::take(&mut *queue);
+        drop(queue);
+        ready.clear();
+        ready.shrink_to(FIRST_READY_CAPACITY);
+        let mut queue = self.ready.borrow_mut();
+        if queue.capacity() == 0 {
+            *queue = ready;
+        }
     }
 }
 
@@ -222,7 +244,7 @@ mod tests {
     use std::time::Duration;
 
     use crate::event_loop::Runnable;
-    use crate::loops::core::{LoopCore, KEPT_READY_CAPACITY};
+    use crate::loops::core::{LoopCore, FIRST_READY_CAPACITY, KEPT_READY_CAPACITY};
     use crate::record::id::TaskId;
     use crate::record::task_ref::TaskRef;
 
@@ -260,6 +282,28 @@ mod tests {
             "every queued turn comes out, in spite of the shrinking"
         );
         assert!(core.ready.borrow().capacity() <= KEPT_READY_CAPACITY);
+    }
+
+    #[test]
+    fn a_closed_loop_drops_its_work_keeps_its_first_room_and_works_again() {
+        let core = LoopCore::new(Duration::ZERO);
+        let main = main_ref();
+        for _ in 0..10_000 {
+            core.call_soon(main_turn(&main));
+        }
+        core.close();
+        assert_eq!(Rc::strong_count(&main), 1, "the queued turns were dropped");
+        assert!(core.next_ready().is_none());
+        let room = core.ready.borrow().capacity();
+        assert!(
+            (1..=FIRST_READY_CAPACITY).contains(&room),
+            "{room} slots kept"
+        );
+
+        core.call_soon(main_turn(&main));
+        assert!(core.next_ready().is_some());
+        let timer = core.add_timer(std::time::Instant::now(), std::task::Waker::noop().clone());
+        assert!(core.remove_timer(timer));
     }
 
     #[test]

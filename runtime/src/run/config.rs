@@ -266,7 +266,11 @@ impl Config {
 
 /// What a run needs of the config once the loop exists.
 pub(super) struct Settings {
-    pub(super) main_name: Arc<str>,
+    /// The loop is the default one, made by the runner: once closed, the thread's next run may
+    /// reuse it (`runner::keep_spare`).
+    pub(super) default_loop: bool,
+    /// The name given to main, if one was (see [`main_name`](Self::main_name)).
+    pub(super) given_main_name: Option<Arc<str>>,
     pub(super) shutdown_grace: Duration,
     pub(super) shutdown_timeout: Duration,
     pub(super) handle_signals: Option<bool>,
@@ -276,11 +280,12 @@ pub(super) struct Settings {
 impl Settings {
     /// The main task's name, as its header holds it. The default one is made once per process
     /// (a run made three allocations for it: the config's `String`, its copy for the header and
-    /// the header's `Arc`).
-    pub(super) fn main_name(name: Option<String>) -> Arc<str> {
+    /// the header's `Arc`), and the settings do not hold a reference of their own to it (two
+    /// atomic operations of a `run()`).
+    pub(super) fn main_name(&self) -> Arc<str> {
         static MAIN: OnceLock<Arc<str>> = OnceLock::new();
-        match name {
-            Some(name) => Arc::from(name),
+        match &self.given_main_name {
+            Some(name) => name.clone(),
             None => MAIN.get_or_init(|| Arc::from("main")).clone(),
         }
     }

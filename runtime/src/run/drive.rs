@@ -3,6 +3,7 @@
 //! the context says (`Context::park_mode`). Layer 5 (the run): uses the context, the record,
 //! `cancel`, `debug`, `signals` and `run::error`.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
@@ -29,19 +30,48 @@ type MainOutcome<T> = Result<std::thread::Result<T>, RunError>;
 /// task of async-task's standing in for main would compile a second copy of async-task's
 /// machinery into every program.
 struct MainWaker {
-    shared: Arc<Shared>,
+    /// The loop of the main task this wakes; `None` while this is the thread's spare.
+    shared: Option<Arc<Shared>>,
     /// Main's turn is queued and has not come yet: further wakes add nothing.
     queued: AtomicBool,
 }
 
+thread_local! {
+    /// The waker of this thread's last main task, once nothing else held it: the next run on
+    /// the thread reuses it instead of allocating one (BENCHMARKS.md, "Cheaper `run()`").
+    static SPARE_WAKER: Cell<Option<Arc<MainWaker>>> = const { Cell::new(None) };
+}
+
 impl MainWaker {
-    /// A waker for the main task of the loop behind `shared`, and the state behind it.
+    /// A waker for the main task of the loop behind `shared`, and the state behind it: the
+    /// thread's spare if it has one.
     fn new(shared: Arc<Shared>) -> (Arc<MainWaker>, Waker) {
-        let state = Arc::new(MainWaker {
-            shared,
+        let fresh = MainWaker {
+            shared: Some(shared),
             queued: AtomicBool::new(false),
-        });
+        };
+        let state = match SPARE_WAKER.try_with(Cell::take).ok().flatten() {
+            Some(mut spare) => match Arc::get_mut(&mut spare) {
+                Some(unique) => {
+                    *unique = fresh;
+                    spare
+                }
+                None => Arc::new(fresh),
+            },
+            None => Arc::new(fresh),
+        };
         (state.clone(), Waker::from(state))
+    }
+
+    /// Keeps `state`, whose main task is no longer driven, as the thread's spare if nothing
+    /// else holds it (no clone of its waker is left); without its loop, so that the loop's
+    /// mailbox is held by nothing of the ended run.
+    fn keep_spare(mut state: Arc<MainWaker>) {
+        let Some(unique) = Arc::get_mut(&mut state) else {
+            return;
+        };
+        unique.shared = None;
+        let _ = SPARE_WAKER.try_with(|spare| spare.set(Some(state)));
     }
 
     /// Main's turn came: a wake from now on queues another.
@@ -56,18 +86,21 @@ impl Wake for MainWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
         if self.queued.swap(true, Ordering::AcqRel) {
             return;
         }
         match this_thread::current() {
-            Some(ctx) if Arc::ptr_eq(&ctx.shared, &self.shared) => {
+            Some(ctx) if Arc::ptr_eq(&ctx.shared, shared) => {
                 if let Some(turn) = ctx.main_turn() {
                     ctx.call_soon(turn);
                 }
             }
             // Another thread: the loop takes it in when it drains its remote queue. A closed
             // loop has no main left to wake.
-            _ => drop(self.shared.send(Remote::RunMain)),
+            _ => drop(shared.send(Remote::RunMain)),
         }
     }
 }
@@ -96,6 +129,20 @@ pub(super) fn drive_main<F: Future>(
     signals: Option<&SignalGuard>,
 ) -> MainOutcome<F::Output> {
     let (main_waker, waker) = MainWaker::new(ctx.shared.clone());
+    let outcome = drive_with(ctx, header, future, signals, &main_waker, waker);
+    MainWaker::keep_spare(main_waker);
+    outcome
+}
+
+/// [`drive_main`] with main's waker made.
+fn drive_with<F: Future>(
+    ctx: &Context,
+    header: Header,
+    future: F,
+    signals: Option<&SignalGuard>,
+    main_waker: &MainWaker,
+    waker: Waker,
+) -> MainOutcome<F::Output> {
     ctx.set_main(Some(header.task_ref()));
     // `TaskRef::cancel` on main wakes main's turn through this waker.
     ctx.set_main_control(Some((header.id(), waker.clone())));
@@ -220,5 +267,48 @@ impl<F: Future> Main<'_, F> {
             Ok(Poll::Ready(output)) => Some(Ok(Ok(output))),
             Err(panic) => Some(Ok(Err(panic))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+    use std::task::Waker;
+
+    use super::MainWaker;
+    use crate::record::header::Shared;
+
+    fn mailbox() -> Arc<Shared> {
+        Arc::new(Shared::new(Waker::noop().clone()))
+    }
+
+    #[test]
+    fn the_next_main_on_a_thread_reuses_the_last_ones_waker_as_new_without_its_loop() {
+        let first_loop = mailbox();
+        let (state, waker) = MainWaker::new(first_loop.clone());
+        state.queued.store(true, Ordering::Release);
+        let first = Arc::as_ptr(&state);
+        drop(waker);
+        MainWaker::keep_spare(state);
+        assert_eq!(Arc::strong_count(&first_loop), 1, "the spare holds no loop");
+
+        let next_loop = mailbox();
+        let (state, _waker) = MainWaker::new(next_loop.clone());
+        assert_eq!(Arc::as_ptr(&state), first);
+        assert!(!state.queued.load(Ordering::Acquire));
+        assert!(Arc::ptr_eq(state.shared.as_ref().unwrap(), &next_loop));
+    }
+
+    #[test]
+    fn a_main_waker_still_cloned_somewhere_is_not_reused() {
+        let (state, waker) = MainWaker::new(mailbox());
+        let kept = waker.clone();
+        drop(waker);
+        let first = Arc::as_ptr(&state);
+        MainWaker::keep_spare(state);
+        let (state, _waker) = MainWaker::new(mailbox());
+        assert_ne!(Arc::as_ptr(&state), first);
+        drop(kept);
     }
 }

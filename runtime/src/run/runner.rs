@@ -2,10 +2,12 @@
 //! (`drive.rs`) and closes the loop (`shutdown.rs`). Layer 5 (the run): uses the rest of `run/`,
 //! `signals`, the context, the loop layer, the record and the reports.
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::panic::{resume_unwind, Location};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::config::{debug_from_env, Config, Settings};
 use super::drive::drive_main;
@@ -135,11 +137,16 @@ impl Runner {
         let State::Open(ctx, settings) = std::mem::replace(&mut self.state, State::Closed) else {
             return None;
         };
-        let _entered = this_thread::enter(ctx.clone());
+        let entered = this_thread::enter(ctx.clone());
         let mut interrupted = None;
         let signals = self.signals.as_ref();
         ctx.event_loop
             .enter(&mut || interrupted = shutdown(&ctx, &settings, signals));
+        drop(entered);
+        // A shutdown cut short by a signal leaves tasks behind, leaked: that loop is not reused.
+        if settings.default_loop && interrupted.is_none() {
+            keep_spare(ctx);
+        }
         interrupted
     }
 
@@ -171,7 +178,7 @@ impl Runner {
         let (ctx, settings) = self.open();
         ctx.started_at.set(Some(caller));
         let header = Header::new(
-            Some(settings.main_name.clone()),
+            Some(settings.main_name()),
             caller,
             ctx.shared.clone(),
             0,
@@ -179,10 +186,11 @@ impl Runner {
         );
         let (setting, shared) = (settings.handle_signals, settings.shared_signals.clone());
         if self.signals.is_none() {
-            let unparker = ctx.event_loop.unparker();
+            // The loop's unparker is cloned only if signals are handled.
+            let unparker = || ctx.event_loop.unparker();
             self.signals = match &shared {
-                Some(shared) => shared.listen(setting, &unparker),
-                None => signals::handle(setting, &unparker),
+                Some(shared) => shared.listen(setting, unparker),
+                None => signals::handle(setting, unparker),
             };
         }
         let signals = self.signals.as_ref();
@@ -220,10 +228,8 @@ impl Runner {
                 .config
                 .take()
                 .expect("a fresh runner still has its config");
-            let event_loop = match config.loop_factory {
-                Some(factory) => factory(),
-                None => Box::new(DefaultLoop::new()),
-            };
+            let event_loop = config.loop_factory.map(|factory| factory());
+            let default_loop = event_loop.is_none();
             let debug = config.debug.unwrap_or_else(debug_from_env);
             let handler = match (config.exception_handler, config.observer) {
                 (handler, None) => handler,
@@ -235,11 +241,23 @@ impl Runner {
                     Some(both)
                 }
             };
-            let mut ctx = Context::new(event_loop, debug, handler);
-            ctx.slow_poll_threshold = config.slow_poll_threshold;
-            let ctx = Rc::new(ctx);
+            let mut ctx = match event_loop {
+                Some(event_loop) => Rc::new(Context::new(event_loop, debug, handler)),
+                None => match take_spare() {
+                    Some(mut spare) => {
+                        Rc::get_mut(&mut spare)
+                            .expect(ONLY_HERE)
+                            .reopen(debug, handler);
+                        spare
+                    }
+                    None => Rc::new(Context::new(Box::new(DefaultLoop::new()), debug, handler)),
+                },
+            };
+            Rc::get_mut(&mut ctx).expect(ONLY_HERE).slow_poll_threshold =
+                config.slow_poll_threshold;
             let settings = Settings {
-                main_name: Settings::main_name(config.main_name),
+                default_loop,
+                given_main_name: config.main_name.map(Arc::from),
                 shutdown_grace: config.shutdown_grace,
                 shutdown_timeout: config.shutdown_timeout,
                 handle_signals: config.handle_signals,
@@ -254,8 +272,96 @@ impl Runner {
     }
 }
 
+thread_local! {
+    /// The context of the last run on this thread that used the default loop, renewed
+    /// (`Context::renew`) once that run's loop closed: the next such run on the thread reuses
+    /// it, with its loop, the loop's ready queue and its mailbox, instead of allocating them
+    /// (four of the eleven allocations a `run()` made, about 660 of its 5,200 instructions;
+    /// BENCHMARKS.md, "Cheaper `run()`").
+    static SPARE: Cell<Option<Rc<Context>>> = const { Cell::new(None) };
+}
+
+/// Why a context just made, or just taken from the spare, can be changed.
+const ONLY_HERE: &str = "a context just made or taken from the spare is held only here";
+
+/// This thread's spare context, if it has one (held by the caller only).
+fn take_spare() -> Option<Rc<Context>> {
+    let mut spare = SPARE.try_with(Cell::take).ok().flatten()?;
+    Rc::get_mut(&mut spare)?;
+    Some(spare)
+}
+
+/// Keeps `ctx`, whose run has ended and whose default loop has closed, as this thread's spare
+/// context, if nothing else holds it.
+fn keep_spare(mut ctx: Rc<Context>) {
+    let Some(renewing) = Rc::get_mut(&mut ctx) else {
+        return;
+    };
+    renewing.renew();
+    // A spare already there (kept by a run closed inside this one) is dropped for this one.
+    let _ = SPARE.try_with(|spare| spare.set(Some(ctx)));
+}
+
 impl Drop for Runner {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::poll_fn;
+    use std::rc::Rc;
+    use std::sync::Arc;
+    use std::task::Poll;
+
+    use crate::context::this_thread;
+    use crate::loops::DefaultLoop;
+    use crate::{run, Config};
+
+    /// What a run shows of its context: the context's and the mailbox's addresses, and the
+    /// mailbox's id.
+    fn context_seen() -> (usize, usize, u64) {
+        let ctx = this_thread::current().expect("inside a run");
+        let shared = Arc::as_ptr(&ctx.shared) as usize;
+        (Rc::as_ptr(&ctx) as usize, shared, ctx.shared.id)
+    }
+
+    #[test]
+    fn the_next_run_on_a_thread_reuses_the_context_and_mailbox_of_the_last_one_with_a_new_id() {
+        let (first, first_mailbox, first_id) = run(async { context_seen() });
+        let (second, second_mailbox, second_id) = run(async { context_seen() });
+        assert_eq!(first, second);
+        assert_eq!(first_mailbox, second_mailbox);
+        assert_ne!(first_id, second_id, "a new loop has a new id");
+    }
+
+    #[test]
+    fn a_mailbox_still_held_by_a_waker_of_an_ended_run_is_not_reused() {
+        let (kept, (_, first_mailbox, _)) = run(async {
+            let waker = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+            (waker, context_seen())
+        });
+        let second_mailbox = run(async move {
+            // Main's waker of the ended run reaches that run's closed mailbox, not this run.
+            kept.wake_by_ref();
+            let (_, mailbox, _) = context_seen();
+            mailbox
+        });
+        assert_ne!(second_mailbox, first_mailbox);
+    }
+
+    #[test]
+    fn a_run_on_a_loop_of_a_factory_leaves_the_spare_alone() {
+        let (spare, _, _) = run(async { context_seen() });
+        let (own, _, _) = Config::new()
+            .loop_factory(DefaultLoop::new)
+            .run(async { context_seen() });
+        assert_ne!(
+            own, spare,
+            "the spare is not taken by a run with its own loop"
+        );
+        let (again, _, _) = run(async { context_seen() });
+        assert_eq!(again, spare);
     }
 }
