@@ -8,7 +8,6 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::ptr::NonNull;
 use std::rc::Rc;
@@ -22,7 +21,7 @@ use super::registry::Registry;
 use crate::event_loop::{EventLoop, Runnable};
 use crate::record::control::Control;
 use crate::record::header::{Header, Shared, CANCEL_REQUESTED, CONTROLLED, COOPERATIVE};
-use crate::record::id::TaskId;
+use crate::record::id::{IdMap, TaskId};
 use crate::record::raw_task::TaskPtr;
 use crate::record::report::{self, Report, ReportKind};
 use crate::record::task_ref::TaskRef;
@@ -90,7 +89,7 @@ pub(crate) struct Context {
     /// The wakers of code awaiting a task's handle while the task runs, by task: woken at its
     /// completion. Kept here rather than in every task (two words each), since few tasks are
     /// awaited while pending at any one time.
-    awaiters: RefCell<HashMap<TaskId, Waker>>,
+    awaiters: RefCell<IdMap<Waker>>,
 }
 
 impl Context {
