@@ -16,12 +16,13 @@ use std::sync::{Arc, OnceLock};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
+use super::awaiters::Awaiters;
 use super::listeners::{Listener, Listeners};
 use super::registry::Registry;
 use crate::event_loop::{EventLoop, Runnable};
 use crate::record::control::Control;
 use crate::record::header::{Header, Shared, CANCEL_REQUESTED, CONTROLLED, COOPERATIVE};
-use crate::record::id::{IdMap, TaskId};
+use crate::record::id::TaskId;
 use crate::record::raw_task::TaskPtr;
 use crate::record::report::{self, Report, ReportKind};
 use crate::record::task_ref::TaskRef;
@@ -89,7 +90,7 @@ pub(crate) struct Context {
     /// The wakers of code awaiting a task's handle while the task runs, by task: woken at its
     /// completion. Kept here rather than in every task (two words each), since few tasks are
     /// awaited while pending at any one time.
-    awaiters: RefCell<IdMap<Waker>>,
+    awaiters: RefCell<Awaiters>,
 }
 
 impl Context {
@@ -245,23 +246,12 @@ impl Context {
 
     /// Keeps `waker` to wake when task `id` completes, in place of the one kept before.
     pub(crate) fn park_awaiter(&self, id: TaskId, waker: &Waker) {
-        let mut awaiters = self.awaiters.borrow_mut();
-        match awaiters.get_mut(&id) {
-            Some(kept) => kept.clone_from(waker),
-            None => {
-                awaiters.insert(id, waker.clone());
-            }
-        }
+        self.awaiters.borrow_mut().park(id, waker);
     }
 
     /// The waker kept for task `id`, which completes now.
-    #[inline]
     pub(crate) fn take_awaiter(&self, id: TaskId) -> Option<Waker> {
-        let mut awaiters = self.awaiters.borrow_mut();
-        if awaiters.is_empty() {
-            return None;
-        }
-        awaiters.remove(&id)
+        self.awaiters.borrow_mut().take(id)
     }
 
     pub(crate) fn live_tasks(&self) -> usize {

@@ -102,7 +102,11 @@ mod tests {
         let build = BuildHasherDefault::<IdHasher>::default();
         let top = |id: u64| build.hash_one(TaskId::from_raw(id)) >> 57;
         let distinct: std::collections::HashSet<u64> = (1..=64).map(top).collect();
-        assert!(distinct.len() > 32, "{} control values for 64 ids", distinct.len());
+        assert!(
+            distinct.len() > 32,
+            "{} control values for 64 ids",
+            distinct.len()
+        );
         let mut map = IdMap::default();
         for id in 1..=1000 {
             map.insert(TaskId::from_raw(id), id);
