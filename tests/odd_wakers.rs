@@ -326,7 +326,7 @@ fn wakers_dropped_or_woken_on_other_threads_after_the_loop_closed_do_nothing() {
     assert_eq!(DROPPED.load(Ordering::SeqCst), 16, "nothing dropped twice");
 }
 
-/// Main's waker (not an async-task waker: the driver polls main itself) kept after its run:
+/// Main's waker (not a spawned task's waker: the driver polls main itself) kept after its run:
 /// woken by a leftover task's destructor during the run's shutdown, from another thread between
 /// runs of a runner, and on the loop's thread during the next run. Each gives main at most a
 /// spurious turn; every run still returns its value.

@@ -227,7 +227,7 @@ pub struct Runnable {
     _loop_thread_only: PhantomData<*const ()>,
 }
 
-/// What a runnable stands for. Main is polled by the run's driver rather than by async-task, so
+/// What a runnable stands for. Main is polled by the run's driver, not as a spawned task, so
 /// its turn is a variant of its own, which carries what `Runnable::task` shows of main.
 enum Work {
     /// A scheduled poll of a spawned task.

@@ -25,10 +25,10 @@ use crate::signals::{self, SignalGuard};
 type MainOutcome<T> = Result<std::thread::Result<T>, RunError>;
 
 /// Main's waker: it queues main's turn in the ready queue, so main is woken, queued and polled
-/// in FIFO order with every other task, from this thread or any other. Main is not an async-task
+/// in FIFO order with every other task, from this thread or any other. Main is not a spawned
 /// task (the driver polls it, as a local of its own frame), so its waker is this small one; a
-/// task of async-task's standing in for main would compile a second copy of async-task's
-/// machinery into every program.
+/// spawned task's allocation standing in for main would compile a second copy of the task
+/// machinery, for main's future, into every program.
 struct MainWaker {
     /// The loop of the main task this wakes; `None` while this is the thread's spare.
     shared: Option<Arc<Shared>>,
@@ -92,15 +92,16 @@ impl Wake for MainWaker {
         if self.queued.swap(true, Ordering::AcqRel) {
             return;
         }
-        match this_thread::current() {
-            Some(ctx) if Arc::ptr_eq(&ctx.shared, shared) => {
+        if this_thread::runs_here(shared) {
+            this_thread::with_current(|ctx| {
                 if let Some(turn) = ctx.main_turn() {
                     ctx.call_soon(turn);
                 }
-            }
+            });
+        } else {
             // Another thread: the loop takes it in when it drains its remote queue. A closed
             // loop has no main left to wake.
-            _ => drop(shared.send(Remote::RunMain)),
+            drop(shared.send(Remote::RunMain));
         }
     }
 }
