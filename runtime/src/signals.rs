@@ -637,30 +637,12 @@ mod unix {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
     use std::sync::Arc;
-    use std::task::{Wake, Waker};
+    use std::task::Waker;
 
     use super::{RunSide, Side, SignalGuard, Target};
-
-    /// Counts its wakes.
-    #[derive(Default)]
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.wake_by_ref();
-        }
-
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counted() -> (Arc<Count>, Waker) {
-        let count = Arc::new(Count::default());
-        (count.clone(), Waker::from(count))
-    }
+    use crate::record::count_wakes::CountWakes;
 
     fn worker_guard(target: &Arc<Target>, unparker: Waker) -> SignalGuard {
         let run = Arc::new(RunSide::new(Some(unparker)));
@@ -675,14 +657,14 @@ mod tests {
 
     #[test]
     fn the_first_signal_wakes_the_run_on_its_own_and_every_worker_once() {
-        let (own, own_waker) = counted();
-        let (worker, worker_waker) = counted();
+        let (own, own_waker) = CountWakes::waker();
+        let (worker, worker_waker) = CountWakes::waker();
         let target = Arc::new(Target::new(Some(own_waker)));
         let guard = worker_guard(&target, worker_waker);
         target.receive(2);
         target.receive(15);
-        assert_eq!(own.0.load(Ordering::SeqCst), 1);
-        assert_eq!(worker.0.load(Ordering::SeqCst), 1);
+        assert_eq!(own.count(), 1);
+        assert_eq!(worker.count(), 1);
         assert_eq!(guard.take_new(), Some(2));
         assert_eq!(guard.take_new(), None);
         drop(guard);
@@ -694,8 +676,8 @@ mod tests {
 
     #[test]
     fn a_released_target_keeps_no_waker_of_its_run_and_a_renewed_one_starts_over() {
-        let (own, own_waker) = counted();
-        let (also, also_waker) = counted();
+        let (own, own_waker) = CountWakes::waker();
+        let (also, also_waker) = CountWakes::waker();
         let mut target = Target::new(Some(own_waker));
         *target.own.also() = Some(also_waker);
         target.receive(2);
@@ -704,7 +686,7 @@ mod tests {
         assert_eq!(Arc::strong_count(&own), 1, "no unparker kept");
         assert_eq!(Arc::strong_count(&also), 1, "no other waker kept");
 
-        let (next, next_waker) = counted();
+        let (next, next_waker) = CountWakes::waker();
         target.renew(Some(next_waker));
         assert_eq!(
             target.received(),
@@ -713,7 +695,7 @@ mod tests {
         );
         assert!(!target.own.taken.load(Ordering::SeqCst));
         target.receive(15);
-        assert_eq!(next.0.load(Ordering::SeqCst), 1);
-        assert_eq!(own.0.load(Ordering::SeqCst), 1);
+        assert_eq!(next.count(), 1);
+        assert_eq!(own.count(), 1);
     }
 }

@@ -105,26 +105,14 @@ impl Wake for IndexWaker {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::task::{Wake, Waker};
 
     use super::{waker, Woken};
-
-    #[derive(Default)]
-    struct CountWakes(AtomicUsize);
-
-    impl Wake for CountWakes {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::record::count_wakes::CountWakes;
 
     #[test]
     fn a_wake_queues_its_index_once_and_wakes_the_task_once_per_batch() {
         let woken = Woken::with_first_woken(1);
-        let wakes = Arc::new(CountWakes::default());
-        let task = Waker::from(wakes.clone());
+        let (wakes, task) = CountWakes::waker();
         let mut taken = Vec::new();
         woken.take(&task, &mut taken);
         assert_eq!(taken, [0], "the first index starts woken");
@@ -132,11 +120,11 @@ mod tests {
         child.wake_by_ref();
         child.wake_by_ref();
         waker(&woken, 2).wake();
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "one wake of the task");
+        assert_eq!(wakes.count(), 1, "one wake of the task");
         taken.clear();
         woken.take(&task, &mut taken);
         assert_eq!(taken, [5, 2], "each index once, in the order woken");
         child.wake_by_ref();
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 2, "a new batch wakes again");
+        assert_eq!(wakes.count(), 2, "a new batch wakes again");
     }
 }

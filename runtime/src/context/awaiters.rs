@@ -55,54 +55,37 @@ impl Awaiters {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::task::{Wake, Waker};
 
     use super::Awaiters;
+    use crate::record::count_wakes::CountWakes;
     use crate::record::id::TaskId;
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn waker() -> (Arc<Count>, Waker) {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        (count.clone(), Waker::from(count))
-    }
 
     #[test]
     fn each_task_gets_its_latest_waker_back_once_wherever_it_was_kept() {
         let mut awaiters = Awaiters::default();
-        let (ids, wakers): (Vec<_>, Vec<_>) =
-            (1..=4).map(|id| (TaskId::from_raw(id), waker())).unzip();
+        let (ids, wakers): (Vec<_>, Vec<_>) = (1..=4)
+            .map(|id| (TaskId::from_raw(id), CountWakes::waker()))
+            .unzip();
         for (id, (_, waker)) in ids.iter().zip(&wakers) {
             awaiters.park(*id, waker);
         }
-        let (latest, replacing) = waker();
+        let (latest, replacing) = CountWakes::waker();
         awaiters.park(ids[0], &replacing);
         awaiters.park(ids[2], &replacing);
         for id in &ids {
             awaiters.take(*id).expect("kept").wake();
             assert!(awaiters.take(*id).is_none(), "given back once");
         }
-        let woken: Vec<usize> = wakers
-            .iter()
-            .map(|(count, _)| count.0.load(Ordering::SeqCst))
-            .collect();
+        let woken: Vec<usize> = wakers.iter().map(|(count, _)| count.count()).collect();
         assert_eq!(woken, [0, 1, 0, 1], "replaced wakers are not woken");
-        assert_eq!(latest.0.load(Ordering::SeqCst), 2);
+        assert_eq!(latest.count(), 2);
         assert!(awaiters.take(TaskId::from_raw(9)).is_none());
     }
 
     #[test]
     fn the_place_of_its_own_is_taken_again_once_free() {
         let mut awaiters = Awaiters::default();
-        let (_, first) = waker();
+        let (_, first) = CountWakes::waker();
         awaiters.park(TaskId::from_raw(1), &first);
         awaiters.park(TaskId::from_raw(2), &first);
         assert!(awaiters.take(TaskId::from_raw(1)).is_some());

@@ -351,28 +351,15 @@ impl TimerQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use crate::record::count_wakes::CountWakes;
     use std::sync::Arc;
-    use std::task::Wake;
     use std::time::Duration;
-
-    struct Count(AtomicUsize);
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counter() -> (Arc<Count>, Waker) {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        (count.clone(), Waker::from(count))
-    }
 
     #[test]
     fn a_queue_is_unused_until_a_timer_is_added_and_again_once_cleared() {
         let mut queue = TimerQueue::default();
         assert!(queue.is_unused());
-        let (count, waker) = counter();
+        let (count, waker) = CountWakes::waker();
         let timer = queue.add(Instant::now() + Duration::from_secs(1), waker);
         assert!(!queue.is_unused());
         assert!(queue.remove(timer).is_some());
@@ -390,23 +377,20 @@ mod tests {
     fn due_timers_fire_in_deadline_order_and_only_once() {
         let mut queue = TimerQueue::default();
         let base = Instant::now();
-        let (a, wa) = counter();
-        let (b, wb) = counter();
+        let (a, wa) = CountWakes::waker();
+        let (b, wb) = CountWakes::waker();
         queue.add(base + Duration::from_millis(20), wb);
         queue.add(base + Duration::from_millis(10), wa);
         let mut due = Vec::new();
         queue.take_due(base + Duration::from_millis(15), &mut due);
         assert_eq!(due.len(), 1);
         due.drain(..).for_each(Waker::wake);
-        assert_eq!(
-            (a.0.load(Ordering::SeqCst), b.0.load(Ordering::SeqCst)),
-            (1, 0)
-        );
+        assert_eq!((a.count(), b.count()), (1, 0));
         queue.take_due(base + Duration::from_millis(30), &mut due);
         due.drain(..).for_each(Waker::wake);
         queue.take_due(base + Duration::from_millis(60), &mut due);
         assert!(due.is_empty());
-        assert_eq!(b.0.load(Ordering::SeqCst), 1);
+        assert_eq!(b.count(), 1);
         assert!(queue.is_empty());
     }
 
@@ -414,9 +398,9 @@ mod tests {
     fn timers_due_together_fire_in_arming_order() {
         let mut queue = TimerQueue::default();
         let deadline = Instant::now();
-        let (a, wa) = counter();
-        let (b, wb) = counter();
-        let (c, wc) = counter();
+        let (a, wa) = CountWakes::waker();
+        let (b, wb) = CountWakes::waker();
+        let (c, wc) = CountWakes::waker();
         // Slot 0 is freed and reused by the last timer: arming order, not slot order, counts.
         let gone = queue.add(deadline, Waker::noop().clone());
         queue.add(deadline, wa);
@@ -426,7 +410,7 @@ mod tests {
         let mut due = Vec::new();
         queue.take_due(deadline + Duration::from_millis(1), &mut due);
         assert_eq!(due.len(), 3);
-        let counts = || [&a, &b, &c].map(|count| count.0.load(Ordering::SeqCst));
+        let counts = || [&a, &b, &c].map(|count| count.count());
         let mut due = due.into_iter();
         due.next().unwrap().wake();
         assert_eq!(counts(), [1, 0, 0]);
@@ -440,8 +424,8 @@ mod tests {
     fn a_deadline_displaced_from_the_open_table_keeps_arming_order() {
         let mut queue = TimerQueue::default();
         let deadline = Instant::now();
-        let (a, wa) = counter();
-        let (b, wb) = counter();
+        let (a, wa) = CountWakes::waker();
+        let (b, wb) = CountWakes::waker();
         queue.add(deadline, wa);
         // Enough other deadlines to take every slot of the table, the first timer's included.
         for nanos in 1..=(8 * OPEN_SLOTS as u64) {
@@ -460,26 +444,20 @@ mod tests {
         assert_eq!(due.len(), 2);
         let mut due = due.into_iter();
         due.next().unwrap().wake();
-        assert_eq!(
-            (a.0.load(Ordering::SeqCst), b.0.load(Ordering::SeqCst)),
-            (1, 0)
-        );
+        assert_eq!((a.count(), b.count()), (1, 0));
         due.next().unwrap().wake();
-        assert_eq!(
-            (a.0.load(Ordering::SeqCst), b.0.load(Ordering::SeqCst)),
-            (1, 1)
-        );
+        assert_eq!((a.count(), b.count()), (1, 1));
     }
 
     #[test]
     fn removed_timer_never_fires_and_stale_id_is_harmless() {
         let mut queue = TimerQueue::default();
         let base = Instant::now();
-        let (a, wa) = counter();
+        let (a, wa) = CountWakes::waker();
         let id = queue.add(base, wa);
         assert!(queue.remove(id).is_some());
         assert!(queue.remove(id).is_none());
-        let (_, wb) = counter();
+        let (_, wb) = CountWakes::waker();
         let reused = queue.add(base, wb);
         assert_ne!(id, reused, "a reused slot gets a new generation");
         assert!(
@@ -489,7 +467,7 @@ mod tests {
         let mut due = Vec::new();
         queue.take_due(base, &mut due);
         assert_eq!(due.len(), 1);
-        assert_eq!(a.0.load(Ordering::SeqCst), 0);
+        assert_eq!(a.count(), 0);
     }
 
     #[test]
@@ -498,7 +476,7 @@ mod tests {
         let mut queue = TimerQueue::default();
         let base = Instant::now();
         for _ in 0..10_000 {
-            let (_, waker) = counter();
+            let (_, waker) = CountWakes::waker();
             let id = queue.add(base + Duration::from_secs(3600), waker);
             queue.remove(id);
         }

@@ -54,30 +54,19 @@ impl Control {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::task::{Wake, Waker};
 
     use super::Control;
-
-    #[derive(Default)]
-    struct CountWakes(AtomicUsize);
-
-    impl Wake for CountWakes {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::record::count_wakes::CountWakes;
 
     #[test]
     fn the_first_request_wakes_the_task_and_none_after_it_finished_succeeds() {
-        let wakes = Arc::new(CountWakes::default());
-        let control = Control::new(Waker::from(wakes.clone()));
+        let (wakes, waker) = CountWakes::waker();
+        let control = Control::new(waker);
         assert!(!control.is_requested());
         assert!(control.request());
         assert!(control.request(), "asked again before the task finished");
         assert!(control.is_requested());
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "woken once");
+        assert_eq!(wakes.count(), 1, "woken once");
         control.finish();
         assert!(!control.request(), "finished");
     }

@@ -5,6 +5,8 @@
 //! outside this directory: every other layer may use it.
 
 pub(crate) mod control;
+#[cfg(test)]
+pub(crate) mod count_wakes;
 pub(crate) mod header;
 pub(crate) mod id;
 pub(crate) mod mailbox;

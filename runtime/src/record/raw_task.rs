@@ -630,10 +630,11 @@ mod tests {
     use std::pin::Pin;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
-    use std::task::{Context, Poll, Wake, Waker};
+    use std::task::{Context, Poll, Waker};
     use std::thread::{self, ThreadId};
 
     use super::{allocate, Body, RawRunnable, RawTask, Schedule, TaskPtr, Watch};
+    use crate::record::count_wakes::CountWakes;
 
     /// Awaiters parked from other threads, for the tests' loop to wake.
     type RemoteAwaiters = Arc<Mutex<Vec<(Watch<Meta>, Waker)>>>;
@@ -734,15 +735,6 @@ mod tests {
 
     fn queued() -> usize {
         READY.with(|ready| ready.borrow().len())
-    }
-
-    #[derive(Default)]
-    struct CountWakes(AtomicUsize);
-
-    impl Wake for CountWakes {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
     }
 
     /// A future that wakes itself `times` times during its first poll, then finishes.
@@ -879,15 +871,14 @@ mod tests {
     #[test]
     fn the_completion_wakes_the_latest_awaiter_once() {
         let mut task = spawn(meta(), wakes_itself(1));
-        let first = Arc::new(CountWakes::default());
-        let second = Arc::new(CountWakes::default());
-        let (first_waker, second_waker) = (Waker::from(first.clone()), Waker::from(second.clone()));
+        let (first, first_waker) = CountWakes::waker();
+        let (second, second_waker) = CountWakes::waker();
         assert_eq!(poll_handle(&mut task, &first_waker), Poll::Pending);
         assert_eq!(poll_handle(&mut task, &first_waker), Poll::Pending);
         assert_eq!(poll_handle(&mut task, &second_waker), Poll::Pending);
         run_all();
-        assert_eq!(first.0.load(Ordering::SeqCst), 0, "replaced");
-        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+        assert_eq!(first.count(), 0, "replaced");
+        assert_eq!(second.count(), 1);
         assert_eq!(poll_handle(&mut task, &second_waker), Poll::Ready(Some(1)));
     }
 
@@ -896,8 +887,7 @@ mod tests {
         let header = meta();
         let remote_awaiters = header.remote_awaiters.clone();
         let mut task = spawn(header, wakes_itself(2));
-        let woken = Arc::new(CountWakes::default());
-        let waker = Waker::from(woken.clone());
+        let (woken, waker) = CountWakes::waker();
         let (parked, parked_here) = (Arc::new(AtomicUsize::new(0)), Arc::clone(&remote_awaiters));
         let seen = parked.clone();
         let awaiting = thread::spawn(move || {
@@ -920,7 +910,7 @@ mod tests {
             waker.wake();
         }
         assert_eq!(awaiting.join().unwrap(), Some(2));
-        assert!(woken.0.load(Ordering::SeqCst) >= 1);
+        assert!(woken.count() >= 1);
         // Awaiters parked by polls that raced the completion: their watches hold the task, whose
         // header holds this list.
         remote_awaiters.lock().unwrap().clear();
