@@ -27,9 +27,9 @@ pub(crate) fn request_cancel(header: &Header) -> bool {
     if header.set(CANCEL_REQUESTED) {
         return true;
     }
-    match this_thread::current() {
-        Some(ctx) if Arc::ptr_eq(&ctx.shared, &header.shared) => ctx.wake_task(header),
-        _ => header.send_cancel(),
+    match this_thread::local(&header.shared) {
+        Some(ctx) => ctx.wake_task(header),
+        None => header.send_cancel(),
     }
     true
 }
@@ -68,11 +68,9 @@ impl Wake for CancelWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        match this_thread::current() {
-            Some(ctx) if Arc::ptr_eq(&ctx.shared, &self.shared) => {
-                ctx.wake_task_at(self.id, self.slot)
-            }
-            _ => {
+        match this_thread::local(&self.shared) {
+            Some(ctx) => ctx.wake_task_at(self.id, self.slot),
+            None => {
                 let message = Remote::Cancel {
                     id: self.id,
                     slot: self.slot,

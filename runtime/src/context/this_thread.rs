@@ -40,16 +40,6 @@ pub(crate) fn current() -> Option<Rc<Context>> {
         .flatten()
 }
 
-/// Calls `f` with the context of the loop running on this thread, borrowed rather than cloned
-/// (for the hot paths; `f` must not enter or leave a run).
-#[inline]
-pub(crate) fn with_current<R>(f: impl FnOnce(&Context) -> R) -> Option<R> {
-    CONTEXT
-        .try_with(|slot| slot.borrow().as_deref().map(f))
-        .ok()
-        .flatten()
-}
-
 /// Whether a loop is running on this thread.
 pub(crate) fn is_running() -> bool {
     CONTEXT
@@ -83,40 +73,61 @@ impl Drop for EnterGuard {
     }
 }
 
-/// Whether the loop behind `shared` is the one running on this thread.
+/// Whether the loop behind `shared` is the one running on this thread: the question of every
+/// path that chooses between the loop's own thread and its mailbox.
 #[inline]
 pub(crate) fn runs_here(shared: &Arc<Shared>) -> bool {
     LOOP.try_with(|current| ptr::eq(current.get(), Arc::as_ptr(shared)))
         .unwrap_or(false)
 }
 
-/// Queues a runnable on its loop directly when that loop is running on this thread. Borrows the
-/// context rather than cloning its `Rc`: this is on every wake's path.
+/// The context of the loop behind `shared`, if that loop runs on this thread, for code that
+/// keeps it while it runs other code (wakers, handlers).
+pub(crate) fn local(shared: &Arc<Shared>) -> Option<Rc<Context>> {
+    runs_here(shared).then(current).flatten()
+}
+
+/// Calls `f` with the context of the loop behind `shared`, borrowed rather than cloned, if that
+/// loop runs on this thread: for the wake paths, whose `f` only queues work (it must not enter
+/// or leave a run).
+#[inline]
+pub(crate) fn with_local<R>(shared: &Arc<Shared>, f: impl FnOnce(&Context) -> R) -> Option<R> {
+    runs_here(shared).then(|| with_installed(f))
+}
+
+/// Queues a runnable on its loop directly when that loop is running on this thread.
 pub(crate) fn call_soon_local(runnable: RawRunnable) -> Result<(), RawRunnable> {
-    let mut runnable = Some(runnable);
-    // A thread-local being torn down has no loop: the runnable stays in `runnable`.
-    _ = CONTEXT.try_with(|slot| match &*slot.borrow() {
-        Some(ctx)
-            if runnable
-                .as_ref()
-                .is_some_and(|r| Arc::ptr_eq(&ctx.shared, &r.header().shared)) =>
-        {
-            let runnable = runnable.take().expect("checked just above");
-            ctx.call_soon(Runnable::new(runnable));
-        }
-        _ => {}
-    });
-    runnable.map_or(Ok(()), Err)
+    if !runs_here(&runnable.header().shared) {
+        return Err(runnable);
+    }
+    call_soon_here(runnable);
+    Ok(())
+}
+
+/// Queues a runnable on the loop running on this thread, which its caller knows is the
+/// runnable's (a wake that asked `runs_here` already).
+pub(crate) fn call_soon_here(runnable: RawRunnable) {
+    debug_assert!(runs_here(&runnable.header().shared));
+    with_installed(|ctx| ctx.call_soon(Runnable::new(runnable)));
+}
+
+/// Calls `f` with the installed context, borrowed: `runs_here` said there is one (`LOOP` is set
+/// only while `CONTEXT` holds its context, and neither slot has a destructor).
+fn with_installed<R>(f: impl FnOnce(&Context) -> R) -> R {
+    CONTEXT.with(|slot| {
+        f(slot
+            .borrow()
+            .as_deref()
+            .expect("a loop runs on this thread"))
+    })
 }
 
 /// Delivers a report raised anywhere to the loop behind `shared`: at once if that loop runs on
 /// this thread, through its remote queue otherwise, and to stderr if it has closed.
 pub(crate) fn deliver(shared: &Arc<Shared>, report: Report) {
-    if let Some(ctx) = current() {
-        if Arc::ptr_eq(&ctx.shared, shared) {
-            ctx.report(&report);
-            return;
-        }
+    if let Some(ctx) = local(shared) {
+        ctx.report(&report);
+        return;
     }
     if let Err(Remote::Report(report)) = shared.send(Remote::Report(report)) {
         report_sink::default_handler(&report);

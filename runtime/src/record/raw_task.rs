@@ -515,8 +515,8 @@ impl<M: 'static> Watch<M> {
     ///
     /// `ptr` is a live task, whose reference the caller holds for the call.
     unsafe fn new(ptr: NonNull<Head<M>>) -> Self {
-        // SAFETY: a live task; counted as a waker clone is.
-        unsafe { Wakers::<M>::clone(ptr.as_ptr().cast()) };
+        // SAFETY: a live task, whose reference the caller holds.
+        unsafe { add_ref(ptr) };
         Watch(ptr)
     }
 
@@ -547,6 +547,21 @@ impl<M: 'static> Head<M> {
 
     fn set_sched(&self, sched: u8) {
         self.sched.store(sched, Ordering::Relaxed);
+    }
+}
+
+/// Takes one more reference, as a waker's clone or a `Watch` does.
+///
+/// # Safety
+///
+/// The caller holds a reference.
+unsafe fn add_ref<M: 'static>(ptr: NonNull<Head<M>>) {
+    // SAFETY: a reference is held.
+    let previous = unsafe { ptr.as_ref() }
+        .state
+        .fetch_add(REF, Ordering::Relaxed);
+    if previous / REF > MAX_REFS {
+        abort();
     }
 }
 
@@ -588,12 +603,7 @@ impl<M: 'static> Wakers<M> {
         // SAFETY: the waker's contract.
         let ptr = unsafe { Self::head(data) };
         // SAFETY: the waker cloned holds or lends a reference.
-        let previous = unsafe { ptr.as_ref() }
-            .state
-            .fetch_add(REF, Ordering::Relaxed);
-        if previous / REF > MAX_REFS {
-            abort();
-        }
+        unsafe { add_ref(ptr) };
         Self::raw(ptr)
     }
 

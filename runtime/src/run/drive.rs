@@ -92,13 +92,12 @@ impl Wake for MainWaker {
         if self.queued.swap(true, Ordering::AcqRel) {
             return;
         }
-        if this_thread::runs_here(shared) {
-            this_thread::with_current(|ctx| {
-                if let Some(turn) = ctx.main_turn() {
-                    ctx.call_soon(turn);
-                }
-            });
-        } else {
+        let queued = this_thread::with_local(shared, |ctx| {
+            if let Some(turn) = ctx.main_turn() {
+                ctx.call_soon(turn);
+            }
+        });
+        if queued.is_none() {
             // Another thread: the loop takes it in when it drains its remote queue. A closed
             // loop has no main left to wake.
             drop(shared.send(Remote::RunMain));

@@ -133,9 +133,7 @@ impl Schedule<Header> for OnLoop {
     }
 
     fn call_soon(runnable: RawRunnable) {
-        let Ok(()) = this_thread::call_soon_local(runnable) else {
-            unreachable!("`is_local` said the task's loop runs on this thread");
-        };
+        this_thread::call_soon_here(runnable);
     }
 
     fn wake_remote(header: &Header, waker: Waker) {
@@ -144,8 +142,10 @@ impl Schedule<Header> for OnLoop {
     }
 
     fn park_awaiter(header: &Header, waker: &Waker, watch: impl FnOnce() -> Watch<Header>) {
-        if this_thread::runs_here(&header.shared) {
-            this_thread::with_current(|ctx| ctx.park_awaiter(header.id(), waker));
+        let parked = this_thread::with_local(&header.shared, |ctx| {
+            ctx.park_awaiter(header.id(), waker);
+        });
+        if parked.is_some() {
             return;
         }
         let message = Remote::Await {
@@ -163,12 +163,9 @@ impl Schedule<Header> for OnLoop {
     }
 
     fn take_awaiter(header: &Header) -> Option<Waker> {
-        if !this_thread::runs_here(&header.shared) {
-            // A `Handle::spawn` task dropped by the thread that made it (its loop had closed):
-            // nothing was parked for it on a loop.
-            return None;
-        }
-        this_thread::with_current(|ctx| ctx.take_awaiter(header.id())).flatten()
+        // Off the loop's thread only for a `Handle::spawn` task dropped by the thread that made
+        // it (its loop had closed): nothing was parked for it on a loop.
+        this_thread::with_local(&header.shared, |ctx| ctx.take_awaiter(header.id())).flatten()
     }
 }
 

@@ -180,16 +180,15 @@ impl<F: Future + 'static> Body<Header> for Supervise<F> {
     }
 
     /// The loop dropped the task's runnable without running it (a loop closed without a
-    /// shutdown): the task is forgotten, then its future dropped.
+    /// shutdown, or a `Handle::spawn` on a closed loop): the task is forgotten as a finished
+    /// one, then its future dropped.
     fn abandon(self: Pin<&mut Self>, header: &Header) {
-        if let Some(slot) = header.unregister() {
-            header.set(FINISHED);
-            if let Some(ctx) = this_thread::current() {
-                if Arc::ptr_eq(&ctx.shared, &header.shared) {
-                    ctx.forget_listeners(header.id());
-                    ctx.forget_control(header);
-                    ctx.deregister_task(slot);
-                }
+        match this_thread::local(&header.shared) {
+            Some(ctx) => finish(&ctx, header),
+            // Not on its loop's thread: that loop has closed, and holds nothing of it.
+            None => {
+                header.set(FINISHED);
+                header.unregister();
             }
         }
     }
