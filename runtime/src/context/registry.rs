@@ -9,8 +9,8 @@
 /// every idle task pays for (heap per idle task, #18).
 pub(crate) struct Registry<T> {
     entries: Vec<Option<T>>,
+    /// The keys of the vacant entries.
     free: Vec<u32>,
-    live: usize,
 }
 
 impl<T> Default for Registry<T> {
@@ -18,7 +18,6 @@ impl<T> Default for Registry<T> {
         Registry {
             entries: Vec::new(),
             free: Vec::new(),
-            live: 0,
         }
     }
 }
@@ -26,7 +25,6 @@ impl<T> Default for Registry<T> {
 impl<T: Copy> Registry<T> {
     /// Registers a task; returns its key.
     pub(crate) fn insert(&mut self, task: T) -> u32 {
-        self.live += 1;
         if let Some(key) = self.free.pop() {
             self.entries[key as usize] = Some(task);
             return key;
@@ -44,7 +42,6 @@ impl<T: Copy> Registry<T> {
     pub(crate) fn remove(&mut self, key: u32) -> Option<T> {
         let task = self.entries.get_mut(key as usize)?.take()?;
         self.free.push(key);
-        self.live -= 1;
         Some(task)
     }
 
@@ -54,7 +51,7 @@ impl<T: Copy> Registry<T> {
 
     /// How many tasks are registered.
     pub(crate) fn live(&self) -> usize {
-        self.live
+        self.entries.len() - self.free.len()
     }
 
     /// Every registered task.
