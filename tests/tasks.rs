@@ -42,6 +42,25 @@ fn default_names_count_up_and_match_ids() {
     });
 }
 
+/// The default name is made on the first call, kept with the task and shared by every thread
+/// that asks: a handle sent to another thread while the task runs shows the same string.
+#[test]
+fn a_default_name_is_made_once_and_kept_with_the_task() {
+    corun::run(async {
+        let task = corun::spawn(async { corun::yield_now().await });
+        let first: *const str = task.name();
+        let (task, there) = std::thread::spawn(move || {
+            let there = task.name().to_owned();
+            (task, there)
+        })
+        .join()
+        .unwrap();
+        assert_eq!(there, format!("Task-{}", task.id()));
+        assert!(std::ptr::eq(first, task.name()), "made once, kept");
+        task.await;
+    });
+}
+
 #[test]
 fn spawn_named_keeps_the_name() {
     corun::run(async {

@@ -11,7 +11,7 @@ use std::task::{Context as PollContext, Poll, Wake, Waker};
 use crate::context::core::Context;
 use crate::context::listeners::Listener;
 use crate::context::this_thread;
-use crate::record::header::{Header, Remote, Shared, CANCEL_REQUESTED, FINISHED};
+use crate::record::header::{Header, Remote, Shared, FINISHED};
 use crate::record::id::TaskId;
 use crate::record::task_ref::TaskRef;
 use crate::task::group::stuck;
@@ -24,7 +24,7 @@ pub(crate) fn request_cancel(header: &Header) -> bool {
     if header.has(FINISHED) {
         return false;
     }
-    if header.set(CANCEL_REQUESTED) {
+    if header.request_cancel() {
         return true;
     }
     match this_thread::local(&header.shared) {
@@ -157,7 +157,7 @@ pub fn cancelled() -> Cancelled {
 /// The listener of the task being polled on this thread's loop, if a task is being polled.
 fn current_listener() -> Option<Arc<Listener>> {
     let ctx = this_thread::current()?;
-    let (id, requested) = ctx.with_current(|header| (header.id(), header.has(CANCEL_REQUESTED)))?;
+    let (id, requested) = ctx.with_current(|header| (header.id(), header.cancel_requested()))?;
     Some(ctx.listener(id, requested))
 }
 

@@ -21,7 +21,7 @@ use super::listeners::{Listener, Listeners};
 use super::registry::Registry;
 use crate::event_loop::{EventLoop, Runnable};
 use crate::record::control::Control;
-use crate::record::header::{Header, Shared, CANCEL_REQUESTED, CONTROLLED, COOPERATIVE};
+use crate::record::header::{Header, Shared, CONTROLLED, COOPERATIVE};
 use crate::record::id::TaskId;
 use crate::record::raw_task::TaskPtr;
 use crate::record::report::{self, Report, ReportKind};
@@ -234,7 +234,7 @@ impl Context {
             }
         }
         self.apply_cancel_request(header);
-        if self.closing.get() || header.has(CANCEL_REQUESTED) {
+        if self.closing.get() || header.cancel_requested() {
             // SAFETY: registered from its own poll: its body is alive.
             unsafe { task.wake() };
         }
@@ -271,7 +271,7 @@ impl Context {
     /// Has `waker` woken when task `header` is asked to cancel, as its `cancelled()` futures are,
     /// without making it listen: how a task group learns that a child's `TaskRef` asked.
     pub(crate) fn watch_cancel(&self, header: &Header, waker: &Waker) {
-        self.listener(header.id(), header.has(CANCEL_REQUESTED))
+        self.listener(header.id(), header.cancel_requested())
             .watch(waker);
     }
 
@@ -370,7 +370,7 @@ impl Context {
     /// and it is not a cooperative task still within the grace period.
     #[inline]
     fn must_cancel(&self, header: &Header) -> bool {
-        if !(self.closing.get() || header.has(CANCEL_REQUESTED)) {
+        if !(self.closing.get() || header.cancel_requested()) {
             return false;
         }
         self.forcing.get() || !header.has(COOPERATIVE)
@@ -505,8 +505,7 @@ impl Context {
             let found = controls.binary_search_by(|other| other.id.cmp(&header.id()));
             found.is_ok_and(|at| controls[at].control.is_requested())
         };
-        if requested && !header.has(CANCEL_REQUESTED) {
-            header.set(CANCEL_REQUESTED);
+        if requested && !header.request_cancel() {
             self.wake_task(header);
         }
     }

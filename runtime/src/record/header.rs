@@ -3,12 +3,13 @@
 //! rest of `record` (ids, `TaskRef`, reports, the mailbox, the task allocation).
 
 use std::backtrace::Backtrace;
-use std::borrow::Cow;
 use std::fmt;
 use std::panic::Location;
-use std::sync::atomic::{fence, AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::Waker;
+
+use once_cell::race::OnceBox;
 
 use super::id::TaskId;
 use super::mailbox::Mailbox;
@@ -46,20 +47,18 @@ pub(crate) enum Remote {
     Report(Report),
 }
 
-/// Set by `Task::cancel` (or a signal for the main task). Never cleared.
-pub(crate) const CANCEL_REQUESTED: u8 = 1 << 0;
 /// Set when a cancellation reached a task that was listening on `cancelled()`: from then on the
 /// task finishes on its own and is only dropped when the shutdown grace runs out.
-pub(crate) const COOPERATIVE: u8 = 1 << 1;
+pub(crate) const COOPERATIVE: u8 = 1 << 0;
 /// Set when the task's future was polled at least once.
-pub(crate) const POLLED: u8 = 1 << 2;
+pub(crate) const POLLED: u8 = 1 << 1;
 /// Set when the task's future has completed, panicked or been dropped.
-pub(crate) const FINISHED: u8 = 1 << 3;
+pub(crate) const FINISHED: u8 = 1 << 2;
 /// Set for tasks made by `Handle::spawn`, whose futures are `Send` and may be dropped anywhere.
-pub(crate) const SEND: u8 = 1 << 4;
+pub(crate) const SEND: u8 = 1 << 3;
 /// Set when a cancellable `TaskRef` was taken of the task (`current_task`): the loop keeps a
 /// control for it, which the task's polls read. Without it a poll does not look for one.
-pub(crate) const CONTROLLED: u8 = 1 << 5;
+pub(crate) const CONTROLLED: u8 = 1 << 4;
 
 /// `slot` before a poll left the task pending and registered it with its loop (a task done in
 /// its first poll never is), and after it finished.
@@ -74,13 +73,22 @@ const UNREGISTERED: u32 = u32::MAX;
 pub(crate) struct Header {
     id: TaskId,
     pub(crate) location: &'static Location<'static>,
-    /// The name given at spawn and, in debug mode, the spawning stack; `None` for most tasks.
-    extra: Option<Box<Extra>>,
+    /// The name given at spawn and, in debug mode, the spawning stack, set at spawn; else made
+    /// when something first asks for the task's name (`Task-N`). Empty for most tasks. Kept
+    /// here rather than in the handles, whose `name` borrows it: a `Task` is then two words
+    /// instead of five, which spawn + join (1,000 handles held at once) pays in cache misses,
+    /// 55 -> 46 ns a task (BENCHMARKS.md, round 6).
+    extra: OnceBox<Extra>,
     /// The loop the task belongs to, for wakes and reports that come from other threads.
     pub(crate) shared: Arc<Shared>,
     /// The task's key in its loop's registry of live tasks, while registered.
     slot: AtomicU32,
+    /// The flags below: written by the loop's thread only (or, once the loop has closed, by the
+    /// one thread that drops the task's runnable), so setting one is a load and a store, not a
+    /// locked read-modify-write. Read from any thread.
     state: AtomicU8,
+    /// Set by `Task::cancel` (or a signal for the main task), from any thread. Never cleared.
+    cancel_requested: AtomicBool,
 }
 
 /// The part of a header that only some tasks have.
@@ -88,6 +96,18 @@ struct Extra {
     name: Option<Arc<str>>,
     /// Debug mode: the stack that spawned the task, shown with reports about it.
     spawn_backtrace: Option<Arc<Backtrace>>,
+    /// `Task-N`, made on the first call to `name` when no name was given.
+    default_name: OnceLock<Box<str>>,
+}
+
+impl Extra {
+    fn new(name: Option<Arc<str>>, spawn_backtrace: Option<Arc<Backtrace>>) -> Box<Self> {
+        Box::new(Extra {
+            name,
+            spawn_backtrace,
+            default_name: OnceLock::new(),
+        })
+    }
 }
 
 impl Header {
@@ -100,12 +120,12 @@ impl Header {
         flags: u8,
         backtrace: bool,
     ) -> Self {
-        let extra = (name.is_some() || backtrace).then(|| {
-            Box::new(Extra {
-                name,
-                spawn_backtrace: backtrace.then(|| Arc::new(Backtrace::force_capture())),
-            })
-        });
+        let extra = if name.is_some() || backtrace {
+            let spawn_backtrace = backtrace.then(|| Arc::new(Backtrace::force_capture()));
+            OnceBox::with_value(Extra::new(name, spawn_backtrace))
+        } else {
+            OnceBox::new()
+        };
         Header {
             id: TaskId::next(),
             location,
@@ -113,6 +133,7 @@ impl Header {
             shared,
             slot: AtomicU32::new(UNREGISTERED),
             state: AtomicU8::new(flags),
+            cancel_requested: AtomicBool::new(false),
         }
     }
 
@@ -122,19 +143,23 @@ impl Header {
 
     /// The name given at spawn, if any.
     pub(crate) fn given_name(&self) -> Option<&Arc<str>> {
-        self.extra.as_ref()?.name.as_ref()
+        self.extra.get()?.name.as_ref()
     }
 
-    /// The task's name: the one given at spawn, else `Task-N`.
-    pub(crate) fn name(&self) -> Cow<'_, str> {
-        match self.given_name() {
-            Some(name) => Cow::Borrowed(name),
-            None => Cow::Owned(self.id.default_name()),
+    /// The task's name: the one given at spawn, else `Task-N`, made on the first call (from
+    /// any thread: should two race, one's string is dropped) and kept with the task.
+    pub(crate) fn name(&self) -> &str {
+        let extra = self.extra.get_or_init(|| Extra::new(None, None));
+        match &extra.name {
+            Some(name) => name,
+            None => extra
+                .default_name
+                .get_or_init(|| self.id.default_name().into_boxed_str()),
         }
     }
 
     pub(crate) fn spawn_backtrace(&self) -> Option<&Arc<Backtrace>> {
-        self.extra.as_ref()?.spawn_backtrace.as_ref()
+        self.extra.get()?.spawn_backtrace.as_ref()
     }
 
     /// A reference to this task that outlives it, for `current_task` and reports.
@@ -154,10 +179,23 @@ impl Header {
         self.state.load(Ordering::Acquire) & flag != 0
     }
 
-    /// Sets `flag`; returns whether it was already set.
+    /// Sets `flag`, on the loop's thread (see `state`). A load and a store: finishing a task
+    /// costs no locked instruction here.
     #[inline]
-    pub(crate) fn set(&self, flag: u8) -> bool {
-        self.state.fetch_or(flag, Ordering::AcqRel) & flag != 0
+    pub(crate) fn set(&self, flag: u8) {
+        let flags = self.state.load(Ordering::Relaxed);
+        self.state.store(flags | flag, Ordering::Release);
+    }
+
+    /// Whether `Task::cancel` (or a signal, for main) asked the task to cancel.
+    #[inline]
+    pub(crate) fn cancel_requested(&self) -> bool {
+        self.cancel_requested.load(Ordering::Acquire)
+    }
+
+    /// Asks the task to cancel, from any thread; returns whether it had been asked already.
+    pub(crate) fn request_cancel(&self) -> bool {
+        self.cancel_requested.swap(true, Ordering::AcqRel)
     }
 
     #[inline]
@@ -189,8 +227,8 @@ impl Header {
         }
     }
 
-    /// Asks the task's loop, from another thread, to wake the task so that it sees
-    /// `CANCEL_REQUESTED` (set by the caller first). The loop wakes the task when it drains its
+    /// Asks the task's loop, from another thread, to wake the task so that it sees the
+    /// cancellation request (made by the caller first, `request_cancel`). The loop wakes the task when it drains its
     /// remote queue; a closed loop has no live tasks left to wake. The key read here may be stale
     /// by the time the loop uses it (the task finished and another took its key): the other task
     /// then gets one spurious wake, which futures allow. A task not registered yet sees the

@@ -10,18 +10,6 @@ use std::sync::{Arc, OnceLock};
 use super::control::Control;
 use super::id::TaskId;
 
-/// The name given to task `id`, or else `Task-N`, made on first use and kept in `default`.
-pub(crate) fn name_or_default<'a>(
-    given: Option<&'a Arc<str>>,
-    default: &'a OnceLock<Box<str>>,
-    id: TaskId,
-) -> &'a str {
-    match given {
-        Some(name) => name,
-        None => default.get_or_init(|| id.default_name().into_boxed_str()),
-    }
-}
-
 /// A reference to a running task, as [`current_task`](crate::current_task) gives it: its name
 /// and id.
 ///
@@ -64,7 +52,12 @@ impl TaskRef {
     /// });
     /// ```
     pub fn name(&self) -> &str {
-        name_or_default(self.given_name.as_ref(), &self.default_name, self.id)
+        match &self.given_name {
+            Some(name) => name,
+            None => self
+                .default_name
+                .get_or_init(|| self.id.default_name().into_boxed_str()),
+        }
     }
 
     /// The task's id.

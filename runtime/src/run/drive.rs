@@ -17,7 +17,7 @@ use crate::context::core::Context;
 use crate::context::this_thread;
 use crate::context::turn::BUDGET;
 use crate::debug;
-use crate::record::header::{Header, Remote, Shared, CANCEL_REQUESTED, COOPERATIVE};
+use crate::record::header::{Header, Remote, Shared, COOPERATIVE};
 use crate::record::report::{Report, ReportKind};
 use crate::signals::{self, SignalGuard};
 
@@ -118,7 +118,7 @@ impl Drop for MainDriven<'_> {
 /// Polls the main future whenever its turn comes, running the other ready work in between,
 /// until it is done: the context's turn, main's turn when it comes, then the loop's park.
 ///
-/// Main is cancelled as a task is: once its header has `CANCEL_REQUESTED` (set here when a
+/// Main is cancelled as a task is: once its header has a cancellation request (set here when a
 /// signal arrives, or when its `TaskRef` asked), it is woken; if it is listening on `cancelled()`
 /// it becomes cooperative and may finish with its value, otherwise its future is dropped and the
 /// run is [`RunError::Interrupted`] (a signal) or ends with a panic naming main (a `TaskRef`).
@@ -202,7 +202,7 @@ impl<F: Future> Main<'_, F> {
     /// Turns a signal received since the last look, or a request through main's `TaskRef`,
     /// into a cancellation of main.
     fn take_signal(&mut self, signals: Option<&SignalGuard>) {
-        if self.ctx.main_cancel_requested() && !self.header.has(CANCEL_REQUESTED) {
+        if self.ctx.main_cancel_requested() && !self.header.cancel_requested() {
             cancel::request_cancel(self.header);
         }
         if let Some(signal) = signals.and_then(SignalGuard::take_new) {
@@ -220,7 +220,7 @@ impl<F: Future> Main<'_, F> {
             }
             cancel::request_cancel(self.header);
         }
-        if !self.cancel_seen && self.header.has(CANCEL_REQUESTED) {
+        if !self.cancel_seen && self.header.cancel_requested() {
             self.cancel_seen = true;
             self.waker.wake_by_ref();
         }

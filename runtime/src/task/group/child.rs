@@ -11,14 +11,12 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::OnceLock;
 use std::task::{Context as PollContext, Poll, Waker};
 
 use super::stuck;
 use crate::cancel;
 use crate::record::header::Header;
 use crate::record::id::TaskId;
-use crate::record::task_ref::name_or_default;
 use crate::task::error::TaskError;
 
 /// How a child ended, when it gave no value.
@@ -247,8 +245,6 @@ pub struct Child<'env, T> {
     record: Rc<dyn Output<T> + 'env>,
     /// The output (or the end) has been handed out.
     taken: bool,
-    /// `Task-N`, made on the first call to `name` for a child spawned without a name.
-    default_name: OnceLock<Box<str>>,
 }
 
 impl<'env, T> Child<'env, T> {
@@ -259,7 +255,6 @@ impl<'env, T> Child<'env, T> {
         Child {
             record,
             taken: false,
-            default_name: OnceLock::new(),
         }
     }
 
@@ -282,8 +277,7 @@ impl<'env, T> Child<'env, T> {
     /// });
     /// ```
     pub fn name(&self) -> &str {
-        let header = self.record.header();
-        name_or_default(header.given_name(), &self.default_name, header.id())
+        self.record.header().name()
     }
 
     /// The child's id, a [`TaskId`] like any task's.

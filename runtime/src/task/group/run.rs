@@ -18,7 +18,7 @@ use crate::cancel::{cancelled, Cancelled};
 use crate::context::core::Context;
 use crate::context::this_thread;
 use crate::debug;
-use crate::record::header::{CANCEL_REQUESTED, CONTROLLED, POLLED};
+use crate::record::header::{CONTROLLED, POLLED};
 use crate::record::report::ReportKind;
 
 /// Runs `body` with a [`TaskGroup`] it spawns children into, and returns once the body and every
@@ -165,7 +165,7 @@ impl<T> Runner<T> {
         let _polling = Polling::enter(&group.polling);
         // The task running the group was asked to cancel and is still polled: it listens (the
         // group does on its behalf while a child listens), so the group stops and says so.
-        let asked = ctx.with_current(|runner| runner.has(CANCEL_REQUESTED));
+        let asked = ctx.with_current(|runner| runner.cancel_requested());
         if !group.cancelled.get() && (ctx.is_closing() || asked == Some(true)) {
             group.cancelled.set(true);
             group.abort();

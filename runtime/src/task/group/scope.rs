@@ -18,7 +18,7 @@ use crate::cancel;
 use crate::context::core::Context;
 use crate::context::this_thread;
 use crate::debug;
-use crate::record::header::{Header, CANCEL_REQUESTED, FINISHED, POLLED};
+use crate::record::header::{Header, FINISHED, POLLED};
 use crate::record::report::{panic_message, Report, ReportKind};
 use crate::record::task_ref::TaskRef;
 use crate::task::spawn::large;
@@ -296,7 +296,7 @@ impl<'env, E: 'env> TaskGroup<'env, E> {
             ctx.debug,
         );
         if inner.aborting.get() {
-            header.set(CANCEL_REQUESTED);
+            header.request_cancel();
         }
         let record = {
             let mut children = inner.children.borrow_mut();
