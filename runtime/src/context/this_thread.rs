@@ -29,6 +29,11 @@ thread_local! {
     /// belongs to the loop on this thread, asked at every wake, is one load and compare (a yield
     /// 259 -> N instructions) instead of a borrow and a reference count.
     static LOOP: Cell<*const Shared> = const { Cell::new(ptr::null()) };
+
+    /// The context in `CONTEXT` (null when none), for [`with_running`]: what every poll of a
+    /// task and every spawn looks up, reached with one load instead of a borrow of `CONTEXT` and
+    /// a clone of its `Rc` (a yield 237 -> N instructions, BENCHMARKS.md, round 6).
+    static RUNNING: Cell<*const Context> = const { Cell::new(ptr::null()) };
 }
 
 /// The context of the loop running on this thread.
@@ -49,8 +54,12 @@ pub(crate) fn is_running() -> bool {
 
 /// Installs `ctx` as this thread's running loop until the guard drops, restoring whatever was
 /// there before (a `Runner` closed from inside another run lends its context this way).
+///
+/// The guard must be dropped by the frame that made it, guards nesting as the frames do:
+/// [`with_running`] relies on it.
 pub(crate) fn enter(ctx: Rc<Context>) -> EnterGuard {
     LOOP.with(|current| current.set(Arc::as_ptr(&ctx.shared)));
+    RUNNING.with(|current| current.set(Rc::as_ptr(&ctx)));
     let previous = CONTEXT.with(|slot| slot.borrow_mut().replace(ctx));
     EnterGuard { previous }
 }
@@ -65,7 +74,9 @@ impl Drop for EnterGuard {
         let previous_loop = previous
             .as_ref()
             .map_or(ptr::null(), |ctx| Arc::as_ptr(&ctx.shared));
+        let previous_context = previous.as_ref().map_or(ptr::null(), Rc::as_ptr);
         _ = LOOP.try_with(|current| current.set(previous_loop));
+        _ = RUNNING.try_with(|current| current.set(previous_context));
         // The replaced context is dropped after the slot's borrow ends: dropping it can run
         // arbitrary code, which may look at the slot.
         let ours = CONTEXT.try_with(|slot| std::mem::replace(&mut *slot.borrow_mut(), previous));
@@ -114,12 +125,26 @@ pub(crate) fn call_soon_here(runnable: RawRunnable) {
 /// Calls `f` with the installed context, borrowed: `runs_here` said there is one (`LOOP` is set
 /// only while `CONTEXT` holds its context, and neither slot has a destructor).
 fn with_installed<R>(f: impl FnOnce(&Context) -> R) -> R {
-    CONTEXT.with(|slot| {
-        f(slot
-            .borrow()
-            .as_deref()
-            .expect("a loop runs on this thread"))
-    })
+    with_running(f).expect("a loop runs on this thread")
+}
+
+/// Calls `f` with the context of the loop running on this thread, borrowed, if one runs. `f`
+/// may run any code, a task's poll included, even one that enters and leaves another run's
+/// context (a `Runner` closed inside a task).
+#[inline]
+pub(crate) fn with_running<R>(f: impl FnOnce(&Context) -> R) -> Option<R> {
+    let ctx = RUNNING.try_with(Cell::get).ok()?;
+    // SAFETY: `RUNNING` points to the context in `CONTEXT` (set together by `enter` and put back
+    // together by `EnterGuard`), or is null. That context's `Rc` is owned by `CONTEXT` until the
+    // guard of the `enter` that installed it drops, and while a nested `enter` has replaced it,
+    // by the nested guard's `previous`. Guards are dropped by the frames that made them, in
+    // reverse order (see `enter`): the guard that installed this context belongs to a frame
+    // below this call, which outlives `f`, whatever `f` enters and leaves meanwhile. So the
+    // context stays alive for the whole call. It is only ever borrowed shared (its mutable parts
+    // are `Cell`s and `RefCell`s), and the context is `!Send`, so no other thread reaches it.
+    // The reference cannot outlive `f` (`R` cannot name its lifetime).
+    let ctx = unsafe { ctx.as_ref() }?;
+    Some(f(ctx))
 }
 
 /// Delivers a report raised anywhere to the loop behind `shared`: at once if that loop runs on

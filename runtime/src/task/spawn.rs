@@ -81,7 +81,14 @@ fn spawn_inner<F: Future + 'static>(
     future: F,
     location: &'static Location<'static>,
 ) -> Task<F::Output> {
-    let Some(ctx) = this_thread::current() else {
+    let spawned = this_thread::with_running(|ctx| {
+        let name = name.map(Arc::from);
+        let header = Header::new(name, location, ctx.shared.clone(), 0, ctx.debug);
+        let (runnable, task) = allocate(header, future);
+        ctx.call_soon(Runnable::new(runnable));
+        Task::new(task)
+    });
+    let Some(task) = spawned else {
         #[cfg(feature = "tokio")]
         if tokio::runtime::Handle::try_current().is_ok() {
             panic!(
@@ -97,11 +104,7 @@ fn spawn_inner<F: Future + 'static>(
              corun::run or #[corun::entry], or use Handle::spawn from other threads"
         );
     };
-    let name = name.map(Arc::from);
-    let header = Header::new(name, location, ctx.shared.clone(), 0, ctx.debug);
-    let (runnable, task) = allocate(header, future);
-    ctx.call_soon(Runnable::new(runnable));
-    Task::new(task)
+    task
 }
 
 /// Makes the allocation of a task running `future` (wrapped by `supervise`), described by

@@ -122,61 +122,9 @@ impl<F: Future + 'static> Body<Header> for Supervise<F> {
         task: TaskPtr<Header>,
         cx: &mut PollContext<'_>,
     ) -> Poll<Self::Output> {
-        let mut future = self.project().future;
-        let ctx = this_thread::current().expect("tasks are only polled by their loop");
-        if ctx.cancel_before_poll(header) {
-            let dropped = ctx.as_task(header, || {
-                catch_unwind(AssertUnwindSafe(|| future.set(None)))
-            });
-            if ctx.debug {
-                debug::report_cancelled(&ctx, header);
-            }
-            if let Err(payload) = dropped {
-                ctx.report_panic(ReportKind::PanicWhileCancelling, header, &*payload);
-            }
-            finish(&ctx, header);
-            return Poll::Ready(Err(Box::new(Failure::Cancelled)));
-        }
-
-        // A future that finished (or panicked) is dropped in the same turn as the task, still
-        // inside the loop's context: its own fields' destructors run as the task (one
-        // `as_task` instead of two a finished task).
-        let poll = || {
-            let polled = catch_unwind(AssertUnwindSafe(|| {
-                let future = future.as_mut().as_pin_mut();
-                future.expect("a finished task is not polled").poll(cx)
-            }));
-            let dropped = match polled {
-                Ok(Poll::Pending) => Ok(()),
-                _ => catch_unwind(AssertUnwindSafe(|| future.set(None))),
-            };
-            (polled, dropped)
-        };
-        let (polled, dropped) = debug::poll_as_task(&ctx, header, poll);
-        let outcome = match polled {
-            Ok(Poll::Pending) => {
-                // Set once: a read is cheaper than a read-modify-write on every poll.
-                if !header.has(POLLED) {
-                    header.set(POLLED);
-                }
-                // Registered once a poll leaves it pending: a task done in its first poll never
-                // touches the registry (an entry, a fence: spawn + join 889 -> 803 instructions a
-                // task). Its body is alive until `finish` or `abandon` deregisters it.
-                if header.slot().is_none() {
-                    ctx.register_task(header, task);
-                }
-                return Poll::Pending;
-            }
-            Ok(Poll::Ready(output)) => Ok(output),
-            Err(payload) => Err(Box::new(Failure::Panicked(Unretrieved::new(
-                &ctx, header, payload,
-            )))),
-        };
-        if let Err(payload) = dropped {
-            ctx.report_panic(ReportKind::PanicWhileCancelling, header, &*payload);
-        }
-        finish(&ctx, header);
-        Poll::Ready(outcome)
+        let future = self.project().future;
+        this_thread::with_running(|ctx| poll_once(ctx, future, header, task, cx))
+            .expect("tasks are only polled by their loop")
     }
 
     /// The loop dropped the task's runnable without running it (a loop closed without a
@@ -192,6 +140,70 @@ impl<F: Future + 'static> Body<Header> for Supervise<F> {
             }
         }
     }
+}
+
+/// One poll of task `header`'s future on the loop `ctx`: cancelled instead if it must be, else
+/// run as the task, its panic caught; the future is dropped as soon as it is done.
+fn poll_once<F: Future>(
+    ctx: &Context,
+    mut future: Pin<&mut Option<F>>,
+    header: &Header,
+    task: TaskPtr<Header>,
+    cx: &mut PollContext<'_>,
+) -> Poll<Outcome<F::Output>> {
+    if ctx.cancel_before_poll(header) {
+        let dropped = ctx.as_task(header, || {
+            catch_unwind(AssertUnwindSafe(|| future.set(None)))
+        });
+        if ctx.debug {
+            debug::report_cancelled(ctx, header);
+        }
+        if let Err(payload) = dropped {
+            ctx.report_panic(ReportKind::PanicWhileCancelling, header, &*payload);
+        }
+        finish(ctx, header);
+        return Poll::Ready(Err(Box::new(Failure::Cancelled)));
+    }
+
+    // A future that finished (or panicked) is dropped in the same turn as the task, still
+    // inside the loop's context: its own fields' destructors run as the task (one
+    // `as_task` instead of two a finished task).
+    let poll = || {
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            let future = future.as_mut().as_pin_mut();
+            future.expect("a finished task is not polled").poll(cx)
+        }));
+        let dropped = match polled {
+            Ok(Poll::Pending) => Ok(()),
+            _ => catch_unwind(AssertUnwindSafe(|| future.set(None))),
+        };
+        (polled, dropped)
+    };
+    let (polled, dropped) = debug::poll_as_task(ctx, header, poll);
+    let outcome = match polled {
+        Ok(Poll::Pending) => {
+            // Set once: later polls only read it.
+            if !header.has(POLLED) {
+                header.set(POLLED);
+            }
+            // Registered once a poll leaves it pending: a task done in its first poll never
+            // touches the registry (an entry, a fence: spawn + join 889 -> 803 instructions a
+            // task). Its body is alive until `finish` or `abandon` deregisters it.
+            if header.slot().is_none() {
+                ctx.register_task(header, task);
+            }
+            return Poll::Pending;
+        }
+        Ok(Poll::Ready(output)) => Ok(output),
+        Err(payload) => Err(Box::new(Failure::Panicked(Unretrieved::new(
+            ctx, header, payload,
+        )))),
+    };
+    if let Err(payload) = dropped {
+        ctx.report_panic(ReportKind::PanicWhileCancelling, header, &*payload);
+    }
+    finish(ctx, header);
+    Poll::Ready(outcome)
 }
 
 /// Marks task `header` finished and forgets it.
