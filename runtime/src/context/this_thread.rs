@@ -158,3 +158,41 @@ pub(crate) fn deliver(shared: &Arc<Shared>, report: Report) {
         report_sink::default_handler(&report);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use super::{enter, runs_here, with_running, Context};
+    use crate::loops::DefaultLoop;
+
+    fn context() -> Rc<Context> {
+        Rc::new(Context::new(Box::new(DefaultLoop::new()), false, None))
+    }
+
+    /// What `with_running`'s safety rests on, checked under Miri (scripts/miri.sh): a context
+    /// borrowed by `with_running` stays alive and installed again after code inside entered and
+    /// left another one (a `Runner` closed inside a task's poll), though this thread held its
+    /// only other `Rc` in the slot.
+    #[test]
+    fn a_borrowed_context_outlives_a_nested_enter_and_is_put_back() {
+        assert!(with_running(|_| ()).is_none(), "no loop runs here yet");
+        let outer = context();
+        let outer_ptr = Rc::as_ptr(&outer);
+        let guard = enter(outer);
+        with_running(|ctx| {
+            let inner = context();
+            let inner_shared = inner.shared.clone();
+            let nested = enter(inner);
+            assert!(runs_here(&inner_shared));
+            with_running(|now| assert!(!std::ptr::eq(now, ctx)));
+            drop(nested);
+            assert!(!runs_here(&inner_shared), "the nested loop is gone");
+            assert!(runs_here(&ctx.shared), "the outer loop is back");
+            assert!(std::ptr::eq(ctx, outer_ptr));
+        })
+        .expect("the outer context is installed");
+        drop(guard);
+        assert!(with_running(|_| ()).is_none(), "nothing installed after the guard");
+    }
+}
