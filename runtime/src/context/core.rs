@@ -628,14 +628,14 @@ mod tests {
     use super::Context;
     use crate::loops::DefaultLoop;
     use crate::record::id::TaskId;
-    use crate::record::task_ref::TaskRef;
+    use crate::record::task_ref::{GivenName, TaskRef};
     use crate::report_sink::Handler;
 
     fn main_named(name: &str) -> TaskRef {
         TaskRef {
             id: TaskId::next(),
             location: Location::caller(),
-            given_name: Some(Arc::from(name)),
+            given_name: Some(GivenName::Chosen(Arc::from(name))),
             default_name: OnceLock::new(),
             spawn_backtrace: None,
             control: None,

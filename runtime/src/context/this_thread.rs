@@ -193,6 +193,9 @@ mod tests {
         })
         .expect("the outer context is installed");
         drop(guard);
-        assert!(with_running(|_| ()).is_none(), "nothing installed after the guard");
+        assert!(
+            with_running(|_| ()).is_none(),
+            "nothing installed after the guard"
+        );
     }
 }

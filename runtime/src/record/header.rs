@@ -15,7 +15,7 @@ use super::id::TaskId;
 use super::mailbox::Mailbox;
 use super::raw_task;
 use super::report::Report;
-use super::task_ref::TaskRef;
+use super::task_ref::{GivenName, TaskRef};
 
 /// A scheduled poll of a corun task.
 pub(crate) type RawRunnable = raw_task::RawRunnable<Header>;
@@ -59,6 +59,8 @@ pub(crate) const SEND: u8 = 1 << 3;
 /// Set when a cancellable `TaskRef` was taken of the task (`current_task`): the loop keeps a
 /// control for it, which the task's polls read. Without it a poll does not look for one.
 pub(crate) const CONTROLLED: u8 = 1 << 4;
+/// Set at creation for a main task with the default name, `main`, which then needs no `extra`.
+pub(crate) const MAIN: u8 = 1 << 5;
 
 /// `slot` before a poll left the task pending and registered it with its loop (a task done in
 /// its first poll never is), and after it finished.
@@ -141,14 +143,21 @@ impl Header {
         self.id
     }
 
-    /// The name given at spawn, if any.
-    pub(crate) fn given_name(&self) -> Option<&Arc<str>> {
-        self.extra.get()?.name.as_ref()
+    /// The name given at spawn, if any, or main's default one.
+    fn given_name(&self) -> Option<GivenName> {
+        if self.has(MAIN) {
+            return Some(GivenName::Main);
+        }
+        let name = self.extra.get()?.name.as_ref()?;
+        Some(GivenName::Chosen(name.clone()))
     }
 
-    /// The task's name: the one given at spawn, else `Task-N`, made on the first call (from
-    /// any thread: should two race, one's string is dropped) and kept with the task.
+    /// The task's name: the one given at spawn (or main's), else `Task-N`, made on the first
+    /// call (from any thread: should two race, one's string is dropped) and kept with the task.
     pub(crate) fn name(&self) -> &str {
+        if self.has(MAIN) {
+            return GivenName::Main.as_str();
+        }
         let extra = self.extra.get_or_init(|| Extra::new(None, None));
         match &extra.name {
             Some(name) => name,
@@ -167,7 +176,7 @@ impl Header {
         TaskRef {
             id: self.id,
             location: self.location,
-            given_name: self.given_name().cloned(),
+            given_name: self.given_name(),
             default_name: OnceLock::new(),
             spawn_backtrace: self.spawn_backtrace().cloned(),
             control: None,

@@ -10,6 +10,25 @@ use std::sync::{Arc, OnceLock};
 use super::control::Control;
 use super::id::TaskId;
 
+/// A name given to a task: one chosen by the user, shared by the task's header and every
+/// `TaskRef` of it; or the main task's default, `main`, which a run makes without an allocation
+/// or a reference count (an allocation and four atomic operations of a `run()`, BENCHMARKS.md,
+/// round 6).
+#[derive(Clone)]
+pub(crate) enum GivenName {
+    Main,
+    Chosen(Arc<str>),
+}
+
+impl GivenName {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            GivenName::Main => "main",
+            GivenName::Chosen(name) => name,
+        }
+    }
+}
+
 /// A reference to a running task, as [`current_task`](crate::current_task) gives it: its name
 /// and id.
 ///
@@ -27,8 +46,8 @@ use super::id::TaskId;
 pub struct TaskRef {
     pub(crate) id: TaskId,
     pub(crate) location: &'static Location<'static>,
-    /// The name given at spawn, if any.
-    pub(crate) given_name: Option<Arc<str>>,
+    /// The name given at spawn (or main's), if any.
+    pub(crate) given_name: Option<GivenName>,
     /// `Task-N`, made on the first call to `name` when no name was given.
     pub(crate) default_name: OnceLock<Box<str>>,
     /// Debug mode: where the task was spawned, for reports about it.
@@ -53,7 +72,7 @@ impl TaskRef {
     /// ```
     pub fn name(&self) -> &str {
         match &self.given_name {
-            Some(name) => name,
+            Some(name) => name.as_str(),
             None => self
                 .default_name
                 .get_or_init(|| self.id.default_name().into_boxed_str()),

@@ -277,20 +277,6 @@ pub(super) struct Settings {
     pub(super) shared_signals: Option<Arc<SharedSignals>>,
 }
 
-impl Settings {
-    /// The main task's name, as its header holds it. The default one is made once per process
-    /// (a run made three allocations for it: the config's `String`, its copy for the header and
-    /// the header's `Arc`), and the settings do not hold a reference of their own to it (two
-    /// atomic operations of a `run()`).
-    pub(super) fn main_name(&self) -> Arc<str> {
-        static MAIN: OnceLock<Arc<str>> = OnceLock::new();
-        match &self.given_main_name {
-            Some(name) => name.clone(),
-            None => MAIN.get_or_init(|| Arc::from("main")).clone(),
-        }
-    }
-}
-
 /// Debug mode as `CORUN_DEBUG` asks: on unless it is unset or one of the values that mean off.
 /// Read once per process, by the first run that asks: reading it on every run (std's lock of
 /// the environment, `getenv`'s scan of every variable) was about 6 % of a `run()`

@@ -17,7 +17,7 @@ use super::workers::worker;
 use crate::context::core::Context;
 use crate::context::this_thread;
 use crate::loops::DefaultLoop;
-use crate::record::header::Header;
+use crate::record::header::{Header, MAIN};
 use crate::record::report::{Report, ReportKind};
 use crate::report_sink::{self, Handler};
 use crate::signals::{self, SignalGuard};
@@ -177,13 +177,12 @@ impl Runner {
         }
         let (ctx, settings) = self.open();
         ctx.started_at.set(Some(caller));
-        let header = Header::new(
-            Some(settings.main_name()),
-            caller,
-            ctx.shared.clone(),
-            0,
-            false,
-        );
+        // Main's default name is a flag of its header (`MAIN`), not a string of its own.
+        let (name, flags) = match &settings.given_main_name {
+            Some(name) => (Some(name.clone()), 0),
+            None => (None, MAIN),
+        };
+        let header = Header::new(name, caller, ctx.shared.clone(), flags, false);
         let (setting, shared) = (settings.handle_signals, settings.shared_signals.clone());
         if self.signals.is_none() {
             // The loop's unparker is cloned only if signals are handled.
