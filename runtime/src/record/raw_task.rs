@@ -37,10 +37,15 @@ use std::sync::atomic::{fence, AtomicU32, AtomicU8, Ordering};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 /// The future a task runs, polled with its header at hand.
+///
+/// A body that returns `Ready` has dropped what it owned already: the task never drops it after
+/// that, and its place takes the output (a body that did not would leak, not misbehave). So a
+/// body needs no tag of its own to tell a live future from a dropped one, which would cost every
+/// idle task a word (#18, heap per idle task).
 pub(crate) trait Body<M: 'static>: 'static {
     type Output;
 
-    /// Polls the body of task `header` (at `task`) once.
+    /// Polls the body of task `header` (at `task`) once; see above for `Ready`.
     fn poll(
         self: Pin<&mut Self>,
         header: &M,
@@ -277,10 +282,9 @@ impl<M: 'static, B: Body<M>, S: Schedule<M>> TaskCell<M, B, S> {
             }
             Poll::Ready(output) => {
                 head.set_sched(DONE);
-                // SAFETY: the body is there, and never touched again (`DONE`); the output takes
-                // its place, for the handle.
+                // SAFETY: the body has dropped what it owned (`Body`'s contract) and is never
+                // touched again (`DONE`); the output takes its place, for the handle.
                 unsafe {
-                    ManuallyDrop::drop(&mut (*stage).body);
                     (*stage).output = ManuallyDrop::new(output);
                     Self::complete(ptr, true);
                 }
@@ -640,7 +644,7 @@ mod tests {
     use std::pin::Pin;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
-    use std::task::{Context, Poll, Waker};
+    use std::task::{ready, Context, Poll, Waker};
     use std::thread::{self, ThreadId};
 
     use super::{allocate, Body, RawRunnable, RawTask, Schedule, TaskPtr, Watch};
@@ -696,19 +700,23 @@ mod tests {
         }
     }
 
-    struct Plain<F>(F);
+    /// A future as a body: dropped by the poll that finishes it, as `Body` asks.
+    struct Plain<F>(Option<F>);
 
     impl<F: Future + 'static> Body<Meta> for Plain<F> {
         type Output = F::Output;
 
         fn poll(
-            self: Pin<&mut Self>,
+            mut self: Pin<&mut Self>,
             _: &Meta,
             _: TaskPtr<Meta>,
             cx: &mut Context<'_>,
         ) -> Poll<F::Output> {
             // SAFETY: structural pinning of the only field; `Plain` moves nothing out.
-            unsafe { self.map_unchecked_mut(|plain| &mut plain.0) }.poll(cx)
+            let future = unsafe { self.as_mut().map_unchecked_mut(|plain| &mut plain.0) };
+            let output = ready!(future.as_pin_mut().expect("polled after Ready").poll(cx));
+            self.set(Plain(None));
+            Poll::Ready(output)
         }
 
         fn abandon(self: Pin<&mut Self>, header: &Meta) {
@@ -728,7 +736,7 @@ mod tests {
 
     fn spawn<F: Future + 'static>(header: Meta, future: F) -> RawTask<F::Output, Meta> {
         // SAFETY: every runnable is run or dropped on this thread, the loop's.
-        let (runnable, task) = unsafe { allocate::<_, _, Queue>(header, Plain(future)) };
+        let (runnable, task) = unsafe { allocate::<_, _, Queue>(header, Plain(Some(future))) };
         Queue::call_soon(runnable);
         task
     }
