@@ -35,7 +35,8 @@ use crate::record::task_ref::TaskRef;
 /// Every method takes `&self`: work run by the loop calls back into it (a task that spawns calls
 /// `call_soon`, a `sleep` calls `add_timer`), so a loop keeps its state in `Cell`/`RefCell` and
 /// never holds a borrow while it wakes a waker. A loop is made, used and dropped on one thread.
-/// The trait is object safe; the runtime holds a `Box<dyn EventLoop>`.
+/// The trait is object safe; the runtime holds a `Box<dyn EventLoop>` (the default loop it
+/// calls directly).
 ///
 /// A loop built on another runtime's reactor overrides [`drive`](Self::drive) to run the turns
 /// inside that reactor's own `block_on`, [`enter`](Self::enter) to enter its context, and

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::context::core::Context;
 use crate::context::this_thread;
-use crate::event_loop::TimerId;
+use crate::event_loop::{EventLoop, TimerId};
 
 /// The running loop's clock (asyncio's `loop.time()`); a virtual-time loop gives its virtual
 /// time. On a tokio worker thread of a [`TokioLoop`](crate::loops) (feature `tokio`; no corun

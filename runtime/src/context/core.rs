@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use super::awaiters::Awaiters;
 use super::listeners::{Listener, Listeners};
 use super::registry::Registry;
+use super::the_loop::TheLoop;
 use crate::event_loop::{EventLoop, Runnable};
 use crate::record::control::Control;
 use crate::record::header::{Header, Shared, CONTROLLED, COOPERATIVE};
@@ -49,7 +50,7 @@ struct Controlled {
 
 /// Everything about the running loop that its tasks reach through the thread-local.
 pub(crate) struct Context {
-    pub(crate) event_loop: Box<dyn EventLoop>,
+    pub(crate) event_loop: TheLoop,
     pub(crate) shared: Arc<Shared>,
     /// The loop owns every live task: each registers here once a poll leaves it pending (a task
     /// done in its first poll never does), until its body is dropped.
@@ -94,11 +95,7 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    pub(crate) fn new(
-        event_loop: Box<dyn EventLoop>,
-        debug: bool,
-        handler: Option<Handler>,
-    ) -> Self {
+    pub(crate) fn new(event_loop: TheLoop, debug: bool, handler: Option<Handler>) -> Self {
         let shared = Arc::new(Shared::new(event_loop.unparker()));
         let threads = Threads::new(event_loop.unparker());
         Context {
@@ -626,7 +623,8 @@ mod tests {
     use std::sync::{Arc, OnceLock};
 
     use super::Context;
-    use crate::loops::DefaultLoop;
+    use crate::context::the_loop::TheLoop;
+    use crate::event_loop::EventLoop;
     use crate::record::id::TaskId;
     use crate::record::task_ref::{GivenName, TaskRef};
     use crate::report_sink::Handler;
@@ -645,7 +643,8 @@ mod tests {
     #[test]
     fn a_renewed_context_keeps_allocations_only_and_its_next_main_reuses_the_last_ones() {
         let handler: Handler = Rc::new(|_| {});
-        let mut ctx = Context::new(Box::new(DefaultLoop::new()), true, Some(handler.clone()));
+        let default = TheLoop::Default(Box::default());
+        let mut ctx = Context::new(default, true, Some(handler.clone()));
         let first_mailbox = ctx.shared.id;
         ctx.set_main(Some(main_named("first")));
         ctx.start_closing();

@@ -8,5 +8,6 @@ pub(crate) mod awaiters;
 pub(crate) mod core;
 pub(crate) mod listeners;
 pub(crate) mod registry;
+pub(crate) mod the_loop;
 pub(crate) mod this_thread;
 pub(crate) mod turn;

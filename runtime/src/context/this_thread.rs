@@ -164,10 +164,10 @@ mod tests {
     use std::rc::Rc;
 
     use super::{enter, runs_here, with_running, Context};
-    use crate::loops::DefaultLoop;
+    use crate::context::the_loop::TheLoop;
 
     fn context() -> Rc<Context> {
-        Rc::new(Context::new(Box::new(DefaultLoop::new()), false, None))
+        Rc::new(Context::new(TheLoop::Default(Box::default()), false, None))
     }
 
     /// What `with_running`'s safety rests on, checked under Miri (scripts/miri.sh): a context

@@ -6,7 +6,7 @@
 //! [`Context::park_mode`]; neither looks at the thread-local.
 
 use super::core::Context;
-use crate::event_loop::{Park, Runnable};
+use crate::event_loop::{EventLoop, Park, Runnable};
 use crate::record::header::Remote;
 
 /// The most runnables one turn runs before the loop looks at timers and other threads again.

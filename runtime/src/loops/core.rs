@@ -95,6 +95,7 @@ impl LoopCore {
         }
     }
 
+    #[inline]
     pub(super) fn call_soon(&self, work: Runnable) {
         self.ready.borrow_mut().push_back(work);
     }
@@ -106,6 +107,7 @@ impl LoopCore {
     /// blocks as it drains. Each halving copies at most a quarter of the slots, paid for by the
     /// pops since the last one, so a pop stays O(1) amortized (`cargo bench --bench heap`,
     /// BENCHMARKS.md).
+    #[inline]
     pub(super) fn next_ready(&self) -> Option<Runnable> {
         let mut ready = self.ready.borrow_mut();
         let work = ready.pop_front();

@@ -56,11 +56,15 @@ impl Default for DefaultLoop {
     }
 }
 
+// `#[inline]` on the queue's two methods: a run on the default loop calls them directly, not
+// through the trait (`context::the_loop`), in every wake, spawn and turn.
 impl EventLoop for DefaultLoop {
+    #[inline]
     fn call_soon(&self, work: Runnable) {
         self.core.call_soon(work);
     }
 
+    #[inline]
     fn next_ready(&self) -> Option<Runnable> {
         self.core.next_ready()
     }

@@ -17,6 +17,7 @@ use crate::context::core::Context;
 use crate::context::this_thread;
 use crate::context::turn::BUDGET;
 use crate::debug;
+use crate::event_loop::EventLoop;
 use crate::record::header::{Header, Remote, Shared, COOPERATIVE};
 use crate::record::report::{Report, ReportKind};
 use crate::signals::{self, SignalGuard};

@@ -15,8 +15,9 @@ use super::error::RunError;
 use super::shutdown::shutdown;
 use super::workers::worker;
 use crate::context::core::Context;
+use crate::context::the_loop::TheLoop;
 use crate::context::this_thread;
-use crate::loops::DefaultLoop;
+use crate::event_loop::EventLoop;
 use crate::record::header::{Header, MAIN};
 use crate::record::report::{Report, ReportKind};
 use crate::report_sink::{self, Handler};
@@ -241,7 +242,9 @@ impl Runner {
                 }
             };
             let mut ctx = match event_loop {
-                Some(event_loop) => Rc::new(Context::new(event_loop, debug, handler)),
+                Some(event_loop) => {
+                    Rc::new(Context::new(TheLoop::Other(event_loop), debug, handler))
+                }
                 None => match take_spare() {
                     Some(mut spare) => {
                         Rc::get_mut(&mut spare)
@@ -249,7 +252,10 @@ impl Runner {
                             .reopen(debug, handler);
                         spare
                     }
-                    None => Rc::new(Context::new(Box::new(DefaultLoop::new()), debug, handler)),
+                    None => {
+                        let default = TheLoop::Default(Box::default());
+                        Rc::new(Context::new(default, debug, handler))
+                    }
                 },
             };
             Rc::get_mut(&mut ctx).expect(ONLY_HERE).slow_poll_threshold =

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::config::Settings;
 use crate::context::core::Context;
 use crate::context::turn::BUDGET;
-use crate::event_loop::TimerId;
+use crate::event_loop::{EventLoop, TimerId};
 use crate::record::report::{Report, ReportKind};
 use crate::signals::{self, SignalGuard};
 use crate::to_thread;
