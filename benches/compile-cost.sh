@@ -8,10 +8,10 @@
 # Usage: benches/compile-cost.sh            (from anywhere; RUNS=5 for more runs, default 3)
 #
 # Makes throwaway crates under a temp dir (corun from this checkout by path, but built as cargo
-# builds a crate from crates.io: not incrementally; tokio and syn from crates.io), downloads their dependencies first (not timed), then builds each from clean with
-# `cargo build` (debug) RUNS times, alternating, and reports for each the median CPU seconds
-# (user + sys of cargo and everything it ran) and the median wall seconds, and the ratios
-# corun / tokio. CPU is the figure that does not depend on how many cores are free; wall is
+# builds a crate from crates.io: not incrementally; tokio and syn from crates.io), downloads
+# their dependencies first (not timed), then builds each from clean with `cargo build` (debug)
+# RUNS times, alternating, and reports for each the median CPU seconds (user + sys of cargo and
+# everything it ran) and the median wall seconds, and the ratios corun / tokio. CPU is the figure that does not depend on how many cores are free; wall is
 # what a user waits, on this machine's cores (`nproc`, printed), and moves with their load.
 set -euo pipefail
 
@@ -36,7 +36,7 @@ make_crate() { # name attribute dependency-line...
         printf '%s\n' "$@"
         if [[ "$*" == *corun* && "$name" != *-incremental ]]; then
             # corun comes by path here, and cargo builds a path dependency incrementally (its
-            # query graph saved, 256 codegen units): from crates.io, as tokio comes, a user's
+            # query graph saved, up to 256 codegen units): from crates.io, as tokio comes, a user's
             # build of it is not incremental. Build corun's three crates as a registry crate is
             # built, so both runtimes are measured as a user gets them (about 1 s of CPU less,
             # mostly corun-runtime's; `hello-corun-incremental` measures it as rounds 1-5 did).
