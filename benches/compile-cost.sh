@@ -11,8 +11,9 @@
 # builds a crate from crates.io: not incrementally; tokio and syn from crates.io), downloads
 # their dependencies first (not timed), then builds each from clean with `cargo build` (debug)
 # RUNS times, alternating, and reports for each the median CPU seconds (user + sys of cargo and
-# everything it ran) and the median wall seconds, and the ratios corun / tokio. CPU is the figure that does not depend on how many cores are free; wall is
-# what a user waits, on this machine's cores (`nproc`, printed), and moves with their load.
+# everything it ran) and the median wall seconds, and the ratios corun / tokio. CPU is the
+# figure that does not depend on how many cores are free; wall is what a user waits, on this
+# machine's cores (`nproc`, printed), and moves with their load.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,10 +37,11 @@ make_crate() { # name attribute dependency-line...
         printf '%s\n' "$@"
         if [[ "$*" == *corun* && "$name" != *-incremental ]]; then
             # corun comes by path here, and cargo builds a path dependency incrementally (its
-            # query graph saved, up to 256 codegen units): from crates.io, as tokio comes, a user's
-            # build of it is not incremental. Build corun's three crates as a registry crate is
-            # built, so both runtimes are measured as a user gets them (about 1 s of CPU less,
-            # mostly corun-runtime's; `hello-corun-incremental` measures it as rounds 1-5 did).
+            # query graph saved, up to 256 codegen units): from crates.io, as tokio comes, a
+            # user's build of it is not incremental. Build corun's three crates as a registry
+            # crate is built, so both runtimes are measured as a user gets them (about 1 s of
+            # CPU less, mostly corun-runtime's; `hello-corun-incremental` measures it as rounds
+            # 1-5 did).
             printf '\n[profile.dev.package.%s]\nincremental = false\n' corun corun-runtime corun-macros
         fi
         printf '\n[workspace]\n'
