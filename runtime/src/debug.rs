@@ -41,21 +41,43 @@ pub(crate) fn poll_as_task<R>(ctx: &Context, header: &Header, poll: impl FnOnce(
 /// clock: a virtual clock stands still while the loop is held), not counting the polls of task
 /// group children nested in it, which are timed and reported on their own.
 pub(crate) fn poll_timed<R>(ctx: &Context, header: &Header, poll: impl FnOnce() -> R) -> R {
-    let outer_nested = NESTED.replace(Duration::ZERO);
-    let started = Instant::now();
+    // Only the call of `poll` is generic: the timing and its report are compiled once, in this
+    // crate, instead of in every crate that polls a future of its own.
+    let timing = PollTiming::start();
     let result = ctx.as_task(header, poll);
-    let total = started.elapsed();
-    let elapsed = total.saturating_sub(NESTED.replace(outer_nested + total));
-    if elapsed > ctx.slow_poll_threshold {
-        let message = format!(
-            "one poll held the loop longer than the slow-poll threshold ({:?}); \
-             blocking work belongs on a thread",
-            ctx.slow_poll_threshold
-        );
-        let report = Report::for_task(ReportKind::SlowPoll, &header.task_ref(), message);
-        ctx.report(&report.with_elapsed(elapsed));
-    }
+    timing.stop(ctx, header);
     result
+}
+
+/// The timing of one poll in debug mode: when it started, and the time the polls nested in the
+/// poll around it took so far.
+struct PollTiming {
+    outer_nested: Duration,
+    started: Instant,
+}
+
+impl PollTiming {
+    fn start() -> Self {
+        PollTiming {
+            outer_nested: NESTED.replace(Duration::ZERO),
+            started: Instant::now(),
+        }
+    }
+
+    /// The poll of `header`'s task is over: reports it if it was slow.
+    fn stop(self, ctx: &Context, header: &Header) {
+        let total = self.started.elapsed();
+        let elapsed = total.saturating_sub(NESTED.replace(self.outer_nested + total));
+        if elapsed > ctx.slow_poll_threshold {
+            let message = format!(
+                "one poll held the loop longer than the slow-poll threshold ({:?}); \
+                 blocking work belongs on a thread",
+                ctx.slow_poll_threshold
+            );
+            let report = Report::for_task(ReportKind::SlowPoll, &header.task_ref(), message);
+            ctx.report(&report.with_elapsed(elapsed));
+        }
+    }
 }
 
 /// Reports, in debug mode, why a task's future was just dropped by cancellation.

@@ -425,6 +425,18 @@ mod unix {
         on_main_thread: bool,
         own: impl FnOnce() -> Option<Waker>,
     ) -> Option<Handling> {
+        // Generic only for `own`: the rest is compiled once, not once per caller.
+        let state = install_wanted(setting, on_main_thread)?;
+        Some(publish(state, own()))
+    }
+
+    /// The first half of [`start`]: installs our action for the signals wanted, and gives the
+    /// locked state if the handling starts (no other run handles signals, and one of them is
+    /// ours).
+    fn install_wanted(
+        setting: Option<bool>,
+        on_main_thread: bool,
+    ) -> Option<MutexGuard<'static, State>> {
         let mut state = state();
         if state.target.is_some() {
             return None;
@@ -433,7 +445,7 @@ mod unix {
             Some(false) => [false; 2],
             Some(true) => [true; 2],
             None if !on_main_thread => [false; 2],
-            None => [0, 1].map(|i| is_default_or_ours(&state, i)),
+            None => [is_default_or_ours(&state, 0), is_default_or_ours(&state, 1)],
         };
         for (i, slot) in SLOTS.iter().enumerate() {
             if !wanted[i] || state.installed[i].is_some() {
@@ -449,9 +461,14 @@ mod unix {
         if !(0..HANDLED.len()).any(|i| wanted[i] && state.installed[i].is_some()) {
             return None;
         }
+        Some(state)
+    }
+
+    /// The second half of [`start`]: the handling, with `own` the unparker of the run on its own
+    /// that starts it, published to the signal handler.
+    fn publish(mut state: MutexGuard<'static, State>, own: Option<Waker>) -> Handling {
         // The last handling's target, if nothing holds it any more (the forwarding thread may,
         // for a moment), ready before it is published.
-        let own = own();
         let target = match state.spare.take() {
             Some(mut spare) => match Arc::get_mut(&mut spare) {
                 Some(unique) => {
@@ -465,9 +482,9 @@ mod unix {
         RECEIVED.store(false, Ordering::SeqCst);
         IDLE.store(false, Ordering::SeqCst);
         state.target = Some(target.clone());
-        Some(Handling {
+        Handling {
             target: Some(target),
-        })
+        }
     }
 
     impl Drop for Handling {

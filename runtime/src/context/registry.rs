@@ -1,12 +1,15 @@
 //! The loop's registry of live tasks: the address of each, under a key that stays the task's
-//! until it ends (`Header::slot`). Layer 3 (the context): imports nothing of the crate.
+//! until it ends (`Header::slot`). A task group keeps its children in one too. Layer 3 (the
+//! context): imports nothing of the crate.
 
-/// The loop's live tasks, as `T` (a task's address: `raw_task::TaskPtr`). Keys of ended tasks are
-/// reused, newest first.
+/// Live tasks as `T`, each under a key that stays its own until it ends: the loop's (a task's
+/// address, `raw_task::TaskPtr`), and a task group's children (their records, `task::group`).
+/// Keys of ended tasks are reused, newest first.
 ///
 /// A table of one word per entry and a list of free keys, rather than a `Slab` of tagged
 /// entries: an entry is then one word (the address's niche says vacant) instead of two, which
-/// every idle task pays for (heap per idle task, #18).
+/// every idle task pays for (heap per idle task, #18). The task groups' use of it, rather than
+/// of the `slab` crate, takes that crate out of every clean build (BENCHMARKS.md, compile cost).
 pub(crate) struct Registry<T> {
     entries: Vec<Option<T>>,
     /// The keys of the vacant entries.
@@ -22,7 +25,7 @@ impl<T> Default for Registry<T> {
     }
 }
 
-impl<T: Copy> Registry<T> {
+impl<T> Registry<T> {
     /// Registers a task; returns its key.
     pub(crate) fn insert(&mut self, task: T) -> u32 {
         if let Some(key) = self.free.pop() {
@@ -32,7 +35,7 @@ impl<T: Copy> Registry<T> {
         let key = match u32::try_from(self.entries.len()) {
             // `u32::MAX` stands for "not registered" in the header.
             Ok(key) if key < u32::MAX => key,
-            _ => panic!("a loop holds fewer than 2^32 - 1 live tasks"),
+            _ => panic!("a loop or a task group holds fewer than 2^32 - 1 live tasks"),
         };
         self.entries.push(Some(task));
         key
@@ -45,18 +48,45 @@ impl<T: Copy> Registry<T> {
         Some(task)
     }
 
-    pub(crate) fn get(&self, key: u32) -> Option<T> {
-        *self.entries.get(key as usize)?
-    }
-
     /// How many tasks are registered.
     pub(crate) fn live(&self) -> usize {
         self.entries.len() - self.free.len()
     }
 
+    /// The key the next [`insert`](Self::insert) gives (a group's child's waker is made with its
+    /// key, before the child).
+    pub(crate) fn next_key(&self) -> u32 {
+        match self.free.last() {
+            Some(&key) => key,
+            // At most `u32::MAX` (see `insert`), so the cast loses nothing.
+            None => self.entries.len() as u32,
+        }
+    }
+
+    /// The task under `key`, if it is registered.
+    pub(crate) fn get_ref(&self, key: u32) -> Option<&T> {
+        self.entries.get(key as usize)?.as_ref()
+    }
+
+    /// Every registered task.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &T> {
+        self.entries.iter().flatten()
+    }
+
+    /// Every registered task, taken out.
+    pub(crate) fn into_values(self) -> impl Iterator<Item = T> {
+        self.entries.into_iter().flatten()
+    }
+}
+
+impl<T: Copy> Registry<T> {
+    pub(crate) fn get(&self, key: u32) -> Option<T> {
+        *self.entries.get(key as usize)?
+    }
+
     /// Every registered task.
     pub(crate) fn tasks(&self) -> impl Iterator<Item = T> + '_ {
-        self.entries.iter().flatten().copied()
+        self.values().copied()
     }
 }
 
@@ -80,5 +110,21 @@ mod tests {
         assert_eq!(registry.live(), 3);
         assert_eq!(registry.get(b), Some('b'));
         assert_eq!(registry.tasks().collect::<String>(), "cbd");
+    }
+
+    #[test]
+    fn the_next_key_is_the_one_the_next_insert_gives() {
+        let mut registry = Registry::default();
+        assert_eq!(registry.next_key(), 0);
+        let a = registry.insert(String::from("a"));
+        let b = registry.insert(String::from("b"));
+        assert_eq!(registry.next_key(), 2, "the table grows");
+        registry.remove(a);
+        assert_eq!(registry.next_key(), a, "a freed key first");
+        assert_eq!(registry.insert(String::from("c")), a);
+        assert_eq!(registry.get_ref(b).map(String::as_str), Some("b"));
+        let values: Vec<&str> = registry.values().map(String::as_str).collect();
+        assert_eq!(values, ["c", "b"]);
+        assert_eq!(registry.into_values().collect::<String>(), "cb");
     }
 }

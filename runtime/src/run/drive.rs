@@ -3,6 +3,7 @@
 //! the context says (`Context::park_mode`). Layer 5 (the run): uses the context, the record,
 //! `cancel`, `debug`, `signals` and `run::error`.
 
+use std::any::Any;
 use std::cell::Cell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -209,15 +210,7 @@ impl<F: Future> Main<'_, F> {
         if let Some(signal) = signals.and_then(SignalGuard::take_new) {
             self.by_signal = true;
             if self.ctx.debug {
-                let message = format!(
-                    "{} received: cancelling the main task",
-                    signals::name(signal)
-                );
-                self.ctx.report(&Report::for_task(
-                    ReportKind::Signal,
-                    &self.header.task_ref(),
-                    message,
-                ));
+                report_signal(self.ctx, self.header, signal);
             }
             cancel::request_cancel(self.header);
         }
@@ -244,12 +237,7 @@ impl<F: Future> Main<'_, F> {
                     return Some(Err(RunError::Interrupted));
                 }
                 // Cancelled through a `TaskRef`: no value, as a cancelled task's `await`.
-                let message = format!(
-                    "the main task '{}' was cancelled (TaskRef::cancel), so the run has no value \
-                     to return; to finish with a value, listen on corun::cancelled() in main",
-                    main.name()
-                );
-                return Some(Ok(Err(Box::new(message))));
+                return Some(Ok(Err(cancelled_by_task_ref(main))));
             }
         }
         let mut cx = PollContext::from_waker(&self.waker);
@@ -269,6 +257,31 @@ impl<F: Future> Main<'_, F> {
             Err(panic) => Some(Ok(Err(panic))),
         }
     }
+}
+
+// Main's reports and messages, outside `Main`'s generic methods: compiled once, in this crate,
+// not in every program.
+
+/// Reports, in debug mode, that `signal` cancels main.
+fn report_signal(ctx: &Context, main: &Header, signal: i32) {
+    let message = format!(
+        "{} received: cancelling the main task",
+        signals::name(signal)
+    );
+    ctx.report(&Report::for_task(
+        ReportKind::Signal,
+        &main.task_ref(),
+        message,
+    ));
+}
+
+/// The panic a run resumes when its main task was cancelled through its `TaskRef`.
+fn cancelled_by_task_ref(main: &Header) -> Box<dyn Any + Send> {
+    Box::new(format!(
+        "the main task '{}' was cancelled (TaskRef::cancel), so the run has no value to return; \
+         to finish with a value, listen on corun::cancelled() in main",
+        main.name()
+    ))
 }
 
 #[cfg(test)]

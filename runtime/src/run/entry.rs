@@ -101,10 +101,7 @@ impl Config {
         };
         match ended {
             (Ok(output), _) => output,
-            (Err(RunError::Interrupted), Some(signal)) => {
-                std::process::exit(signals::exit_code(signal))
-            }
-            (Err(error), _) => panic!("{}", run_error_message(error)),
+            (Err(error), signal) => run_failed(error, signal),
         }
     }
 
@@ -153,5 +150,16 @@ impl Config {
             (Ok(Err(panic)), _) => resume_unwind(panic),
             (Err(error), _) => (Err(error), signal),
         }
+    }
+}
+
+/// How [`Config::run`] ends without the output: the process exits as the signal that interrupted
+/// the run asks, or the caller panics with the error's message. Outside `run`'s generic body, so
+/// compiled once, here, not in every program.
+#[track_caller]
+fn run_failed(error: RunError, signal: Option<i32>) -> ! {
+    match (error, signal) {
+        (RunError::Interrupted, Some(signal)) => std::process::exit(signals::exit_code(signal)),
+        (error, _) => panic!("{}", run_error_message(error)),
     }
 }

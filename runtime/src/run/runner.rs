@@ -170,6 +170,34 @@ impl Runner {
         future: F,
         caller: &'static Location<'static>,
     ) -> Result<std::thread::Result<F::Output>, RunError> {
+        // Only what holds the future is generic: opening the loop, the signals and the report of
+        // an interruption are compiled once, in this crate, not in every program
+        // (BENCHMARKS.md, compile cost).
+        let (ctx, header) = self.start_main(caller)?;
+        let signals = self.signals.as_ref();
+        let mut main = Some((header, future));
+        let mut outcome = None;
+        let _entered = this_thread::enter(ctx.clone());
+        ctx.event_loop.enter(&mut || {
+            if let Some((header, future)) = main.take() {
+                let driven = drive_main(&ctx, header, future, signals);
+                // asyncio's `loop.stop()`: the work already ready gets its turn (see there).
+                ctx.run_current_batch();
+                if let Err(RunError::Interrupted) = driven {
+                    report_interruption(&ctx, signals);
+                }
+                outcome = Some(driven);
+            }
+        });
+        outcome.expect("EventLoop::enter must call the function it is given")
+    }
+
+    /// What [`run_main`](Self::run_main) does before main runs: the checks, the loop opened,
+    /// main's header, signals handled. Gives the context and main's header.
+    fn start_main(
+        &mut self,
+        caller: &'static Location<'static>,
+    ) -> Result<(Rc<Context>, Header), RunError> {
         if self.is_closed() {
             return Err(RunError::RunnerClosed);
         }
@@ -193,33 +221,7 @@ impl Runner {
                 None => signals::handle(setting, unparker),
             };
         }
-        let signals = self.signals.as_ref();
-        let mut main = Some((header, future));
-        let mut outcome = None;
-        let _entered = this_thread::enter(ctx.clone());
-        ctx.event_loop.enter(&mut || {
-            if let Some((header, future)) = main.take() {
-                let driven = drive_main(&ctx, header, future, signals);
-                // asyncio's `loop.stop()`: the work already ready gets its turn (see there).
-                ctx.run_current_batch();
-                if let (Err(RunError::Interrupted), Some(signal)) =
-                    (&driven, signals.and_then(SignalGuard::received))
-                {
-                    // A worker of a `Workers` says which one it is: every worker says it.
-                    let main = match worker() {
-                        Some(worker) => format!("worker {}'s main task", worker.index()),
-                        None => "the main task".to_owned(),
-                    };
-                    let message = format!(
-                        "{} received: {main} was cancelled and the run ends as interrupted",
-                        signals::name(signal)
-                    );
-                    ctx.report(&Report::new(ReportKind::Signal, message));
-                }
-                outcome = Some(driven);
-            }
-        });
-        outcome.expect("EventLoop::enter must call the function it is given")
+        Ok((ctx, header))
     }
 
     fn open(&mut self) -> (Rc<Context>, &Settings) {
@@ -284,6 +286,23 @@ thread_local! {
     /// (four of the eleven allocations a `run()` made, about 660 of its 5,200 instructions;
     /// BENCHMARKS.md, "Cheaper `run()`").
     static SPARE: Cell<Option<Rc<Context>>> = const { Cell::new(None) };
+}
+
+/// Reports that a signal interrupted the run, if one did: main was cancelled for it.
+fn report_interruption(ctx: &Context, signals: Option<&SignalGuard>) {
+    let Some(signal) = signals.and_then(SignalGuard::received) else {
+        return;
+    };
+    // A worker of a `Workers` says which one it is: every worker says it.
+    let main = match worker() {
+        Some(worker) => format!("worker {}'s main task", worker.index()),
+        None => "the main task".to_owned(),
+    };
+    let message = format!(
+        "{} received: {main} was cancelled and the run ends as interrupted",
+        signals::name(signal)
+    );
+    ctx.report(&Report::new(ReportKind::Signal, message));
 }
 
 /// Why a context just made, or just taken from the spare, can be changed.

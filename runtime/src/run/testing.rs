@@ -7,6 +7,7 @@
 //! `__private::run_workers_test`.
 
 use std::cell::RefCell;
+use std::fmt::Write;
 use std::future::{Future, IntoFuture};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -116,12 +117,18 @@ fn fails_a_test(report: &Report) -> bool {
 
 /// The test's failure: each report on a line of its own, and what to do about it.
 fn failure_message(failures: &[String]) -> String {
-    let listed: Vec<String> = failures.iter().map(|line| format!("  {line}")).collect();
-    format!(
-        "the test's run reported {} failure(s) outside the test's own future:\n{}\nretrieve \
-         a task's panic by awaiting or joining its Task, or catch it inside the task; a test \
-         passes only if nothing went wrong anywhere in it",
-        failures.len(),
-        listed.join("\n")
-    )
+    // Written line by line rather than with `[String]::join`, whose generic code is about 1,000
+    // of this crate's LLVM IR lines (1.5 %), for this one message.
+    let mut message = format!(
+        "the test's run reported {} failure(s) outside the test's own future:\n",
+        failures.len()
+    );
+    for line in failures {
+        let _ = writeln!(message, "  {line}");
+    }
+    message.push_str(
+        "retrieve a task's panic by awaiting or joining its Task, or catch it inside the task; a \
+         test passes only if nothing went wrong anywhere in it",
+    );
+    message
 }

@@ -176,7 +176,8 @@ impl<T> Runner<T> {
             if index == BODY {
                 self.poll_body(&ctx, group, body.as_mut());
             } else {
-                poll_child(&ctx, group, index - 1);
+                // Index `k + 1` is the child under key `k`, a `u32` (see `BODY`).
+                poll_child(&ctx, group, (index - 1) as u32);
             }
         }
         self.polling = polling;
@@ -185,7 +186,7 @@ impl<T> Runner<T> {
             drop_body(&ctx, body.as_mut());
         }
         self.listen_on_behalf(group, cx);
-        if body.is_none() && group.children.borrow().is_empty() {
+        if body.is_none() && group.children.borrow().live() == 0 {
             return Poll::Ready(self.finish(group));
         }
         Poll::Pending
@@ -270,9 +271,9 @@ fn drop_body<B>(ctx: &Context, mut body: Pin<&mut Option<B>>) {
 
 /// Polls child `key` (if it is still alive) as itself, as `task::supervise` polls a task: a
 /// cancellation is applied between polls, its panic is caught, and its end recorded.
-fn poll_child<'env, E>(ctx: &Context, group: &Inner<'env, E>, key: usize) {
+fn poll_child<'env, E>(ctx: &Context, group: &Inner<'env, E>, key: u32) {
     // Cloned out: the child set is not borrowed while a child runs (it may spawn).
-    let Some(child) = group.children.borrow().get(key).cloned() else {
+    let Some(child) = group.children.borrow().get_ref(key).cloned() else {
         return;
     };
     let header = child.header();
@@ -331,7 +332,7 @@ fn track<'env, E>(ctx: &Context, group: &Inner<'env, E>, child: &Rc<dyn Run<E> +
 fn cancel_child<'env, E>(
     ctx: &Context,
     group: &Inner<'env, E>,
-    key: usize,
+    key: u32,
     child: &Rc<dyn Run<E> + 'env>,
 ) {
     let on_request = child.cancel_asked() || !group.aborting.get();

@@ -10,12 +10,11 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Waker;
 
-use slab::Slab;
-
 use super::child::{Child, Ended, Record, Run};
 use super::error::{ChildFailure, Failure};
 use crate::cancel;
 use crate::context::core::Context;
+use crate::context::registry::Registry;
 use crate::context::this_thread;
 use crate::debug;
 use crate::record::header::{Header, FINISHED, POLLED};
@@ -24,7 +23,7 @@ use crate::record::task_ref::TaskRef;
 use crate::task::spawn::large;
 use crate::woken::{self, Woken};
 
-/// The body's index on the group's ready list; the child under slab key `k` has index `k + 1`.
+/// The body's index on the group's ready list; the child under key `k` has index `k + 1`.
 pub(super) const BODY: usize = 0;
 
 /// A group of child tasks that the group's body spawns, which all end before
@@ -92,7 +91,7 @@ impl<E> std::fmt::Debug for TaskGroup<'_, E> {
         let inner = &self.inner;
         f.debug_struct("TaskGroup")
             .field("runner", &inner.runner)
-            .field("children", &inner.children.borrow().len())
+            .field("children", &inner.children.borrow().live())
             .field("failures", &inner.failures.borrow().len())
             .field("stopping", &inner.aborting.get())
             .field("cancelled", &inner.cancelled.get())
@@ -103,7 +102,7 @@ impl<E> std::fmt::Debug for TaskGroup<'_, E> {
 /// A group's state, shared by its handles.
 pub(super) struct Inner<'env, E> {
     /// The children alive, under keys that are their index on the ready list, less one.
-    pub(super) children: RefCell<Slab<Rc<dyn Run<E> + 'env>>>,
+    pub(super) children: RefCell<Registry<Rc<dyn Run<E> + 'env>>>,
     pub(super) woken: Arc<Woken>,
     /// The body's waker: puts `BODY` on the ready list.
     pub(super) body_waker: Waker,
@@ -300,10 +299,10 @@ impl<'env, E: 'env> TaskGroup<'env, E> {
         }
         let record = {
             let mut children = inner.children.borrow_mut();
-            let entry = children.vacant_entry();
-            let waker = woken::waker(&inner.woken, entry.key() + 1);
+            let key = children.next_key();
+            let waker = woken::waker(&inner.woken, key as usize + 1);
             let record = Rc::new(Record::new(header, waker, inner.polling.clone(), future));
-            entry.insert(record.clone());
+            children.insert(record.clone());
             record
         };
         record.waker().wake_by_ref();
@@ -342,12 +341,8 @@ impl<'env, E> Inner<'env, E> {
         if self.aborting.replace(true) {
             return;
         }
-        let children: Vec<Rc<dyn Run<E> + 'env>> = self
-            .children
-            .borrow()
-            .iter()
-            .map(|(_, c)| c.clone())
-            .collect();
+        let children: Vec<Rc<dyn Run<E> + 'env>> =
+            self.children.borrow().values().cloned().collect();
         for child in children {
             cancel::request_cancel(child.header());
             child.waker().wake_by_ref();
@@ -368,7 +363,7 @@ impl<'env, E> Inner<'env, E> {
     pub(super) fn end_child(
         &self,
         ctx: &Context,
-        key: usize,
+        key: u32,
         child: &Rc<dyn Run<E> + 'env>,
         how: Option<Ended>,
     ) {
@@ -383,7 +378,7 @@ impl<'env, E> Inner<'env, E> {
         if child.listening().replace(false) {
             self.listening.set(self.listening.get() - 1);
         }
-        let removed = self.children.borrow_mut().try_remove(key);
+        let removed = self.children.borrow_mut().remove(key);
         drop(removed);
         if let Some(how) = how {
             child.end(how);
@@ -421,10 +416,10 @@ impl<E> Drop for Ending<'_, '_, E> {
             // Taken out first: a child's destructor may spawn another (which starts cancelled
             // and is dropped in the next round).
             let children = std::mem::take(&mut *group.children.borrow_mut());
-            if children.is_empty() {
+            if children.live() == 0 {
                 break;
             }
-            for (_, child) in children {
+            for child in children.into_values() {
                 let Some(ctx) = &ctx else {
                     child.drop_future();
                     child.end(Ended::CancelledByGroup);
