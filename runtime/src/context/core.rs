@@ -315,7 +315,7 @@ impl Context {
             let found = controls.binary_search_by(|other| other.id.cmp(&id));
             found.ok().and_then(|at| controls[at].slot)
         });
-        let task = slot.and_then(|slot| self.tasks.borrow().get(slot));
+        let task = slot.and_then(|slot| self.tasks.borrow().get(slot).copied());
         if let Some(task) = task {
             // SAFETY: registered, so its body is alive (it deregisters as the body goes).
             unsafe { task.wake() };
@@ -332,7 +332,7 @@ impl Context {
         for listener in self.listeners.borrow().iter() {
             listener.request(&mut wakers);
         }
-        let tasks: Vec<TaskPtr<Header>> = self.tasks.borrow().tasks().collect();
+        let tasks: Vec<TaskPtr<Header>> = self.tasks.borrow().values().copied().collect();
         for waker in wakers {
             waker.wake();
         }

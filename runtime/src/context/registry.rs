@@ -64,7 +64,7 @@ impl<T> Registry<T> {
     }
 
     /// The task under `key`, if it is registered.
-    pub(crate) fn get_ref(&self, key: u32) -> Option<&T> {
+    pub(crate) fn get(&self, key: u32) -> Option<&T> {
         self.entries.get(key as usize)?.as_ref()
     }
 
@@ -76,17 +76,6 @@ impl<T> Registry<T> {
     /// Every registered task, taken out.
     pub(crate) fn into_values(self) -> impl Iterator<Item = T> {
         self.entries.into_iter().flatten()
-    }
-}
-
-impl<T: Copy> Registry<T> {
-    pub(crate) fn get(&self, key: u32) -> Option<T> {
-        *self.entries.get(key as usize)?
-    }
-
-    /// Every registered task.
-    pub(crate) fn tasks(&self) -> impl Iterator<Item = T> + '_ {
-        self.values().copied()
     }
 }
 
@@ -108,8 +97,8 @@ mod tests {
         assert_eq!(registry.insert('c'), a, "the freed key is reused");
         assert_eq!(registry.insert('d'), 2, "then the table grows");
         assert_eq!(registry.live(), 3);
-        assert_eq!(registry.get(b), Some('b'));
-        assert_eq!(registry.tasks().collect::<String>(), "cbd");
+        assert_eq!(registry.get(b), Some(&'b'));
+        assert_eq!(registry.values().collect::<String>(), "cbd");
     }
 
     #[test]
@@ -122,7 +111,7 @@ mod tests {
         registry.remove(a);
         assert_eq!(registry.next_key(), a, "a freed key first");
         assert_eq!(registry.insert(String::from("c")), a);
-        assert_eq!(registry.get_ref(b).map(String::as_str), Some("b"));
+        assert_eq!(registry.get(b).map(String::as_str), Some("b"));
         let values: Vec<&str> = registry.values().map(String::as_str).collect();
         assert_eq!(values, ["c", "b"]);
         assert_eq!(registry.into_values().collect::<String>(), "cb");

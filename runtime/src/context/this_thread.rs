@@ -25,14 +25,9 @@ thread_local! {
     static CONTEXT: ManuallyDrop<RefCell<Option<Rc<Context>>>> =
         const { ManuallyDrop::new(RefCell::new(None)) };
 
-    /// The mailbox of the loop in `CONTEXT` (null when none), only ever compared: whether a task
-    /// belongs to the loop on this thread, asked at every wake, is one load and compare (a yield
-    /// 259 -> N instructions) instead of a borrow and a reference count.
-    static LOOP: Cell<*const Shared> = const { Cell::new(ptr::null()) };
-
-    /// The context in `CONTEXT` (null when none), for [`with_running`]: what every poll of a
-    /// task and every spawn looks up, reached with one load instead of a borrow of `CONTEXT` and
-    /// a clone of its `Rc` (a yield 237 -> N instructions, BENCHMARKS.md, round 6).
+    /// The context in `CONTEXT` (null when none), for [`with_running`]: what every poll, spawn
+    /// and wake looks up, reached with a load instead of a borrow of `CONTEXT` and a clone of its
+    /// `Rc` (spawn + join 52.2 -> 43.1 ns, a yield 15.0 -> 12.5 ns; BENCHMARKS.md, round 6).
     static RUNNING: Cell<*const Context> = const { Cell::new(ptr::null()) };
 }
 
@@ -47,9 +42,7 @@ pub(crate) fn current() -> Option<Rc<Context>> {
 
 /// Whether a loop is running on this thread.
 pub(crate) fn is_running() -> bool {
-    CONTEXT
-        .try_with(|slot| slot.borrow().is_some())
-        .unwrap_or(false)
+    with_running(|_| ()).is_some()
 }
 
 /// Installs `ctx` as this thread's running loop until the guard drops, restoring whatever was
@@ -58,7 +51,6 @@ pub(crate) fn is_running() -> bool {
 /// The guard must be dropped by the frame that made it, guards nesting as the frames do:
 /// [`with_running`] relies on it.
 pub(crate) fn enter(ctx: Rc<Context>) -> EnterGuard {
-    LOOP.with(|current| current.set(Arc::as_ptr(&ctx.shared)));
     RUNNING.with(|current| current.set(Rc::as_ptr(&ctx)));
     let previous = CONTEXT.with(|slot| slot.borrow_mut().replace(ctx));
     EnterGuard { previous }
@@ -71,11 +63,7 @@ pub(crate) struct EnterGuard {
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         let previous = self.previous.take();
-        let previous_loop = previous
-            .as_ref()
-            .map_or(ptr::null(), |ctx| Arc::as_ptr(&ctx.shared));
         let previous_context = previous.as_ref().map_or(ptr::null(), Rc::as_ptr);
-        _ = LOOP.try_with(|current| current.set(previous_loop));
         _ = RUNNING.try_with(|current| current.set(previous_context));
         // The replaced context is dropped after the slot's borrow ends: dropping it can run
         // arbitrary code, which may look at the slot.
@@ -88,8 +76,7 @@ impl Drop for EnterGuard {
 /// path that chooses between the loop's own thread and its mailbox.
 #[inline]
 pub(crate) fn runs_here(shared: &Arc<Shared>) -> bool {
-    LOOP.try_with(|current| ptr::eq(current.get(), Arc::as_ptr(shared)))
-        .unwrap_or(false)
+    with_running(|ctx| Arc::ptr_eq(&ctx.shared, shared)).unwrap_or(false)
 }
 
 /// The context of the loop behind `shared`, if that loop runs on this thread, for code that
@@ -122,8 +109,7 @@ pub(crate) fn call_soon_here(runnable: RawRunnable) {
     with_installed(|ctx| ctx.call_soon(Runnable::new(runnable)));
 }
 
-/// Calls `f` with the installed context, borrowed: `runs_here` said there is one (`LOOP` is set
-/// only while `CONTEXT` holds its context, and neither slot has a destructor).
+/// Calls `f` with the installed context, borrowed: `runs_here` said there is one.
 fn with_installed<R>(f: impl FnOnce(&Context) -> R) -> R {
     with_running(f).expect("a loop runs on this thread")
 }

@@ -266,13 +266,19 @@ mod tests {
         Runnable::main(Rc::clone(main))
     }
 
+    /// A loop with `n` turns of `main` queued.
+    fn with_turns_queued(main: &Rc<TaskRef>, n: usize) -> LoopCore {
+        let core = LoopCore::new(Duration::ZERO);
+        for _ in 0..n {
+            core.call_soon(main_turn(main));
+        }
+        core
+    }
+
     #[test]
     fn the_ready_queue_gives_back_a_bursts_room_as_it_drains() {
-        let core = LoopCore::new(Duration::ZERO);
         let main = main_ref();
-        for _ in 0..10_000 {
-            core.call_soon(main_turn(&main));
-        }
+        let core = with_turns_queued(&main, 10_000);
         assert!(core.ready.borrow().capacity() >= 10_000);
 
         let mut popped = 0;
@@ -288,11 +294,8 @@ mod tests {
 
     #[test]
     fn a_closed_loop_drops_its_work_keeps_its_first_room_and_works_again() {
-        let core = LoopCore::new(Duration::ZERO);
         let main = main_ref();
-        for _ in 0..10_000 {
-            core.call_soon(main_turn(&main));
-        }
+        let core = with_turns_queued(&main, 10_000);
         core.close();
         assert_eq!(Rc::strong_count(&main), 1, "the queued turns were dropped");
         assert!(core.next_ready().is_none());

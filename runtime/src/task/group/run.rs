@@ -273,7 +273,7 @@ fn drop_body<B>(ctx: &Context, mut body: Pin<&mut Option<B>>) {
 /// cancellation is applied between polls, its panic is caught, and its end recorded.
 fn poll_child<'env, E>(ctx: &Context, group: &Inner<'env, E>, key: u32) {
     // Cloned out: the child set is not borrowed while a child runs (it may spawn).
-    let Some(child) = group.children.borrow().get_ref(key).cloned() else {
+    let Some(child) = group.children.borrow().get(key).cloned() else {
         return;
     };
     let header = child.header();
